@@ -1,0 +1,95 @@
+//! The one error type of the core. Every variant carries a stable machine code (used as the
+//! `code` of `{code, message}` answers in the HTTP API and the desktop bridge) and a message
+//! that says what happened and what to do.
+
+use serde::Serialize;
+
+/// Stable machine-readable error codes.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "snake_case")]
+pub enum ErrorCode {
+    InvalidInput,
+    NotFound,
+    Conflict,
+    InvalidTransition,
+    UnsupportedMediaType,
+    TooLarge,
+    Unauthorized,
+    Storage,
+    Integrity,
+    Io,
+}
+
+impl ErrorCode {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            ErrorCode::InvalidInput => "invalid_input",
+            ErrorCode::NotFound => "not_found",
+            ErrorCode::Conflict => "conflict",
+            ErrorCode::InvalidTransition => "invalid_transition",
+            ErrorCode::UnsupportedMediaType => "unsupported_media_type",
+            ErrorCode::TooLarge => "too_large",
+            ErrorCode::Unauthorized => "unauthorized",
+            ErrorCode::Storage => "storage",
+            ErrorCode::Integrity => "integrity",
+            ErrorCode::Io => "io",
+        }
+    }
+}
+
+#[derive(Debug, thiserror::Error)]
+pub enum Error {
+    /// Bad input; `field` names the offending field when there is one.
+    #[error("{message}")]
+    Invalid {
+        field: Option<String>,
+        message: String,
+    },
+    #[error("{0}")]
+    NotFound(String),
+    #[error("{0}")]
+    Conflict(String),
+    #[error("cannot change status from '{from}' to '{to}': {hint}")]
+    InvalidTransition {
+        from: String,
+        to: String,
+        hint: String,
+    },
+    #[error("{0}")]
+    UnsupportedMedia(String),
+    #[error("{0}")]
+    TooLarge(String),
+    #[error("{0}")]
+    Unauthorized(String),
+    #[error("store error: {0}. Run `renkei check`; if it persists, restore the latest backup")]
+    Sqlite(#[from] rusqlite::Error),
+    #[error("{0}")]
+    Integrity(String),
+    #[error("file error: {0}")]
+    Io(#[from] std::io::Error),
+}
+
+impl Error {
+    pub fn invalid(field: impl Into<String>, message: impl Into<String>) -> Self {
+        Error::Invalid {
+            field: Some(field.into()),
+            message: message.into(),
+        }
+    }
+    pub fn code(&self) -> ErrorCode {
+        match self {
+            Error::Invalid { .. } => ErrorCode::InvalidInput,
+            Error::NotFound(_) => ErrorCode::NotFound,
+            Error::Conflict(_) => ErrorCode::Conflict,
+            Error::InvalidTransition { .. } => ErrorCode::InvalidTransition,
+            Error::UnsupportedMedia(_) => ErrorCode::UnsupportedMediaType,
+            Error::TooLarge(_) => ErrorCode::TooLarge,
+            Error::Unauthorized(_) => ErrorCode::Unauthorized,
+            Error::Sqlite(_) => ErrorCode::Storage,
+            Error::Integrity(_) => ErrorCode::Integrity,
+            Error::Io(_) => ErrorCode::Io,
+        }
+    }
+}
+
+pub type Result<T, E = Error> = std::result::Result<T, E>;
