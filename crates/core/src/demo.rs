@@ -1,1 +1,1 @@
-//! (being written)
+//! Demo data: a realistic Tuesday at the clinic (being written).

@@ -1,1 +1,1061 @@
-//! (being written)
+//! `Desk`: the one API that the `renkei` CLI, the intake server and the desktop app all call.
+//!
+//! Each operation is one write (or read) transaction over the store that also applies the
+//! domain rules — urgency suggestion, due time on the clinic calendar, roster assignment,
+//! personal-data flags, deduplication and threading — and appends to the audit log. Callers pass
+//! who is acting; time comes from the injected clock.
+
+use crate::clock::Clock;
+use crate::codes::{Category, Channel, Status, Urgency};
+use crate::error::{Error, Result};
+use crate::model::*;
+use crate::settings::{Settings, SETTINGS_KEY};
+use crate::store::consultations::{ConsultationInsert, QueueFilter};
+use crate::store::partners::NewPartner;
+use crate::store::{
+    self, attachments, audit, blobs, consultations, messages, partners, search, DataDir, Store,
+    StoreKey,
+};
+use crate::{pii, triage, urgency};
+use chrono::{DateTime, Utc};
+use rusqlite::{params, Connection, OptionalExtension};
+use std::sync::Arc;
+
+/// The service layer over one store.
+pub struct Desk {
+    store: Store,
+    clock: Arc<dyn Clock>,
+    settings: Settings,
+}
+
+impl std::fmt::Debug for Desk {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Desk")
+            .field("store", &self.store)
+            .finish_non_exhaustive()
+    }
+}
+
+/// What an import did.
+#[derive(Debug, Clone, PartialEq, serde::Serialize)]
+pub struct ImportOutcome {
+    pub id: i64,
+    pub created: bool,
+    pub attachment: Attachment,
+}
+
+/// A document to attach or import.
+#[derive(Debug, Clone)]
+pub struct Document<'a> {
+    pub name: &'a str,
+    pub bytes: &'a [u8],
+    /// Content type the sender declared (HTTP), checked against the magic bytes.
+    pub declared: Option<&'a str>,
+}
+
+/// A partner with response statistics both ways.
+#[derive(Debug, Clone, PartialEq, serde::Serialize)]
+pub struct PartnerStats {
+    #[serde(flatten)]
+    pub partner: Partner,
+    pub total: u32,
+    pub open: u32,
+    pub overdue: u32,
+    /// Median minutes from arrival to the clinic's first response (ack, reply or status).
+    pub median_first_response_min: Option<f64>,
+    pub last_received_at: Option<DateTime<Utc>>,
+}
+
+/// Result of `renkei check`.
+#[derive(Debug, Clone, PartialEq, serde::Serialize)]
+pub struct CheckReport {
+    pub integrity: String,
+    pub consultations: u64,
+    pub attachments_checked: u64,
+    pub audit_rows: u64,
+    pub problems: Vec<String>,
+}
+
+impl Desk {
+    /// Opens the store in `dir` with the key from the environment / key file.
+    pub fn open(dir: &DataDir, clock: Arc<dyn Clock>) -> Result<Desk> {
+        let key = StoreKey::resolve(dir)?;
+        Self::open_with_key(dir, key, clock)
+    }
+
+    pub fn open_with_key(dir: &DataDir, key: StoreKey, clock: Arc<dyn Clock>) -> Result<Desk> {
+        let store = Store::open(dir, key)?;
+        Self::from_store(store, clock)
+    }
+
+    pub fn from_store(store: Store, clock: Arc<dyn Clock>) -> Result<Desk> {
+        let settings =
+            store::settings::get::<Settings>(store.conn(), SETTINGS_KEY)?.unwrap_or_default();
+        Ok(Desk {
+            store,
+            clock,
+            settings,
+        })
+    }
+
+    pub fn now(&self) -> DateTime<Utc> {
+        self.clock.now()
+    }
+    pub fn clock(&self) -> Arc<dyn Clock> {
+        self.clock.clone()
+    }
+    pub fn settings(&self) -> &Settings {
+        &self.settings
+    }
+    pub fn store(&mut self) -> &mut Store {
+        &mut self.store
+    }
+    pub fn conn(&self) -> &Connection {
+        self.store.conn()
+    }
+    fn blobs(&self) -> blobs::BlobStore {
+        blobs::BlobStore::new(self.store.dir().blob_dir(), self.store.key().blob_key())
+    }
+
+    /// Replaces the settings (validated by their types), audited.
+    pub fn save_settings(&mut self, s: Settings, by: &str) -> Result<()> {
+        let now = self.now();
+        self.store.write(|tx| {
+            store::settings::put(tx, SETTINGS_KEY, &s, now)?;
+            audit::append(tx, now, by, "settings.update", None, "")?;
+            Ok(())
+        })?;
+        self.settings = s;
+        Ok(())
+    }
+
+    // ----- intake ---------------------------------------------------------------------------
+
+    /// Takes in a consultation: dedupes by (channel, partner, external id), joins an open thread
+    /// with the same thread key, or creates a new consultation. Durable when it returns.
+    pub fn intake(&mut self, n: NewConsultation) -> Result<IntakeOutcome> {
+        self.intake_keyed(n, None)
+    }
+
+    /// Like [`Desk::intake`], with an `Idempotency-Key` and the hash of the request body: the
+    /// same key with a different body is a conflict and stores nothing.
+    pub fn intake_keyed(
+        &mut self,
+        n: NewConsultation,
+        idem: Option<(&str, &str)>,
+    ) -> Result<IntakeOutcome> {
+        let n = n.validate()?;
+        let now = self.now();
+        let settings = self.settings.clone();
+        self.store
+            .write(|tx| intake_tx(tx, &settings, n, idem, now))
+    }
+
+    // ----- queue and detail -----------------------------------------------------------------
+
+    /// The queue in triage order.
+    pub fn queue(&mut self, filter: &QueueFilter) -> Result<Vec<QueueRow>> {
+        let now = self.now();
+        let mut f = filter.clone();
+        if let Some(q) = f.search.as_deref().map(str::trim).filter(|q| !q.is_empty()) {
+            f.ids = Some(search::search(self.store.conn(), q, 10_000)?);
+        }
+        let mut rows = consultations::list_rows(self.store.conn(), &f, now)?;
+        sort_rows(&mut rows, now);
+        if let Some(l) = f.limit {
+            rows.truncate(l);
+        }
+        Ok(rows)
+    }
+
+    /// One consultation with everything about it. With `reader`, records the read (receipt +
+    /// audit), as opening it in the UI does.
+    pub fn show(&mut self, id: i64, reader: Option<&str>) -> Result<ConsultationDetail> {
+        let now = self.now();
+        if let Some(by) = reader {
+            self.store.write(|tx| {
+                consultations::mark_read(tx, id, by, now)?;
+                audit::append(tx, now, by, "consultation.read", Some(&target(id)), "")?;
+                Ok(())
+            })?;
+        }
+        self.store.read(|tx| detail(tx, id, now))
+    }
+
+    // ----- changes ---------------------------------------------------------------------------
+
+    /// Sets a status; invalid transitions change nothing.
+    pub fn set_status(&mut self, id: i64, to: Status, by: &str) -> Result<QueueRow> {
+        let by = actor(by)?;
+        let now = self.now();
+        self.store.write(|tx| {
+            let from = consultations::change_status(tx, id, to, &by, now)?;
+            if to == Status::Acknowledged && current_owner(tx, id)?.is_none() {
+                consultations::set_owner(tx, id, Some(&by), now)?;
+            }
+            consultations::touch(tx, id, false, true, now)?;
+            audit::append(
+                tx,
+                now,
+                &by,
+                "consultation.status",
+                Some(&target(id)),
+                &format!("{from} -> {to}"),
+            )?;
+            consultations::get_row(tx, id, now)
+        })
+    }
+
+    /// Takes responsibility: owner = `by`, status → acknowledged (if still new).
+    pub fn ack(&mut self, id: i64, by: &str) -> Result<QueueRow> {
+        let by = actor(by)?;
+        let now = self.now();
+        self.store.write(|tx| {
+            let status = consultations::status_of(tx, id)?;
+            if !status.is_open() {
+                return Err(Error::InvalidTransition {
+                    from: status.as_str().into(),
+                    to: Status::Acknowledged.as_str().into(),
+                    hint: "it is already closed; reopen it with status in_progress first".into(),
+                });
+            }
+            if status == Status::New {
+                consultations::change_status(tx, id, Status::Acknowledged, &by, now)?;
+            }
+            consultations::set_owner(tx, id, Some(&by), now)?;
+            consultations::touch(tx, id, false, true, now)?;
+            audit::append(tx, now, &by, "consultation.ack", Some(&target(id)), "")?;
+            consultations::get_row(tx, id, now)
+        })
+    }
+
+    /// Resolves from any open status.
+    pub fn resolve(&mut self, id: i64, by: &str) -> Result<QueueRow> {
+        self.set_status(id, Status::Resolved, by)
+    }
+
+    /// Assigns an owner (or clears it with `None`).
+    pub fn assign(&mut self, id: i64, owner: Option<&str>, by: &str) -> Result<QueueRow> {
+        let by = actor(by)?;
+        let owner = owner
+            .map(crate::model::clean_line)
+            .filter(|o| !o.is_empty());
+        let now = self.now();
+        self.store.write(|tx| {
+            consultations::set_owner(tx, id, owner.as_deref(), now)?;
+            audit::append(
+                tx,
+                now,
+                &by,
+                "consultation.assign",
+                Some(&target(id)),
+                owner.as_deref().unwrap_or("-"),
+            )?;
+            consultations::get_row(tx, id, now)
+        })
+    }
+
+    /// Staff confirm or change the urgency; the due time follows.
+    pub fn set_urgency(&mut self, id: i64, u: Urgency, by: &str) -> Result<QueueRow> {
+        let by = actor(by)?;
+        let now = self.now();
+        let s = self.settings.clone();
+        self.store.write(|tx| {
+            let row = consultations::get_row(tx, id, now)?;
+            let due = triage::due_at(&s.calendar, &s.targets, row.category, u, row.received_at);
+            consultations::set_urgency(tx, id, u, due, now)?;
+            audit::append(
+                tx,
+                now,
+                &by,
+                "consultation.urgency",
+                Some(&target(id)),
+                &format!("{} -> {u}", row.urgency),
+            )?;
+            consultations::get_row(tx, id, now)
+        })
+    }
+
+    pub fn set_category(&mut self, id: i64, c: Category, by: &str) -> Result<QueueRow> {
+        let by = actor(by)?;
+        let now = self.now();
+        let s = self.settings.clone();
+        self.store.write(|tx| {
+            let row = consultations::get_row(tx, id, now)?;
+            let due = triage::due_at(&s.calendar, &s.targets, c, row.urgency, row.received_at);
+            consultations::set_category(tx, id, c, due)?;
+            audit::append(
+                tx,
+                now,
+                &by,
+                "consultation.category",
+                Some(&target(id)),
+                &format!("{} -> {c}", row.category),
+            )?;
+            consultations::get_row(tx, id, now)
+        })
+    }
+
+    /// Hides an item from the top of the queue until `until` (`None` wakes it).
+    pub fn snooze(&mut self, id: i64, until: Option<DateTime<Utc>>, by: &str) -> Result<QueueRow> {
+        let by = actor(by)?;
+        let now = self.now();
+        if until.is_some_and(|u| u <= now) {
+            return Err(Error::invalid(
+                "until",
+                "the snooze time is in the past; pick a later time",
+            ));
+        }
+        self.store.write(|tx| {
+            consultations::set_snooze(tx, id, until)?;
+            let detail = until.map(store::ts).unwrap_or_else(|| "-".into());
+            audit::append(
+                tx,
+                now,
+                &by,
+                "consultation.snooze",
+                Some(&target(id)),
+                &detail,
+            )?;
+            consultations::get_row(tx, id, now)
+        })
+    }
+
+    /// Adds a reply, internal note or phone log to the thread.
+    pub fn add_message(
+        &mut self,
+        id: i64,
+        kind: MessageKind,
+        body: &str,
+        by: &str,
+    ) -> Result<Message> {
+        let by = actor(by)?;
+        let body = body.trim().to_string();
+        if body.is_empty() {
+            return Err(Error::invalid(
+                "body",
+                "the message is empty; write something before saving",
+            ));
+        }
+        if body.chars().count() > MAX_BODY_CHARS {
+            return Err(Error::invalid(
+                "body",
+                format!("the message is longer than {MAX_BODY_CHARS} characters"),
+            ));
+        }
+        let now = self.now();
+        self.store.write(|tx| {
+            consultations::status_of(tx, id)?;
+            let mid = messages::insert(tx, id, kind, &by, &body, now)?;
+            let response = matches!(kind, MessageKind::Reply | MessageKind::Phone);
+            consultations::touch(tx, id, kind == MessageKind::Inbound, response, now)?;
+            search::index(tx, id, &body)?;
+            audit::append(
+                tx,
+                now,
+                &by,
+                &format!("message.{}", kind.as_str()),
+                Some(&target(id)),
+                &format!("message {mid}"),
+            )?;
+            Ok(Message {
+                id: mid,
+                kind,
+                author: by.clone(),
+                body: body.clone(),
+                at: now,
+            })
+        })
+    }
+
+    // ----- documents -------------------------------------------------------------------------
+
+    /// Attaches a document to an existing consultation.
+    pub fn attach(&mut self, id: i64, doc: Document<'_>, by: &str) -> Result<Attachment> {
+        let by = actor(by)?;
+        let media = blobs::check_document(doc.name, doc.bytes, doc.declared)?;
+        consultations::status_of(self.store.conn(), id)?;
+        let sha = self.blobs().put(doc.bytes)?;
+        let now = self.now();
+        let name = safe_file_name(doc.name);
+        self.store.write(|tx| {
+            let (aid, new) =
+                attachments::link(tx, id, &sha, &name, media, doc.bytes.len() as u64, now)?;
+            if new {
+                consultations::touch(tx, id, true, false, now)?;
+                audit::append(
+                    tx,
+                    now,
+                    &by,
+                    "attachment.add",
+                    Some(&target(id)),
+                    &format!("attachment {aid} sha256 {sha}"),
+                )?;
+            }
+            Ok(Attachment {
+                id: aid,
+                name: name.clone(),
+                media_type: media.into(),
+                size: doc.bytes.len() as u64,
+                sha256: sha.clone(),
+            })
+        })
+    }
+
+    /// Imports a referral document: to consultation `to`, or as a new consultation on `channel`
+    /// (`manual` for drops/CLI, `fax_folder` for the scanner folder). The same bytes imported
+    /// again as a new consultation return the existing one.
+    pub fn import_document(
+        &mut self,
+        doc: Document<'_>,
+        to: Option<i64>,
+        channel: Channel,
+        by: &str,
+    ) -> Result<ImportOutcome> {
+        if let Some(id) = to {
+            let attachment = self.attach(id, doc, by)?;
+            return Ok(ImportOutcome {
+                id,
+                created: false,
+                attachment,
+            });
+        }
+        let by = actor(by)?;
+        let media = blobs::check_document(doc.name, doc.bytes, doc.declared)?;
+        let sha = blobs::sha256_hex(doc.bytes);
+        let dedupe_scope = format!("doc:{}", channel.as_str());
+        if let Some(id) = existing_key(self.store.conn(), channel, &dedupe_scope, &sha)? {
+            let attachment = attachments::list(self.store.conn(), id)?
+                .into_iter()
+                .find(|a| a.sha256 == sha)
+                .ok_or_else(|| {
+                    Error::Integrity(format!("consultation {id} lost its document {sha}"))
+                })?;
+            return Ok(ImportOutcome {
+                id,
+                created: false,
+                attachment,
+            });
+        }
+        self.blobs().put(doc.bytes)?;
+        let now = self.now();
+        let name = safe_file_name(doc.name);
+        let s = self.settings.clone();
+        let category = if channel == Channel::FaxFolder || media == "application/pdf" {
+            Category::NewHomeVisit
+        } else {
+            Category::Other
+        };
+        let subject = match channel {
+            Channel::FaxFolder => format!("FAX受信: {name}"),
+            _ => format!("紹介状・書類: {name}"),
+        };
+        self.store.write(|tx| {
+            let urgency = Urgency::Normal;
+            let ins = ConsultationInsert {
+                channel,
+                partner_id: None,
+                external_id: None,
+                thread_key: None,
+                category,
+                urgency,
+                urgency_reason: Some(
+                    "書類の取り込み: 内容を確認して緊急度を決めてください → 通常".into(),
+                ),
+                urgency_confirmed: false,
+                subject: subject.clone(),
+                due_at: triage::due_at(&s.calendar, &s.targets, category, urgency, now),
+                received_at: now,
+                patient_ref: None,
+                sender: Sender {
+                    name: by.clone(),
+                    role: None,
+                    phone: None,
+                },
+                owner: s.on_duty(now).map(str::to_string),
+                pii_flags_json: "[]".into(),
+            };
+            let id = consultations::insert(tx, &ins)?;
+            search::index(tx, id, &subject)?;
+            register_key(tx, channel, &dedupe_scope, &sha, id, None, None, now)?;
+            let (aid, _) =
+                attachments::link(tx, id, &sha, &name, media, doc.bytes.len() as u64, now)?;
+            audit::append(
+                tx,
+                now,
+                &by,
+                "consultation.import",
+                Some(&target(id)),
+                &format!("attachment {aid} sha256 {sha}"),
+            )?;
+            Ok(ImportOutcome {
+                id,
+                created: true,
+                attachment: Attachment {
+                    id: aid,
+                    name: name.clone(),
+                    media_type: media.into(),
+                    size: doc.bytes.len() as u64,
+                    sha256: sha.clone(),
+                },
+            })
+        })
+    }
+
+    /// The decrypted bytes of an attachment (audited as a read).
+    pub fn attachment_bytes(
+        &mut self,
+        attachment_id: i64,
+        by: &str,
+    ) -> Result<(Attachment, Vec<u8>)> {
+        let (cid, a) = attachments::get(self.store.conn(), attachment_id)?
+            .ok_or_else(|| Error::NotFound(format!("attachment {attachment_id} not found")))?;
+        let bytes = self.blobs().get(&a.sha256)?;
+        let now = self.now();
+        let by = actor(by)?;
+        self.store.write(|tx| {
+            audit::append(
+                tx,
+                now,
+                &by,
+                "attachment.read",
+                Some(&target(cid)),
+                &format!("attachment {attachment_id}"),
+            )?;
+            Ok(())
+        })?;
+        Ok((a, bytes))
+    }
+
+    // ----- partners --------------------------------------------------------------------------
+
+    /// Registers a partner and issues its API key (returned once).
+    pub fn add_partner(&mut self, p: NewPartner, by: &str) -> Result<(Partner, String)> {
+        let by = actor(by)?;
+        let now = self.now();
+        self.store.write(|tx| {
+            let id = partners::insert(tx, &p, now)?;
+            let key = partners::issue_api_key(tx, id, now)?;
+            audit::append(
+                tx,
+                now,
+                &by,
+                "partner.add",
+                Some(&format!("partner:{id}")),
+                "api key issued",
+            )?;
+            Ok((partners::get(tx, id)?, key))
+        })
+    }
+
+    /// Issues a new API key (the old one stops working).
+    pub fn rotate_api_key(&mut self, partner_id: i64, by: &str) -> Result<String> {
+        let by = actor(by)?;
+        let now = self.now();
+        self.store.write(|tx| {
+            let key = partners::issue_api_key(tx, partner_id, now)?;
+            audit::append(
+                tx,
+                now,
+                &by,
+                "partner.key_rotate",
+                Some(&format!("partner:{partner_id}")),
+                "",
+            )?;
+            Ok(key)
+        })
+    }
+
+    pub fn revoke_api_key(&mut self, partner_id: i64, by: &str) -> Result<()> {
+        let by = actor(by)?;
+        let now = self.now();
+        self.store.write(|tx| {
+            partners::revoke_api_key(tx, partner_id)?;
+            audit::append(
+                tx,
+                now,
+                &by,
+                "partner.key_revoke",
+                Some(&format!("partner:{partner_id}")),
+                "",
+            )?;
+            Ok(())
+        })
+    }
+
+    pub fn partner_by_key(&self, key: &str) -> Result<Option<Partner>> {
+        partners::by_api_key(self.store.conn(), key)
+    }
+
+    pub fn partners(&self) -> Result<Vec<Partner>> {
+        partners::list(self.store.conn())
+    }
+
+    /// The partner's own view of its consultation; another partner's id is "not found".
+    pub fn partner_view(&mut self, partner_id: i64, id: i64) -> Result<PartnerView> {
+        let now = self.now();
+        self.store.read(|tx| {
+            let extra = consultations::get_extra(tx, id)?;
+            if extra.partner_id != Some(partner_id) {
+                return Err(consultations::not_found(id));
+            }
+            let row = consultations::get_row(tx, id, now)?;
+            let replies = messages::thread(tx, id)?
+                .into_iter()
+                .filter(|m| m.kind == MessageKind::Reply)
+                .map(|m| PartnerReply {
+                    at: m.at,
+                    author: m.author,
+                    body: m.body,
+                })
+                .collect();
+            Ok(PartnerView {
+                id,
+                external_id: extra.external_id,
+                status: row.status,
+                status_label: partner_status_label(&row),
+                received_at: row.received_at,
+                read_at: extra.first_read_at,
+                acknowledged_at: extra.acknowledged_at,
+                owner: row.owner,
+                replies,
+                attachments: row.attachments,
+            })
+        })
+    }
+
+    /// Partners with response statistics.
+    pub fn partner_stats(&mut self) -> Result<Vec<PartnerStats>> {
+        let now = self.now();
+        let list = partners::list(self.store.conn())?;
+        let mut out = Vec::with_capacity(list.len());
+        for p in list {
+            let mut st = self.store.conn().prepare_cached(
+                "SELECT received_at, first_response_at, status, due_at FROM consultations WHERE partner_id = ?1",
+            )?;
+            let rows = st
+                .query_map([p.id], |r| {
+                    Ok((
+                        store::parse_ts(&r.get::<_, String>(0)?)?,
+                        store::parse_opt_ts(r.get(1)?)?,
+                        r.get::<_, String>(2)?,
+                        store::parse_opt_ts(r.get(3)?)?,
+                    ))
+                })?
+                .collect::<rusqlite::Result<Vec<_>>>()?;
+            let mut deltas: Vec<f64> = rows
+                .iter()
+                .filter_map(|(rec, first, _, _)| {
+                    first.map(|f| (f - *rec).num_seconds() as f64 / 60.0)
+                })
+                .collect();
+            deltas.sort_by(|a, b| a.total_cmp(b));
+            let median = if deltas.is_empty() {
+                None
+            } else if deltas.len() % 2 == 1 {
+                Some(deltas[deltas.len() / 2])
+            } else {
+                Some((deltas[deltas.len() / 2 - 1] + deltas[deltas.len() / 2]) / 2.0)
+            };
+            let open: Vec<_> = rows
+                .iter()
+                .filter(|r| r.2 != "resolved" && r.2 != "declined")
+                .collect();
+            out.push(PartnerStats {
+                total: rows.len() as u32,
+                open: open.len() as u32,
+                overdue: open.iter().filter(|r| r.3.is_some_and(|d| d < now)).count() as u32,
+                median_first_response_min: median,
+                last_received_at: rows.iter().map(|r| r.0).max(),
+                partner: p,
+            });
+        }
+        Ok(out)
+    }
+
+    // ----- audit, notifications, integrity -------------------------------------------------------
+
+    pub fn audit(&self, f: &audit::AuditFilter) -> Result<Vec<AuditEvent>> {
+        audit::list(self.store.conn(), f)
+    }
+
+    /// Appends an audit event for something that happened outside the store (login, export).
+    pub fn record(
+        &mut self,
+        by: &str,
+        action: &str,
+        target_: Option<&str>,
+        detail: &str,
+    ) -> Result<()> {
+        let now = self.now();
+        self.store
+            .write(|tx| audit::append(tx, now, by, action, target_, detail).map(|_| ()))
+    }
+
+    /// Logs a shown notification for the "why did I get this" list.
+    pub fn log_notification(
+        &mut self,
+        ids: &[String],
+        urgency: &str,
+        title: &str,
+        body: &str,
+        reason: &str,
+        at: DateTime<Utc>,
+    ) -> Result<()> {
+        self.store.write(|tx| {
+            store::notifications::insert(tx, at, ids, urgency, title, body, reason).map(|_| ())
+        })
+    }
+
+    pub fn notifications(
+        &self,
+        limit: usize,
+    ) -> Result<Vec<store::notifications::LoggedNotification>> {
+        store::notifications::recent(self.store.conn(), limit)
+    }
+
+    /// Checks the store: SQLite integrity, every attachment against its hash, the audit chain.
+    pub fn check(&mut self) -> Result<CheckReport> {
+        let conn = self.store.conn();
+        let integrity: String = conn.query_row("PRAGMA integrity_check", [], |r| r.get(0))?;
+        let mut problems = Vec::new();
+        if integrity != "ok" {
+            problems.push(format!("database: {integrity}"));
+        }
+        let consultations: u64 = conn.query_row("SELECT count(*) FROM consultations", [], |r| {
+            r.get::<_, i64>(0)
+        })? as u64;
+        let shas = attachments::all_blobs(conn)?;
+        let bs = self.blobs();
+        for sha in &shas {
+            if let Err(e) = bs.get(sha) {
+                problems.push(format!("attachment {sha}: {e}"));
+            }
+        }
+        let audit_rows = match audit::verify(conn) {
+            Ok(n) => n,
+            Err(e) => {
+                problems.push(e.to_string());
+                0
+            }
+        };
+        Ok(CheckReport {
+            integrity,
+            consultations,
+            attachments_checked: shas.len() as u64,
+            audit_rows,
+            problems,
+        })
+    }
+}
+
+// ----- helpers ---------------------------------------------------------------------------------
+
+fn target(id: i64) -> String {
+    format!("consultation:{id}")
+}
+
+/// Validates who is acting.
+fn actor(by: &str) -> Result<String> {
+    let by = crate::model::clean_line(by);
+    if by.is_empty() {
+        return Err(Error::invalid(
+            "by",
+            "say who is acting (--by NAME / the unlocked staff profile)",
+        ));
+    }
+    if by.chars().count() > 60 {
+        return Err(Error::invalid(
+            "by",
+            "the staff name is longer than 60 characters",
+        ));
+    }
+    Ok(by)
+}
+
+fn current_owner(conn: &Connection, id: i64) -> Result<Option<String>> {
+    Ok(
+        conn.query_row("SELECT owner FROM consultations WHERE id = ?1", [id], |r| {
+            r.get(0)
+        })?,
+    )
+}
+
+/// A file name safe to show and to offer for saving: no path, no control characters.
+pub fn safe_file_name(name: &str) -> String {
+    let base = name.rsplit(['/', '\\']).next().unwrap_or(name);
+    let clean: String = base.chars().filter(|c| !c.is_control()).take(120).collect();
+    let clean = clean.trim().to_string();
+    if clean.is_empty() || clean == "." || clean == ".." {
+        "document".into()
+    } else {
+        clean
+    }
+}
+
+fn partner_status_label(row: &QueueRow) -> String {
+    match (row.status, &row.owner) {
+        (Status::New, _) => "受付済み（未確認）".into(),
+        (Status::Acknowledged, Some(o)) => format!("確認済み・担当 {o}"),
+        (s, Some(o)) if s.is_open() => format!("{}・担当 {o}", s.label_ja()),
+        (s, _) => s.label_ja().into(),
+    }
+}
+
+/// Sorts rows in triage order (one function: `triage::queue_order`).
+pub fn sort_rows(rows: &mut [QueueRow], now: DateTime<Utc>) {
+    rows.sort_by(|a, b| triage::queue_order(&key_of(a), &key_of(b), now));
+}
+
+fn key_of(r: &QueueRow) -> triage::QueueKey {
+    triage::QueueKey {
+        id: r.id,
+        urgency: r.urgency,
+        due_at: if r.status.is_open() { r.due_at } else { None },
+        received_at: r.received_at,
+        snoozed_until: r.snoozed_until,
+    }
+}
+
+fn existing_key(
+    conn: &Connection,
+    channel: Channel,
+    partner_key: &str,
+    external_id: &str,
+) -> Result<Option<i64>> {
+    Ok(conn
+        .query_row(
+            "SELECT consultation_id FROM intake_keys WHERE channel = ?1 AND partner_key = ?2 AND external_id = ?3",
+            params![channel.as_str(), partner_key, external_id],
+            |r| r.get(0),
+        )
+        .optional()?)
+}
+
+#[allow(clippy::too_many_arguments)]
+fn register_key(
+    conn: &Connection,
+    channel: Channel,
+    partner_key: &str,
+    external_id: &str,
+    consultation_id: i64,
+    message_id: Option<i64>,
+    request_hash: Option<&str>,
+    now: DateTime<Utc>,
+) -> Result<()> {
+    conn.execute(
+        "INSERT INTO intake_keys (channel, partner_key, external_id, consultation_id, message_id, request_hash, created_at)
+         VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7)",
+        params![channel.as_str(), partner_key, external_id, consultation_id, message_id, request_hash, store::ts(now)],
+    )?;
+    Ok(())
+}
+
+fn resolve_partner(conn: &Connection, p: &PartnerRef, now: DateTime<Utc>) -> Result<Option<i64>> {
+    match p {
+        PartnerRef::Id(id) => Ok(Some(partners::get(conn, *id)?.id)),
+        PartnerRef::Named { name, kind } => {
+            Ok(Some(partners::ensure_named(conn, name, *kind, now)?))
+        }
+        PartnerRef::Handle {
+            channel,
+            handle,
+            display_name,
+        } => Ok(Some(partners::ensure_handle(
+            conn,
+            *channel,
+            handle,
+            display_name,
+            now,
+        )?)),
+        PartnerRef::Unknown => Ok(None),
+    }
+}
+
+fn intake_tx(
+    tx: &Connection,
+    s: &Settings,
+    n: NewConsultation,
+    idem: Option<(&str, &str)>,
+    now: DateTime<Utc>,
+) -> Result<IntakeOutcome> {
+    let partner_id = resolve_partner(tx, &n.partner, now)?;
+    let pkey = partner_id
+        .map(|p| p.to_string())
+        .unwrap_or_else(|| "-".into());
+    // 1. Idempotency-Key: the same key with another body is a conflict.
+    if let Some((key, hash)) = idem {
+        let idem_id = format!("idem:{key}");
+        let found: Option<(i64, Option<String>)> = tx
+            .query_row(
+                "SELECT consultation_id, request_hash FROM intake_keys WHERE channel = ?1 AND partner_key = ?2 AND external_id = ?3",
+                params![n.channel.as_str(), pkey, idem_id],
+                |r| Ok((r.get(0)?, r.get(1)?)),
+            )
+            .optional()?;
+        if let Some((id, old_hash)) = found {
+            if old_hash.as_deref() != Some(hash) {
+                return Err(Error::Conflict(format!(
+                    "Idempotency-Key '{}' was already used with a different request; use a new key for a new consultation",
+                    key.chars().take(60).collect::<String>()
+                )));
+            }
+            return Ok(IntakeOutcome {
+                id,
+                created: false,
+                joined: false,
+                message_id: None,
+            });
+        }
+    }
+    // 2. The same external id from the same partner: the existing consultation.
+    if let Some(x) = &n.external_id {
+        if let Some(id) = existing_key(tx, n.channel, &pkey, x)? {
+            if let Some((key, hash)) = idem {
+                register_key(
+                    tx,
+                    n.channel,
+                    &pkey,
+                    &format!("idem:{key}"),
+                    id,
+                    None,
+                    Some(hash),
+                    now,
+                )?;
+            }
+            return Ok(IntakeOutcome {
+                id,
+                created: false,
+                joined: false,
+                message_id: None,
+            });
+        }
+    }
+    let received_at = n.received_at.unwrap_or(now);
+    let author = if n.sender.name.is_empty() {
+        "送信者".to_string()
+    } else {
+        n.sender.name.clone()
+    };
+    // 3. A follow-up on an open thread joins it.
+    if let Some(tk) = &n.thread_key {
+        if let Some(id) = consultations::find_open_thread(tx, n.channel, partner_id, tk)? {
+            let mid =
+                messages::insert(tx, id, n.first_message_kind, &author, &n.body, received_at)?;
+            consultations::touch(tx, id, true, false, received_at)?;
+            search::index(tx, id, &n.body)?;
+            if let Some(x) = &n.external_id {
+                register_key(tx, n.channel, &pkey, x, id, Some(mid), None, now)?;
+            }
+            audit::append(
+                tx,
+                now,
+                "intake",
+                "message.inbound",
+                Some(&target(id)),
+                &format!("channel={} message {mid}", n.channel),
+            )?;
+            return Ok(IntakeOutcome {
+                id,
+                created: false,
+                joined: true,
+                message_id: Some(mid),
+            });
+        }
+    }
+    // 4. A new consultation.
+    let suggestion = urgency::suggest(&n.subject, &n.body);
+    let (urgency, reason, confirmed) = match n.urgency {
+        Some(u) => (u, format!("送信者の指定 → {}", u.label_ja()), true),
+        None => (suggestion.urgency, suggestion.reason.clone(), false),
+    };
+    let flags = pii::scan(&format!("{}\n{}", n.subject, n.body));
+    let ins = ConsultationInsert {
+        channel: n.channel,
+        partner_id,
+        external_id: n.external_id.clone(),
+        thread_key: n.thread_key.clone(),
+        category: n.category,
+        urgency,
+        urgency_reason: Some(reason),
+        urgency_confirmed: confirmed,
+        subject: n.subject.clone(),
+        due_at: triage::due_at(&s.calendar, &s.targets, n.category, urgency, received_at),
+        received_at,
+        patient_ref: n.patient_ref.clone(),
+        sender: n.sender.clone(),
+        owner: s.on_duty(received_at).map(str::to_string),
+        pii_flags_json: serde_json::to_string(&flags).unwrap_or_else(|_| "[]".into()),
+    };
+    let id = consultations::insert(tx, &ins)?;
+    let mid = if n.body.trim().is_empty() {
+        None
+    } else {
+        Some(messages::insert(
+            tx,
+            id,
+            n.first_message_kind,
+            &author,
+            &n.body,
+            received_at,
+        )?)
+    };
+    search::index(
+        tx,
+        id,
+        &format!("{}\n{}\n{}", n.subject, n.body, n.sender.name),
+    )?;
+    if let Some(x) = &n.external_id {
+        register_key(tx, n.channel, &pkey, x, id, mid, None, now)?;
+    }
+    if let Some((key, hash)) = idem {
+        register_key(
+            tx,
+            n.channel,
+            &pkey,
+            &format!("idem:{key}"),
+            id,
+            mid,
+            Some(hash),
+            now,
+        )?;
+    }
+    let who = n.entered_by.as_deref().unwrap_or("intake");
+    audit::append(
+        tx,
+        now,
+        who,
+        "consultation.create",
+        Some(&target(id)),
+        &format!(
+            "channel={} category={} urgency={urgency}",
+            n.channel, n.category
+        ),
+    )?;
+    if n.channel == Channel::Phone {
+        consultations::touch(tx, id, false, true, received_at)?;
+    }
+    Ok(IntakeOutcome {
+        id,
+        created: true,
+        joined: false,
+        message_id: mid,
+    })
+}
+
+fn detail(tx: &Connection, id: i64, now: DateTime<Utc>) -> Result<ConsultationDetail> {
+    let row = consultations::get_row(tx, id, now)?;
+    let extra = consultations::get_extra(tx, id)?;
+    Ok(ConsultationDetail {
+        row,
+        external_id: extra.external_id,
+        patient_ref: extra.patient_ref,
+        sender: extra.sender,
+        thread: messages::thread(tx, id)?,
+        attachment_list: attachments::list(tx, id)?,
+        history: consultations::history(tx, id)?,
+        reads: consultations::reads(tx, id)?,
+        pii_flags: serde_json::from_str(&extra.pii_flags_json).unwrap_or_default(),
+        first_read_at: extra.first_read_at,
+    })
+}

@@ -18,6 +18,7 @@ pub mod error;
 pub mod model;
 pub mod pii;
 pub mod policy;
+pub mod settings;
 pub mod store;
 pub mod triage;
 pub mod urgency;

@@ -1,1 +1,231 @@
-//! (being written)
+//! The local store: one SQLite (SQLCipher) database plus a content-addressed blob folder, under
+//! a data directory. One module per table or aggregate; this file owns opening, pragmas,
+//! transactions and the data-dir layout.
+//!
+//! Durability rules (../shared/DESIGN.md): WAL, `synchronous=FULL`, every write in
+//! `BEGIN IMMEDIATE` with a busy timeout so the desktop app and `renkei serve` can share a store.
+
+pub mod attachments;
+pub mod audit;
+pub mod blobs;
+pub mod consultations;
+pub mod keys;
+pub mod messages;
+pub mod migrations;
+pub mod notifications;
+pub mod partners;
+pub mod search;
+pub mod settings;
+
+use crate::error::{Error, Result};
+use chrono::{DateTime, Utc};
+use rusqlite::{Connection, OpenFlags, Transaction, TransactionBehavior};
+use std::path::{Path, PathBuf};
+use std::time::Duration;
+
+pub use keys::StoreKey;
+
+/// File name of the database inside the data dir.
+pub const DB_FILE: &str = "renkei.db";
+/// Folder of encrypted attachment blobs inside the data dir.
+pub const BLOB_DIR: &str = "attachments";
+
+/// Paths inside a data directory.
+#[derive(Debug, Clone)]
+pub struct DataDir {
+    pub root: PathBuf,
+}
+
+impl DataDir {
+    pub fn new(root: impl Into<PathBuf>) -> Self {
+        DataDir { root: root.into() }
+    }
+    /// The default: `RENKEI_DATA_DIR`, else the OS data dir + `renkei-desk`.
+    pub fn from_env_or_default() -> Self {
+        if let Ok(d) = std::env::var("RENKEI_DATA_DIR") {
+            if !d.trim().is_empty() {
+                return DataDir::new(d);
+            }
+        }
+        DataDir::new(default_data_root().join("renkei-desk"))
+    }
+    pub fn db_path(&self) -> PathBuf {
+        self.root.join(DB_FILE)
+    }
+    pub fn blob_dir(&self) -> PathBuf {
+        self.root.join(BLOB_DIR)
+    }
+    pub fn log_dir(&self) -> PathBuf {
+        self.root.join("logs")
+    }
+    pub fn backup_dir(&self) -> PathBuf {
+        self.root.join("backups")
+    }
+    pub fn exists(&self) -> bool {
+        self.db_path().exists()
+    }
+}
+
+fn default_data_root() -> PathBuf {
+    #[cfg(windows)]
+    {
+        if let Ok(a) = std::env::var("APPDATA") {
+            return PathBuf::from(a);
+        }
+    }
+    #[cfg(target_os = "macos")]
+    {
+        if let Ok(h) = std::env::var("HOME") {
+            return PathBuf::from(h).join("Library/Application Support");
+        }
+    }
+    if let Ok(x) = std::env::var("XDG_DATA_HOME") {
+        if !x.is_empty() {
+            return PathBuf::from(x);
+        }
+    }
+    match std::env::var("HOME") {
+        Ok(h) => PathBuf::from(h).join(".local/share"),
+        Err(_) => PathBuf::from("."),
+    }
+}
+
+/// An open store. Not `Sync`: give each thread its own, or guard it with a mutex.
+pub struct Store {
+    conn: Connection,
+    dir: DataDir,
+    key: StoreKey,
+}
+
+impl std::fmt::Debug for Store {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Store")
+            .field("dir", &self.dir.root)
+            .finish_non_exhaustive()
+    }
+}
+
+impl Store {
+    /// Opens (creating if needed) the store in `dir` with `key`, running migrations.
+    pub fn open(dir: &DataDir, key: StoreKey) -> Result<Store> {
+        std::fs::create_dir_all(&dir.root).map_err(|e| {
+            Error::Io(std::io::Error::new(
+                e.kind(),
+                format!("cannot create data dir {}: {e}", dir.root.display()),
+            ))
+        })?;
+        std::fs::create_dir_all(dir.blob_dir())?;
+        let conn = Connection::open_with_flags(
+            dir.db_path(),
+            OpenFlags::SQLITE_OPEN_READ_WRITE
+                | OpenFlags::SQLITE_OPEN_CREATE
+                | OpenFlags::SQLITE_OPEN_NO_MUTEX,
+        )?;
+        key.apply(&conn)?;
+        // The first read proves the key: a wrong key fails here, never silently.
+        conn.query_row("SELECT count(*) FROM sqlite_master", [], |r| r.get::<_, i64>(0)).map_err(|_| {
+            Error::Unauthorized(format!(
+                "the store at {} cannot be opened with this key (wrong key, or not a Renkei Desk store). \
+                 Set RENKEI_DB_KEY or restore the key file; nothing was changed",
+                dir.db_path().display()
+            ))
+        })?;
+        configure(&conn)?;
+        let mut store = Store {
+            conn,
+            dir: dir.clone(),
+            key,
+        };
+        migrations::migrate(&mut store.conn)?;
+        Ok(store)
+    }
+
+    /// An in-memory store for tests (blobs go to `dir`).
+    pub fn open_in_memory(dir: &DataDir) -> Result<Store> {
+        std::fs::create_dir_all(dir.blob_dir())?;
+        let mut conn = Connection::open_in_memory()?;
+        configure(&conn)?;
+        migrations::migrate(&mut conn)?;
+        Ok(Store {
+            conn,
+            dir: dir.clone(),
+            key: StoreKey::plain_for_tests(),
+        })
+    }
+
+    pub fn dir(&self) -> &DataDir {
+        &self.dir
+    }
+    pub fn key(&self) -> &StoreKey {
+        &self.key
+    }
+    pub fn conn(&self) -> &Connection {
+        &self.conn
+    }
+
+    /// Runs `f` in a `BEGIN IMMEDIATE` transaction and commits (durably: synchronous=FULL).
+    pub fn write<T>(&mut self, f: impl FnOnce(&Transaction<'_>) -> Result<T>) -> Result<T> {
+        let tx = self
+            .conn
+            .transaction_with_behavior(TransactionBehavior::Immediate)?;
+        let out = f(&tx)?;
+        tx.commit()?;
+        Ok(out)
+    }
+
+    /// Runs `f` in a read transaction (a consistent snapshot).
+    pub fn read<T>(&mut self, f: impl FnOnce(&Transaction<'_>) -> Result<T>) -> Result<T> {
+        let tx = self
+            .conn
+            .transaction_with_behavior(TransactionBehavior::Deferred)?;
+        let out = f(&tx)?;
+        tx.finish()?;
+        Ok(out)
+    }
+}
+
+fn configure(conn: &Connection) -> Result<()> {
+    conn.busy_timeout(Duration::from_secs(10))?;
+    conn.pragma_update(None, "journal_mode", "WAL")?;
+    conn.pragma_update(None, "synchronous", "FULL")?;
+    conn.pragma_update(None, "foreign_keys", "ON")?;
+    conn.pragma_update(None, "temp_store", "MEMORY")?;
+    Ok(())
+}
+
+/// Stored timestamps are RFC 3339 UTC with fixed precision so that text order = time order.
+pub fn ts(t: DateTime<Utc>) -> String {
+    t.to_rfc3339_opts(chrono::SecondsFormat::Millis, true)
+}
+
+/// Parses a stored timestamp.
+pub fn parse_ts(s: &str) -> rusqlite::Result<DateTime<Utc>> {
+    DateTime::parse_from_rfc3339(s)
+        .map(|d| d.with_timezone(&Utc))
+        .map_err(|e| {
+            rusqlite::Error::FromSqlConversionFailure(0, rusqlite::types::Type::Text, Box::new(e))
+        })
+}
+
+/// Parses an optional stored timestamp.
+pub fn parse_opt_ts(s: Option<String>) -> rusqlite::Result<Option<DateTime<Utc>>> {
+    s.as_deref().map(parse_ts).transpose()
+}
+
+/// Parses a stored code column.
+pub fn parse_code<T: std::str::FromStr>(s: &str) -> rusqlite::Result<T>
+where
+    T::Err: std::error::Error + Send + Sync + 'static,
+{
+    s.parse::<T>().map_err(|e| {
+        rusqlite::Error::FromSqlConversionFailure(0, rusqlite::types::Type::Text, Box::new(e))
+    })
+}
+
+/// True when `path` is a directory with nothing in it (or does not exist).
+pub fn is_empty_or_missing(path: &Path) -> bool {
+    match std::fs::read_dir(path) {
+        Ok(mut it) => it.next().is_none(),
+        Err(_) => !path.exists(),
+    }
+}

@@ -1,0 +1,423 @@
+//! The `consultations` table and its history (`status_changes`, `read_receipts`): inserting,
+//! reading rows for the queue, finding an open thread, and validated status changes.
+
+use crate::codes::{Category, Channel, PartnerKind, Status, Urgency};
+use crate::error::{Error, Result};
+use crate::model::{QueueRow, ReadReceipt, Sender, StatusChange};
+use chrono::{DateTime, Utc};
+use rusqlite::types::Value;
+use rusqlite::{params, params_from_iter, Connection, OptionalExtension, Row};
+
+use super::{parse_code, parse_opt_ts, parse_ts, ts};
+
+/// Everything needed to insert a consultation row.
+#[derive(Debug, Clone)]
+pub struct ConsultationInsert {
+    pub channel: Channel,
+    pub partner_id: Option<i64>,
+    pub external_id: Option<String>,
+    pub thread_key: Option<String>,
+    pub category: Category,
+    pub urgency: Urgency,
+    pub urgency_reason: Option<String>,
+    pub urgency_confirmed: bool,
+    pub subject: String,
+    pub due_at: Option<DateTime<Utc>>,
+    pub received_at: DateTime<Utc>,
+    pub patient_ref: Option<String>,
+    pub sender: Sender,
+    pub owner: Option<String>,
+    pub pii_flags_json: String,
+}
+
+pub fn insert(conn: &Connection, c: &ConsultationInsert) -> Result<i64> {
+    let at = ts(c.received_at);
+    conn.execute(
+        "INSERT INTO consultations (channel, partner_id, external_id, thread_key, category, urgency,
+            urgency_reason, urgency_confirmed, subject, status, owner, due_at, received_at,
+            last_activity_at, last_inbound_at, patient_ref, sender_name, sender_role, sender_phone, pii_flags)
+         VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, 'new', ?10, ?11, ?12, ?12, ?12, ?13, ?14, ?15, ?16, ?17)",
+        params![
+            c.channel.as_str(),
+            c.partner_id,
+            c.external_id,
+            c.thread_key,
+            c.category.as_str(),
+            c.urgency.as_str(),
+            c.urgency_reason,
+            c.urgency_confirmed,
+            c.subject,
+            c.owner,
+            c.due_at.map(ts),
+            at,
+            c.patient_ref,
+            c.sender.name,
+            c.sender.role,
+            c.sender.phone,
+            c.pii_flags_json,
+        ],
+    )?;
+    let id = conn.last_insert_rowid();
+    conn.execute(
+        "INSERT INTO status_changes (consultation_id, from_status, to_status, by, at) VALUES (?1, NULL, 'new', ?2, ?3)",
+        params![id, "system", at],
+    )?;
+    Ok(id)
+}
+
+const ROW_SQL: &str = "SELECT c.id, c.received_at, c.channel, COALESCE(p.name, ''), COALESCE(p.kind, 'other'),
+    c.category, c.urgency, c.urgency_reason, c.urgency_confirmed, c.status, c.owner, c.due_at, c.subject,
+    (SELECT count(*) FROM attachments a WHERE a.consultation_id = c.id),
+    (SELECT count(*) FROM messages m WHERE m.consultation_id = c.id),
+    (c.last_read_at IS NULL OR c.last_read_at < c.last_inbound_at),
+    c.snoozed_until, c.last_activity_at
+    FROM consultations c LEFT JOIN partners p ON p.id = c.partner_id";
+
+/// Name shown when a document has no known sender.
+pub const UNKNOWN_PARTNER: &str = "（送信元未設定）";
+
+fn row_from(r: &Row<'_>, now: DateTime<Utc>) -> rusqlite::Result<QueueRow> {
+    let due_at = parse_opt_ts(r.get(11)?)?;
+    let status: Status = parse_code(&r.get::<_, String>(9)?)?;
+    let partner: String = r.get(3)?;
+    Ok(QueueRow {
+        id: r.get(0)?,
+        received_at: parse_ts(&r.get::<_, String>(1)?)?,
+        channel: parse_code(&r.get::<_, String>(2)?)?,
+        partner: if partner.is_empty() {
+            UNKNOWN_PARTNER.to_string()
+        } else {
+            partner
+        },
+        partner_kind: parse_code::<PartnerKind>(&r.get::<_, String>(4)?)?,
+        category: parse_code(&r.get::<_, String>(5)?)?,
+        urgency: parse_code(&r.get::<_, String>(6)?)?,
+        urgency_reason: r.get(7)?,
+        urgency_confirmed: r.get(8)?,
+        status,
+        owner: r.get(10)?,
+        due_at,
+        overdue: status.is_open() && due_at.is_some_and(|d| d < now),
+        subject: r.get(12)?,
+        attachments: r.get(13)?,
+        messages: r.get(14)?,
+        unread: r.get(15)?,
+        snoozed_until: parse_opt_ts(r.get(16)?)?,
+        last_activity_at: parse_ts(&r.get::<_, String>(17)?)?,
+    })
+}
+
+pub fn get_row(conn: &Connection, id: i64, now: DateTime<Utc>) -> Result<QueueRow> {
+    conn.query_row(&format!("{ROW_SQL} WHERE c.id = ?1"), [id], |r| {
+        row_from(r, now)
+    })
+    .optional()?
+    .ok_or_else(|| not_found(id))
+}
+
+pub fn not_found(id: i64) -> Error {
+    Error::NotFound(format!(
+        "consultation {id} not found; `renkei queue --all` lists the ids"
+    ))
+}
+
+/// Filters of the queue; all optional.
+#[derive(Debug, Clone, Default, serde::Deserialize, serde::Serialize)]
+#[serde(default)]
+pub struct QueueFilter {
+    /// Include resolved and declined items.
+    pub all: bool,
+    pub category: Option<Category>,
+    pub urgency: Option<Urgency>,
+    pub status: Option<Status>,
+    pub partner_id: Option<i64>,
+    pub owner: Option<String>,
+    /// Only items with no owner.
+    pub unowned: bool,
+    /// Free text (FTS trigram, LIKE fallback for 1–2 characters).
+    pub search: Option<String>,
+    /// Restrict to these ids (set by search).
+    #[serde(skip)]
+    pub ids: Option<Vec<i64>>,
+    pub limit: Option<usize>,
+}
+
+/// Rows matching the filter (unordered: the triage order is `triage::queue_order`).
+pub fn list_rows(conn: &Connection, f: &QueueFilter, now: DateTime<Utc>) -> Result<Vec<QueueRow>> {
+    let mut wh: Vec<String> = Vec::new();
+    let mut args: Vec<Value> = Vec::new();
+    if !f.all && f.status.is_none() {
+        wh.push("c.status NOT IN ('resolved', 'declined')".into());
+    }
+    let mut eq = |col: &str, v: Value| {
+        args.push(v);
+        wh.push(format!("{col} = ?{}", args.len()));
+    };
+    if let Some(c) = f.category {
+        eq("c.category", Value::Text(c.as_str().into()));
+    }
+    if let Some(u) = f.urgency {
+        eq("c.urgency", Value::Text(u.as_str().into()));
+    }
+    if let Some(s) = f.status {
+        eq("c.status", Value::Text(s.as_str().into()));
+    }
+    if let Some(p) = f.partner_id {
+        eq("c.partner_id", Value::Integer(p));
+    }
+    if let Some(o) = &f.owner {
+        eq("c.owner", Value::Text(o.clone()));
+    }
+    if f.unowned {
+        wh.push("c.owner IS NULL".into());
+    }
+    if let Some(ids) = &f.ids {
+        if ids.is_empty() {
+            return Ok(Vec::new());
+        }
+        let list: Vec<String> = ids.iter().map(|i| i.to_string()).collect();
+        wh.push(format!("c.id IN ({})", list.join(",")));
+    }
+    let sql = if wh.is_empty() {
+        ROW_SQL.to_string()
+    } else {
+        format!("{ROW_SQL} WHERE {}", wh.join(" AND "))
+    };
+    let mut st = conn.prepare(&sql)?;
+    let rows = st
+        .query_map(params_from_iter(args), |r| row_from(r, now))?
+        .collect::<rusqlite::Result<Vec<_>>>()?;
+    Ok(rows)
+}
+
+/// The open consultation of a thread, if any.
+pub fn find_open_thread(
+    conn: &Connection,
+    channel: Channel,
+    partner_id: Option<i64>,
+    thread_key: &str,
+) -> Result<Option<i64>> {
+    Ok(conn
+        .query_row(
+            "SELECT id FROM consultations WHERE channel = ?1 AND partner_id IS ?2 AND thread_key = ?3
+             AND status NOT IN ('resolved', 'declined') ORDER BY id DESC LIMIT 1",
+            params![channel.as_str(), partner_id, thread_key],
+            |r| r.get(0),
+        )
+        .optional()?)
+}
+
+/// Extra columns of one consultation not in the queue row.
+#[derive(Debug, Clone)]
+pub struct ConsultationExtra {
+    pub partner_id: Option<i64>,
+    pub external_id: Option<String>,
+    pub patient_ref: Option<String>,
+    pub sender: Sender,
+    pub pii_flags_json: String,
+    pub first_read_at: Option<DateTime<Utc>>,
+    pub acknowledged_at: Option<DateTime<Utc>>,
+}
+
+pub fn get_extra(conn: &Connection, id: i64) -> Result<ConsultationExtra> {
+    conn.query_row(
+        "SELECT partner_id, external_id, patient_ref, sender_name, sender_role, sender_phone, pii_flags,
+                first_read_at, acknowledged_at FROM consultations WHERE id = ?1",
+        [id],
+        |r| {
+            Ok(ConsultationExtra {
+                partner_id: r.get(0)?,
+                external_id: r.get(1)?,
+                patient_ref: r.get(2)?,
+                sender: Sender { name: r.get(3)?, role: r.get(4)?, phone: r.get(5)? },
+                pii_flags_json: r.get(6)?,
+                first_read_at: parse_opt_ts(r.get(7)?)?,
+                acknowledged_at: parse_opt_ts(r.get(8)?)?,
+            })
+        },
+    )
+    .optional()?
+    .ok_or_else(|| not_found(id))
+}
+
+pub fn status_of(conn: &Connection, id: i64) -> Result<Status> {
+    let s: Option<String> = conn
+        .query_row(
+            "SELECT status FROM consultations WHERE id = ?1",
+            [id],
+            |r| r.get(0),
+        )
+        .optional()?;
+    let s = s.ok_or_else(|| not_found(id))?;
+    Ok(parse_code(&s)?)
+}
+
+/// Moves a consultation to `to`, recording who and when. Invalid transitions change nothing.
+pub fn change_status(
+    conn: &Connection,
+    id: i64,
+    to: Status,
+    by: &str,
+    now: DateTime<Utc>,
+) -> Result<Status> {
+    let from = status_of(conn, id)?;
+    if !from.can_move_to(to) {
+        let hint = if from == to {
+            format!("it is already '{to}'")
+        } else if !from.is_open() {
+            "it is closed; reopen it with status in_progress first".to_string()
+        } else {
+            "allowed: new → acknowledged → in_progress → waiting_partner → resolved, or declined"
+                .to_string()
+        };
+        return Err(Error::InvalidTransition {
+            from: from.as_str().into(),
+            to: to.as_str().into(),
+            hint,
+        });
+    }
+    let at = ts(now);
+    conn.execute(
+        "UPDATE consultations SET status = ?1, last_activity_at = ?2,
+            acknowledged_at = CASE WHEN ?1 != 'new' AND acknowledged_at IS NULL THEN ?2 ELSE acknowledged_at END,
+            resolved_at = CASE WHEN ?1 IN ('resolved', 'declined') THEN ?2 ELSE NULL END,
+            snoozed_until = CASE WHEN ?1 IN ('resolved', 'declined') THEN NULL ELSE snoozed_until END
+         WHERE id = ?3",
+        params![to.as_str(), at, id],
+    )?;
+    conn.execute(
+        "INSERT INTO status_changes (consultation_id, from_status, to_status, by, at) VALUES (?1, ?2, ?3, ?4, ?5)",
+        params![id, from.as_str(), to.as_str(), by, at],
+    )?;
+    Ok(from)
+}
+
+pub fn set_owner(
+    conn: &Connection,
+    id: i64,
+    owner: Option<&str>,
+    now: DateTime<Utc>,
+) -> Result<()> {
+    let n = conn.execute(
+        "UPDATE consultations SET owner = ?1, last_activity_at = ?2 WHERE id = ?3",
+        params![owner, ts(now), id],
+    )?;
+    if n == 0 {
+        return Err(not_found(id));
+    }
+    Ok(())
+}
+
+pub fn set_urgency(
+    conn: &Connection,
+    id: i64,
+    u: Urgency,
+    due_at: Option<DateTime<Utc>>,
+    now: DateTime<Utc>,
+) -> Result<()> {
+    let n = conn.execute(
+        "UPDATE consultations SET urgency = ?1, urgency_confirmed = 1, due_at = ?2, last_activity_at = ?3 WHERE id = ?4",
+        params![u.as_str(), due_at.map(ts), ts(now), id],
+    )?;
+    if n == 0 {
+        return Err(not_found(id));
+    }
+    Ok(())
+}
+
+pub fn set_category(
+    conn: &Connection,
+    id: i64,
+    c: Category,
+    due_at: Option<DateTime<Utc>>,
+) -> Result<()> {
+    let n = conn.execute(
+        "UPDATE consultations SET category = ?1, due_at = ?2 WHERE id = ?3",
+        params![c.as_str(), due_at.map(ts), id],
+    )?;
+    if n == 0 {
+        return Err(not_found(id));
+    }
+    Ok(())
+}
+
+pub fn set_snooze(conn: &Connection, id: i64, until: Option<DateTime<Utc>>) -> Result<()> {
+    let n = conn.execute(
+        "UPDATE consultations SET snoozed_until = ?1 WHERE id = ?2",
+        params![until.map(ts), id],
+    )?;
+    if n == 0 {
+        return Err(not_found(id));
+    }
+    Ok(())
+}
+
+/// Marks activity: a new inbound message (unread again) or a clinic response.
+pub fn touch(
+    conn: &Connection,
+    id: i64,
+    inbound: bool,
+    response: bool,
+    now: DateTime<Utc>,
+) -> Result<()> {
+    let at = ts(now);
+    conn.execute(
+        "UPDATE consultations SET last_activity_at = ?1,
+            last_inbound_at = CASE WHEN ?2 THEN ?1 ELSE last_inbound_at END,
+            first_response_at = CASE WHEN ?3 AND first_response_at IS NULL THEN ?1 ELSE first_response_at END
+         WHERE id = ?4",
+        params![at, inbound, response, id],
+    )?;
+    Ok(())
+}
+
+/// Records that `by` read the consultation.
+pub fn mark_read(conn: &Connection, id: i64, by: &str, now: DateTime<Utc>) -> Result<()> {
+    let at = ts(now);
+    let n = conn.execute(
+        "UPDATE consultations SET last_read_at = ?1, first_read_at = COALESCE(first_read_at, ?1) WHERE id = ?2",
+        params![at, id],
+    )?;
+    if n == 0 {
+        return Err(not_found(id));
+    }
+    conn.execute(
+        "INSERT INTO read_receipts (consultation_id, by, at) VALUES (?1, ?2, ?3)",
+        params![id, by, at],
+    )?;
+    Ok(())
+}
+
+pub fn history(conn: &Connection, id: i64) -> Result<Vec<StatusChange>> {
+    let mut st = conn.prepare(
+        "SELECT from_status, to_status, by, at FROM status_changes WHERE consultation_id = ?1 ORDER BY id",
+    )?;
+    let rows = st
+        .query_map([id], |r| {
+            Ok(StatusChange {
+                from: r
+                    .get::<_, Option<String>>(0)?
+                    .map(|s| parse_code(&s))
+                    .transpose()?,
+                to: parse_code(&r.get::<_, String>(1)?)?,
+                by: r.get(2)?,
+                at: parse_ts(&r.get::<_, String>(3)?)?,
+            })
+        })?
+        .collect::<rusqlite::Result<Vec<_>>>()?;
+    Ok(rows)
+}
+
+pub fn reads(conn: &Connection, id: i64) -> Result<Vec<ReadReceipt>> {
+    let mut st =
+        conn.prepare("SELECT by, at FROM read_receipts WHERE consultation_id = ?1 ORDER BY at")?;
+    let rows = st
+        .query_map([id], |r| {
+            Ok(ReadReceipt {
+                by: r.get(0)?,
+                at: parse_ts(&r.get::<_, String>(1)?)?,
+            })
+        })?
+        .collect::<rusqlite::Result<Vec<_>>>()?;
+    Ok(rows)
+}

@@ -1,0 +1,219 @@
+//! Numbered, forward-only schema migrations, run at open inside one transaction.
+//! `PRAGMA user_version` records how far a store has come. Never edit a released migration:
+//! add a new one.
+
+use crate::error::{Error, Result};
+use rusqlite::{Connection, TransactionBehavior};
+
+/// The migrations, in order. Index + 1 = the version a store has after running it.
+pub const MIGRATIONS: &[&str] = &[
+    // 1: the consultation model.
+    r#"
+    CREATE TABLE partners (
+        id INTEGER PRIMARY KEY,
+        name TEXT NOT NULL UNIQUE,
+        kind TEXT NOT NULL,
+        contact TEXT,
+        phone TEXT,
+        channels TEXT NOT NULL DEFAULT '[]',
+        api_key_hash TEXT UNIQUE,
+        api_key_created_at TEXT,
+        created_at TEXT NOT NULL
+    );
+    CREATE TABLE partner_handles (
+        channel TEXT NOT NULL,
+        handle TEXT NOT NULL,
+        partner_id INTEGER NOT NULL REFERENCES partners(id),
+        PRIMARY KEY (channel, handle)
+    );
+    CREATE TABLE staff (
+        id INTEGER PRIMARY KEY,
+        name TEXT NOT NULL UNIQUE,
+        role TEXT NOT NULL DEFAULT 'clerk',
+        active INTEGER NOT NULL DEFAULT 1,
+        created_at TEXT NOT NULL
+    );
+    CREATE TABLE consultations (
+        id INTEGER PRIMARY KEY,
+        channel TEXT NOT NULL,
+        partner_id INTEGER REFERENCES partners(id),
+        external_id TEXT,
+        thread_key TEXT,
+        category TEXT NOT NULL,
+        urgency TEXT NOT NULL,
+        urgency_reason TEXT,
+        urgency_confirmed INTEGER NOT NULL DEFAULT 0,
+        subject TEXT NOT NULL,
+        status TEXT NOT NULL DEFAULT 'new',
+        owner TEXT,
+        due_at TEXT,
+        received_at TEXT NOT NULL,
+        last_activity_at TEXT NOT NULL,
+        last_inbound_at TEXT NOT NULL,
+        last_read_at TEXT,
+        first_read_at TEXT,
+        acknowledged_at TEXT,
+        first_response_at TEXT,
+        resolved_at TEXT,
+        snoozed_until TEXT,
+        patient_ref TEXT,
+        sender_name TEXT NOT NULL DEFAULT '',
+        sender_role TEXT,
+        sender_phone TEXT,
+        pii_flags TEXT NOT NULL DEFAULT '[]'
+    );
+    CREATE INDEX consultations_open ON consultations(status, urgency, due_at);
+    CREATE INDEX consultations_thread ON consultations(channel, partner_id, thread_key);
+    CREATE INDEX consultations_partner ON consultations(partner_id, received_at);
+    CREATE TABLE intake_keys (
+        channel TEXT NOT NULL,
+        partner_key TEXT NOT NULL,
+        external_id TEXT NOT NULL,
+        consultation_id INTEGER NOT NULL REFERENCES consultations(id),
+        message_id INTEGER,
+        request_hash TEXT,
+        created_at TEXT NOT NULL,
+        PRIMARY KEY (channel, partner_key, external_id)
+    );
+    CREATE TABLE messages (
+        id INTEGER PRIMARY KEY,
+        consultation_id INTEGER NOT NULL REFERENCES consultations(id),
+        kind TEXT NOT NULL,
+        author TEXT NOT NULL,
+        body TEXT NOT NULL,
+        at TEXT NOT NULL
+    );
+    CREATE INDEX messages_consultation ON messages(consultation_id, at);
+    CREATE TABLE blobs (
+        sha256 TEXT PRIMARY KEY,
+        size INTEGER NOT NULL,
+        media_type TEXT NOT NULL,
+        created_at TEXT NOT NULL
+    );
+    CREATE TABLE attachments (
+        id INTEGER PRIMARY KEY,
+        consultation_id INTEGER NOT NULL REFERENCES consultations(id),
+        sha256 TEXT NOT NULL REFERENCES blobs(sha256),
+        name TEXT NOT NULL,
+        media_type TEXT NOT NULL,
+        size INTEGER NOT NULL,
+        created_at TEXT NOT NULL,
+        UNIQUE (consultation_id, sha256)
+    );
+    CREATE INDEX attachments_sha ON attachments(sha256);
+    CREATE TABLE read_receipts (
+        consultation_id INTEGER NOT NULL REFERENCES consultations(id),
+        by TEXT NOT NULL,
+        at TEXT NOT NULL
+    );
+    CREATE INDEX read_receipts_c ON read_receipts(consultation_id, at);
+    CREATE TABLE status_changes (
+        id INTEGER PRIMARY KEY,
+        consultation_id INTEGER NOT NULL REFERENCES consultations(id),
+        from_status TEXT,
+        to_status TEXT NOT NULL,
+        by TEXT NOT NULL,
+        at TEXT NOT NULL
+    );
+    CREATE INDEX status_changes_c ON status_changes(consultation_id, id);
+    CREATE TABLE audit (
+        id INTEGER PRIMARY KEY,
+        at TEXT NOT NULL,
+        actor TEXT NOT NULL,
+        action TEXT NOT NULL,
+        target TEXT,
+        detail TEXT NOT NULL DEFAULT '',
+        prev_hash TEXT NOT NULL,
+        hash TEXT NOT NULL
+    );
+    CREATE TRIGGER audit_no_update BEFORE UPDATE ON audit
+        BEGIN SELECT RAISE(ABORT, 'audit log is append-only'); END;
+    CREATE TRIGGER audit_no_delete BEFORE DELETE ON audit
+        BEGIN SELECT RAISE(ABORT, 'audit log is append-only'); END;
+    CREATE TABLE settings (
+        key TEXT PRIMARY KEY,
+        value TEXT NOT NULL,
+        updated_at TEXT NOT NULL
+    );
+    CREATE TABLE notifications (
+        id INTEGER PRIMARY KEY,
+        at TEXT NOT NULL,
+        ids TEXT NOT NULL,
+        urgency TEXT NOT NULL,
+        title TEXT NOT NULL,
+        body TEXT NOT NULL,
+        reason TEXT NOT NULL
+    );
+    CREATE TABLE cursors (
+        source TEXT PRIMARY KEY,
+        value TEXT NOT NULL,
+        updated_at TEXT NOT NULL
+    );
+    CREATE VIRTUAL TABLE search_fts USING fts5(
+        text, consultation_id UNINDEXED, tokenize = 'trigram'
+    );
+    "#,
+];
+
+/// The schema version this build writes.
+pub fn latest_version() -> i64 {
+    MIGRATIONS.len() as i64
+}
+
+/// Brings the store to the latest version, one numbered step at a time, in one transaction.
+pub fn migrate(conn: &mut Connection) -> Result<()> {
+    let current: i64 = conn.query_row("PRAGMA user_version", [], |r| r.get(0))?;
+    let latest = latest_version();
+    if current > latest {
+        return Err(Error::Integrity(format!(
+            "this store has schema version {current}, newer than this program understands ({latest}). \
+             Update Renkei Desk; the store was not changed"
+        )));
+    }
+    if current == latest {
+        return Ok(());
+    }
+    let tx = conn.transaction_with_behavior(TransactionBehavior::Immediate)?;
+    for (i, sql) in MIGRATIONS.iter().enumerate().skip(current as usize) {
+        tx.execute_batch(sql)?;
+        tx.pragma_update(None, "user_version", (i + 1) as i64)?;
+    }
+    tx.commit()?;
+    Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn migrates_from_every_earlier_version() {
+        for start in 0..=latest_version() {
+            let mut conn = Connection::open_in_memory().unwrap();
+            {
+                let tx = conn.transaction().unwrap();
+                for (i, sql) in MIGRATIONS.iter().enumerate().take(start as usize) {
+                    tx.execute_batch(sql).unwrap();
+                    tx.pragma_update(None, "user_version", (i + 1) as i64)
+                        .unwrap();
+                }
+                tx.commit().unwrap();
+            }
+            migrate(&mut conn).unwrap();
+            let v: i64 = conn
+                .query_row("PRAGMA user_version", [], |r| r.get(0))
+                .unwrap();
+            assert_eq!(v, latest_version());
+            // idempotent
+            migrate(&mut conn).unwrap();
+        }
+    }
+
+    #[test]
+    fn refuses_a_newer_store() {
+        let mut conn = Connection::open_in_memory().unwrap();
+        conn.pragma_update(None, "user_version", 999).unwrap();
+        let e = migrate(&mut conn).unwrap_err();
+        assert!(e.to_string().contains("newer"));
+    }
+}
