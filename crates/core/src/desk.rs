@@ -714,6 +714,23 @@ impl Desk {
         store::notifications::recent(self.store.conn(), limit)
     }
 
+    /// Writes a consistent, encrypted backup of the store to `out` (audited).
+    pub fn backup(&mut self, out: &std::path::Path, by: &str) -> Result<crate::backup::Manifest> {
+        let by = actor(by)?;
+        let now = self.now();
+        let m = crate::backup::backup(&self.store, out, now)?;
+        self.record(
+            &by,
+            "backup.create",
+            None,
+            &format!(
+                "{} consultations, {} attachments",
+                m.consultations, m.attachments
+            ),
+        )?;
+        Ok(m)
+    }
+
     /// Checks the store: SQLite integrity, every attachment against its hash, the audit chain.
     pub fn check(&mut self) -> Result<CheckReport> {
         let conn = self.store.conn();

@@ -9,6 +9,7 @@
 //! [`clock::Clock`]; no logic here reads the system clock. `renkei-intake`, the `renkei` CLI and
 //! the `renkei-desk` app all call into this crate; it depends on none of them.
 
+pub mod backup;
 pub mod calendar;
 pub mod clock;
 pub mod codes;

@@ -110,6 +110,26 @@ impl StoreKey {
         create_key_file(&path)
     }
 
+    /// The key from `RENKEI_DB_KEY` or the key file, without ever creating one.
+    pub fn existing() -> Result<Option<StoreKey>> {
+        if let Ok(v) = std::env::var("RENKEI_DB_KEY") {
+            if !v.trim().is_empty() {
+                return StoreKey::from_hex(&v).map(Some).map_err(|_| {
+                    Error::invalid(
+                        "RENKEI_DB_KEY",
+                        "RENKEI_DB_KEY must be 64 hex digits (a 256-bit key)",
+                    )
+                });
+            }
+        }
+        let path = key_file_path();
+        if !path.exists() {
+            return Ok(None);
+        }
+        let s = std::fs::read_to_string(&path)?;
+        StoreKey::from_hex(&s).map(Some)
+    }
+
     /// A short fingerprint of the key (safe to print and to put in backup manifests).
     pub fn fingerprint(&self) -> String {
         match self.0 {
