@@ -49,7 +49,10 @@ fn spo2_thresholds_and_spellings() {
 
 #[test]
 fn explicit_urgent_and_its_negation() {
-    assert_eq!(suggest("【至急】", "ご連絡ください").reason, "「至急」→ 至急");
+    assert_eq!(
+        suggest("【至急】", "ご連絡ください").reason,
+        "「至急」→ 至急"
+    );
     check("至急ではありませんが、ご相談です。", Normal);
     check("急ぎではありませんが、訪問診療の新規相談です。", Normal);
     check("お急ぎでなければ来週でも構いません。", Normal);
@@ -145,7 +148,10 @@ fn alerts_and_outbreaks() {
 #[test]
 fn fyi_phrases() {
     check("研修会のお知らせです", Fyi);
-    check("ご参考までに、退院時サマリーを共有します。返信不要です。", Fyi);
+    check(
+        "ご参考までに、退院時サマリーを共有します。返信不要です。",
+        Fyi,
+    );
     check("状況が分かりましたらお知らせください", Normal);
     check("共有のみです", Fyi);
 }
@@ -159,7 +165,10 @@ fn hedges_lower_one_step_only() {
     // 85% and below is firm.
     check("念のため。SpO2 84%", Urgent);
     // A hedge never makes a normal message fyi.
-    check("念のためご相談です。独居で服薬を忘れがちな方がいます", Normal);
+    check(
+        "念のためご相談です。独居で服薬を忘れがちな方がいます",
+        Normal,
+    );
     // A hedge does not lower an explicit deadline.
     check("急ぎではありませんが、本日中にお返事ください", Today);
     check("昨夜は呼吸苦がありましたが、現在は落ち着いています", Today);
@@ -192,8 +201,10 @@ fn bad_rules_are_explained() {
     let e = UrgencyRules::from_json(r#"{"rules": [{"id": "a", "urgency": "soon", "any": ["x"]}]}"#)
         .unwrap_err();
     assert!(e.contains("読めません"), "{e}");
-    let e = UrgencyRules::from_json(r#"{"rules": [{"id": "a", "urgency": "today", "any": ["@Hb<8"]}]}"#)
-        .unwrap_err();
+    let e = UrgencyRules::from_json(
+        r#"{"rules": [{"id": "a", "urgency": "today", "any": ["@Hb<8"]}]}"#,
+    )
+    .unwrap_err();
     assert!(e.contains("a") && e.contains("vitals"), "{e}");
     let e = UrgencyRules::from_json(r#"{"rules": [{"id": "b", "urgency": "today"}]}"#).unwrap_err();
     assert!(e.contains("b"), "{e}");

@@ -8,7 +8,9 @@ use crate::codes::Urgency;
 use serde::Deserialize;
 
 /// Characters that end a clause: negation and number scans never cross them.
-const CLAUSE_STOPS: &[char] = &['。', '\n', '!', '?', ';', '】', '【', '」', '「', '『', '』'];
+const CLAUSE_STOPS: &[char] = &[
+    '。', '\n', '!', '?', ';', '】', '【', '」', '「', '『', '』',
+];
 /// Additional stops for vital-sign scans (a value belongs to the name just before it).
 const VITAL_STOPS: &[char] = &['、', ',', '，'];
 /// Words that join two symptoms before one shared negation (「呼吸苦や発熱はありません」).
@@ -177,7 +179,9 @@ fn parse_vital_test(spec: &str, vitals: &[Vital], rule: &str) -> Result<Term, St
             let vital = vitals
                 .iter()
                 .position(|v| normalize(&v.name) == name)
-                .ok_or_else(|| format!("ルール {rule}: 「{spec}」のバイタル名が vitals にありません"))?;
+                .ok_or_else(|| {
+                    format!("ルール {rule}: 「{spec}」のバイタル名が vitals にありません")
+                })?;
             return Ok(Term::Vital { vital, op, limit });
         }
     }
@@ -344,7 +348,11 @@ impl UrgencyRules {
     /// Suggests an urgency for a message with these rules.
     pub fn suggest_with(&self, subject: &str, body: &str) -> Suggestion {
         let text: Vec<char> = normalize(&format!("{subject}\n{body}")).chars().collect();
-        let values: Vec<Option<f64>> = self.vitals.iter().map(|v| self.vital_value(&text, v)).collect();
+        let values: Vec<Option<f64>> = self
+            .vitals
+            .iter()
+            .map(|v| self.vital_value(&text, v))
+            .collect();
 
         let mut hits: Vec<Hit> = Vec::new();
         for (i, rule) in self.rules.iter().enumerate() {
@@ -368,8 +376,14 @@ impl UrgencyRules {
             .collect();
 
         let hedge = self.find_hedge(&text);
-        let best_firm = hits.iter().filter(|h| h.firm).min_by_key(|h| (h.urgency, h.rule));
-        let best_soft = hits.iter().filter(|h| !h.firm).min_by_key(|h| (h.urgency, h.rule));
+        let best_firm = hits
+            .iter()
+            .filter(|h| h.firm)
+            .min_by_key(|h| (h.urgency, h.rule));
+        let best_soft = hits
+            .iter()
+            .filter(|h| !h.firm)
+            .min_by_key(|h| (h.urgency, h.rule));
         let soft_level = best_soft.map(|h| match hedge {
             Some(_) => one_step_down(h.urgency),
             None => h.urgency,
@@ -413,11 +427,11 @@ impl UrgencyRules {
             .iter()
             .flat_map(|e| find_all(text, e).into_iter().map(move |s| (s, s + e.len())))
             .collect();
-        if rule
-            .none
-            .iter()
-            .any(|n| find_all(text, n).into_iter().any(|s| !self.is_negated(text, s, s + n.len())))
-        {
+        if rule.none.iter().any(|n| {
+            find_all(text, n)
+                .into_iter()
+                .any(|s| !self.is_negated(text, s, s + n.len()))
+        }) {
             return None;
         }
         let mut parts = Vec::new();
