@@ -3,6 +3,8 @@
 //! confusion matrix; requires accuracy ≥ 0.85 and that no urgent message is suggested as
 //! 通常 or 確認のみ.
 
+#![allow(clippy::expect_used, clippy::unwrap_used)] // test code may panic
+
 use renkei_core::urgency::suggest;
 use renkei_core::Urgency;
 use serde::Deserialize;

@@ -1,6 +1,8 @@
 //! Per-rule tests of the shipped urgency rules: each rule fires on its words, stays silent on
 //! negations, conditionals and hedges, and explains itself.
 
+#![allow(clippy::expect_used, clippy::unwrap_used)] // test code may panic
+
 use renkei_core::urgency::{suggest, UrgencyRules, DEFAULT_RULES_JSON, NO_RULE_REASON};
 use renkei_core::Urgency;
 use Urgency::{Fyi, Normal, Today, Urgent};
