@@ -109,7 +109,10 @@ impl ClinicCalendar {
         }
         if let (Some(o), Some(c)) = (o, c) {
             if o >= c {
-                errs.push(format!("open {} must be before close {}", self.open, self.close));
+                errs.push(format!(
+                    "open {} must be before close {}",
+                    self.open, self.close
+                ));
             }
         }
         match (&self.lunch_start, &self.lunch_end) {
@@ -381,7 +384,10 @@ mod tests {
             assert!(!c.is_business_day(d(2027, 1, day)));
         }
         assert!(c.is_business_day(d(2027, 1, 4)));
-        assert_eq!(c.closed_reason_ja(d(2026, 12, 30)).as_deref(), Some("年末年始休診"));
+        assert_eq!(
+            c.closed_reason_ja(d(2026, 12, 30)).as_deref(),
+            Some("年末年始休診")
+        );
         assert_eq!(c.holiday_name(d(2026, 5, 6)), Some("振替休日"));
         assert_eq!(c.next_business_day(d(2026, 12, 28)), d(2027, 1, 4));
         assert_eq!(c.next_business_day(d(2026, 9, 18)), d(2026, 9, 24));
@@ -398,7 +404,10 @@ mod tests {
         assert!(!c.is_business_day(d(2026, 12, 2)));
         assert!(c.is_business_day(d(2026, 12, 5)));
         assert!(c.is_business_day(d(2026, 12, 30)));
-        assert_eq!(c.closed_reason_ja(d(2026, 12, 2)).as_deref(), Some("臨時休診"));
+        assert_eq!(
+            c.closed_reason_ja(d(2026, 12, 2)).as_deref(),
+            Some("臨時休診")
+        );
     }
 
     #[test]
