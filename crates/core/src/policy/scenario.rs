@@ -17,9 +17,6 @@ use std::collections::BTreeSet;
 /// and escalations); `max_per_hour` is the most notifications in any sliding 60-minute window.
 #[derive(Debug, Clone, Default, PartialEq, Serialize)]
 pub struct ScenarioSummary {
-    pub start: String,
-    pub end: String,
-    pub events: usize,
     pub notifications: usize,
     pub arrivals: usize,
     pub threads: usize,
@@ -33,6 +30,9 @@ pub struct ScenarioSummary {
     pub non_urgent: usize,
     pub max_per_hour: usize,
     pub max_non_urgent_per_hour: usize,
+    pub events: usize,
+    pub start: String,
+    pub end: String,
 }
 
 /// Result of a run.
@@ -50,8 +50,8 @@ impl ScenarioOutput {
             .iter()
             .map(|n| serde_json::to_string(n).unwrap_or_default())
             .collect();
-        let summary = serde_json::json!({ "summary": self.summary });
-        out.push(summary.to_string());
+        let summary = serde_json::to_string(&self.summary).unwrap_or_else(|_| "{}".into());
+        out.push(format!("{{\"summary\":{summary}}}"));
         out
     }
 }
