@@ -160,11 +160,12 @@ fn fyi_phrases() {
 
 #[test]
 fn hedges_lower_one_step_only() {
-    // 88% is urgent; 念のため lowers to today, not further.
-    let s = suggest("", "念のための報告です。SpO2 88%まで低下しました");
-    assert_eq!(s.urgency, Today, "{}", s.reason);
+    // 92% is today; 念のため lowers it one step, to normal, and says so.
+    let s = suggest("", "念のための報告です。SpO2 92%まで低下しました");
+    assert_eq!(s.urgency, Normal, "{}", s.reason);
     assert!(s.reason.contains("念のため"), "{}", s.reason);
-    // 85% and below is firm.
+    // 90% and below is firm: a hedge never lowers a clinically urgent saturation.
+    check("念のための報告です。SpO2 88%まで低下しました", Urgent);
     check("念のため。SpO2 84%", Urgent);
     // A hedge never makes a normal message fyi.
     check(
