@@ -16,6 +16,7 @@ pub mod codes;
 pub mod demo;
 pub mod desk;
 pub mod error;
+pub mod feed;
 pub mod model;
 pub mod pii;
 pub mod policy;
