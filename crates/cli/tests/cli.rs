@@ -1,5 +1,7 @@
 //! The `renkei` binary as an operator meets it: exit codes, one-line errors, JSON on stdout.
 
+#![allow(clippy::unwrap_used, clippy::expect_used)]
+
 use std::path::{Path, PathBuf};
 use std::process::{Command, Output};
 

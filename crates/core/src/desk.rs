@@ -104,6 +104,10 @@ impl Desk {
     pub fn clock(&self) -> Arc<dyn Clock> {
         self.clock.clone()
     }
+    /// Replaces the clock (demo replay, tests); returns the previous one.
+    pub fn set_clock(&mut self, clock: Arc<dyn Clock>) -> Arc<dyn Clock> {
+        std::mem::replace(&mut self.clock, clock)
+    }
     pub fn settings(&self) -> &Settings {
         &self.settings
     }

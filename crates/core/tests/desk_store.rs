@@ -1,6 +1,8 @@
 //! The store through the Desk API: dedupe, threading, transitions, documents, audit chain,
 //! encryption at rest, backup/restore. Real SQLCipher files in temp dirs, frozen clock.
 
+#![allow(clippy::unwrap_used, clippy::expect_used)]
+
 use chrono::Duration;
 use renkei_core::clock::{parse_rfc3339, FixedClock};
 use renkei_core::desk::{Desk, Document};

@@ -1,6 +1,8 @@
 //! The notification policy live against a real store: arrivals written through the Desk (as
 //! the intake server in another process would) become notifications; ack silences them.
 
+#![allow(clippy::unwrap_used, clippy::expect_used)]
+
 use chrono::Duration;
 use renkei_core::clock::{parse_rfc3339, FixedClock};
 use renkei_core::desk::Desk;
