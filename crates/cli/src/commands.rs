@@ -256,7 +256,7 @@ pub fn run(cli: Cli) -> Result<()> {
             let lines = renkei_core::policy::scenario::run_scenario_lines(&text)
                 .map_err(|e| CliError::usage(format!("scenario {}: {e}", scenario.display())))?;
             for l in lines {
-                println!("{l}");
+                crate::outln!("{l}");
             }
         }
         Command::Backup { out, json } => {
@@ -368,7 +368,7 @@ fn partner(dir: &DataDir, p: PartnerCmd) -> Result<()> {
         }
         PartnerCmd::Revoke { id } => {
             desk.revoke_api_key(id, &actor(&None))?;
-            println!("API key of partner {id} revoked");
+            crate::outln!("API key of partner {id} revoked");
         }
     }
     Ok(())
@@ -431,7 +431,7 @@ fn import(
             } else {
                 "already imported as consultation"
             };
-            println!("{}: {what} {}", o.attachment.name, o.id);
+            crate::outln!("{}: {what} {}", o.attachment.name, o.id);
         }
     }
     Ok(())

@@ -9,7 +9,7 @@ use serde::Serialize;
 
 pub fn print_json<T: Serialize + ?Sized>(v: &T) {
     match serde_json::to_string_pretty(v) {
-        Ok(s) => println!("{s}"),
+        Ok(s) => crate::outln!("{s}"),
         Err(e) => eprintln!("error: cannot print JSON: {e}"),
     }
 }
@@ -19,7 +19,7 @@ pub fn json_or<T: Serialize + ?Sized>(json: bool, v: &T, human: impl FnOnce() ->
     if json {
         print_json(v);
     } else {
-        println!("{}", human());
+        crate::outln!("{}", human());
     }
 }
 
@@ -88,10 +88,10 @@ pub fn queue(rows: &[QueueRow], now: DateTime<Utc>, json: bool) {
         return;
     }
     if rows.is_empty() {
-        println!("キューは空です (no open consultations)");
+        crate::outln!("キューは空です (no open consultations)");
         return;
     }
-    println!(
+    crate::outln!(
         "{} {} {} {} {} {} 件名",
         pad("ID", 5),
         pad("緊急度", 8),
@@ -101,7 +101,7 @@ pub fn queue(rows: &[QueueRow], now: DateTime<Utc>, json: bool) {
         pad("分類", 18),
     );
     for r in rows {
-        println!(
+        crate::outln!(
             "{} {} {} {} {} {} {}{}",
             pad(&r.id.to_string(), 5),
             pad(r.urgency.label_ja(), 8),
@@ -121,8 +121,8 @@ pub fn show(d: &ConsultationDetail, now: DateTime<Utc>, json: bool) {
         return;
     }
     let r = &d.row;
-    println!("#{} {}", r.id, r.subject);
-    println!(
+    crate::outln!("#{} {}", r.id, r.subject);
+    crate::outln!(
         "  {}・{}・{}・{}  受信 {}  期限 {}",
         r.urgency.label_ja(),
         r.category.label_ja(),
@@ -131,31 +131,34 @@ pub fn show(d: &ConsultationDetail, now: DateTime<Utc>, json: bool) {
         local(r.received_at),
         due(r, now)
     );
-    println!(
+    crate::outln!(
         "  連携先 {}  送信者 {}  担当 {}",
         r.partner,
         d.sender.name,
         r.owner.as_deref().unwrap_or("未割当")
     );
     if let Some(reason) = &r.urgency_reason {
-        println!("  緊急度の理由: {reason}");
+        crate::outln!("  緊急度の理由: {reason}");
     }
     for f in &d.pii_flags {
-        println!("  ⚠ {}", f.message);
+        crate::outln!("  ⚠ {}", f.message);
     }
-    println!();
+    crate::outln!();
     for m in &d.thread {
-        println!("[{} {} {}]", local(m.at), m.kind.as_str(), m.author);
-        println!("{}\n", m.body);
+        crate::outln!("[{} {} {}]", local(m.at), m.kind.as_str(), m.author);
+        crate::outln!("{}\n", m.body);
     }
     for a in &d.attachment_list {
-        println!(
+        crate::outln!(
             "📎 {} ({}, {} bytes, sha256 {})",
-            a.name, a.media_type, a.size, a.sha256
+            a.name,
+            a.media_type,
+            a.size,
+            a.sha256
         );
     }
     for h in &d.history {
-        println!(
+        crate::outln!(
             "  {} {} → {} ({})",
             local(h.at),
             h.from.map(|s| s.as_str()).unwrap_or("-"),
@@ -183,7 +186,7 @@ pub fn partners(stats: &[PartnerStats], json: bool) {
         return;
     }
     for s in stats {
-        println!(
+        crate::outln!(
             "{} {} {} 件数 {} 未完了 {} 期限超過 {} 初回応答中央値 {}",
             pad(&s.partner.id.to_string(), 4),
             pad(&s.partner.name, 32),
@@ -204,7 +207,7 @@ pub fn audit(rows: &[AuditEvent], json: bool) {
         return;
     }
     for a in rows {
-        println!(
+        crate::outln!(
             "{} {} {} {} {}",
             local(a.at),
             a.actor,
