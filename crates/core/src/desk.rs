@@ -677,6 +677,52 @@ impl Desk {
         Ok(out)
     }
 
+    // ----- staff and sign-in -------------------------------------------------------------------
+
+    /// Adds a staff profile (optionally with a PIN).
+    pub fn add_staff(
+        &mut self,
+        name: &str,
+        role: store::staff::Role,
+        pin: Option<&str>,
+        by: &str,
+    ) -> Result<store::staff::Staff> {
+        let by = actor(by)?;
+        let now = self.now();
+        self.store.write(|tx| {
+            let id = store::staff::add(tx, name, role, pin, now)?;
+            audit::append(
+                tx,
+                now,
+                &by,
+                "staff.add",
+                Some(&format!("staff:{id}")),
+                role.as_str(),
+            )?;
+            store::staff::list(tx)?
+                .into_iter()
+                .find(|s| s.id == id)
+                .ok_or_else(|| Error::NotFound(format!("staff {id} not found")))
+        })
+    }
+
+    pub fn staff(&self) -> Result<Vec<store::staff::Staff>> {
+        store::staff::list(self.store.conn())
+    }
+
+    /// Unlocks as `name` with `pin`; every attempt is audited (never the PIN).
+    pub fn sign_in(&mut self, name: &str, pin: &str) -> Result<store::staff::Staff> {
+        let now = self.now();
+        let name = crate::model::clean_line(name);
+        let result = self.store.write(|tx| {
+            let r = store::staff::verify(tx, &name, pin, now);
+            let action = if r.is_ok() { "login" } else { "login.failed" };
+            audit::append(tx, now, &name, action, None, "")?;
+            Ok(r)
+        })?;
+        result
+    }
+
     // ----- audit, notifications, integrity -------------------------------------------------------
 
     pub fn audit(&self, f: &audit::AuditFilter) -> Result<Vec<AuditEvent>> {
