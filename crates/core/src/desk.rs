@@ -121,6 +121,13 @@ impl Desk {
         blobs::BlobStore::new(self.store.dir().blob_dir(), self.store.key().blob_key())
     }
 
+    /// Re-reads the settings from the store (another process or window may have saved them).
+    pub fn reload_settings(&mut self) -> Result<&Settings> {
+        self.settings =
+            store::settings::get::<Settings>(self.store.conn(), SETTINGS_KEY)?.unwrap_or_default();
+        Ok(&self.settings)
+    }
+
     /// Replaces the settings (validated by their types), audited.
     pub fn save_settings(&mut self, s: Settings, by: &str) -> Result<()> {
         let now = self.now();
@@ -714,13 +721,12 @@ impl Desk {
     pub fn sign_in(&mut self, name: &str, pin: &str) -> Result<store::staff::Staff> {
         let now = self.now();
         let name = crate::model::clean_line(name);
-        let result = self.store.write(|tx| {
+        self.store.write(|tx| {
             let r = store::staff::verify(tx, &name, pin, now);
             let action = if r.is_ok() { "login" } else { "login.failed" };
             audit::append(tx, now, &name, action, None, "")?;
             Ok(r)
-        })?;
-        result
+        })?
     }
 
     // ----- audit, notifications, integrity -------------------------------------------------------

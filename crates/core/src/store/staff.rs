@@ -164,7 +164,8 @@ pub fn list(conn: &Connection) -> Result<Vec<Staff>> {
 /// Checks a PIN. Wrong PINs count towards the lock-out; a locked profile refuses even the right
 /// PIN until the lock expires. Returns the profile on success.
 pub fn verify(conn: &Connection, name: &str, pin: &str, now: DateTime<Utc>) -> Result<Staff> {
-    let found: Option<(i64, Option<String>, i64, Option<String>, bool)> = conn
+    type Found = (i64, Option<String>, i64, Option<String>, bool);
+    let found: Option<Found> = conn
         .query_row(
             "SELECT id, pin_hash, failed_attempts, locked_until, active FROM staff WHERE name = ?1",
             [name],
