@@ -86,10 +86,21 @@ async fn poll_once_stores_messages_and_keeps_the_cursor() {
     let (base, fake) = fake_chatwork().await;
     let s = TestServer::start().await;
     let batch = serde_json::json!([
-        msg("1798000000000000011", "札幌北辰病院 山田", "[To:7654321]佐藤先生\n新規の訪問診療のご相談です"),
-        msg("1798000000000000012", "札幌北辰病院 山田", "ご家族の連絡先は別途お送りします"),
+        msg(
+            "1798000000000000011",
+            "札幌北辰病院 山田",
+            "[To:7654321]佐藤先生\n新規の訪問診療のご相談です"
+        ),
+        msg(
+            "1798000000000000012",
+            "札幌北辰病院 山田",
+            "ご家族の連絡先は別途お送りします"
+        ),
     ]);
-    fake.lock().unwrap().script.push_back((200, batch.to_string()));
+    fake.lock()
+        .unwrap()
+        .script
+        .push_back((200, batch.to_string()));
     let p = Poller::new(poll_cfg(&base, &["301234567"])).unwrap();
     let r = p.poll_once(&s.state).await.unwrap();
     assert_eq!(r.requests, 1);
@@ -102,8 +113,8 @@ async fn poll_once_stores_messages_and_keeps_the_cursor() {
         assert_eq!(f.calls[0].0, "301234567");
         assert_eq!(f.calls[0].1, TOKEN);
     }
-    let cursor = renkei_core::store::settings::cursor(s.desk().conn(), &cursor_key("301234567"))
-        .unwrap();
+    let cursor =
+        renkei_core::store::settings::cursor(s.desk().conn(), &cursor_key("301234567")).unwrap();
     assert_eq!(cursor.as_deref(), Some("1798000000000000012"));
     // 204: nothing new.
     let r = p.poll_once(&s.state).await.unwrap();
@@ -113,8 +124,16 @@ async fn poll_once_stores_messages_and_keeps_the_cursor() {
     fake.lock().unwrap().script.push_back((
         200,
         serde_json::json!([
-            msg("1798000000000000012", "札幌北辰病院 山田", "ご家族の連絡先は別途お送りします"),
-            msg("1798000000000000013", "札幌北辰病院 山田", "よろしくお願いいたします"),
+            msg(
+                "1798000000000000012",
+                "札幌北辰病院 山田",
+                "ご家族の連絡先は別途お送りします"
+            ),
+            msg(
+                "1798000000000000013",
+                "札幌北辰病院 山田",
+                "よろしくお願いいたします"
+            ),
         ])
         .to_string(),
     ));
@@ -144,7 +163,10 @@ async fn webhook_and_poll_of_the_same_message_store_it_once() {
         .unwrap();
     let r = client()
         .post(s.url("/v1/webhooks/chatwork"))
-        .header("X-ChatWorkWebhookSignature", renkei_intake::lineworks::sign(&key, &payload))
+        .header(
+            "X-ChatWorkWebhookSignature",
+            renkei_intake::lineworks::sign(&key, &payload),
+        )
         .body(payload)
         .send()
         .await
@@ -152,7 +174,12 @@ async fn webhook_and_poll_of_the_same_message_store_it_once() {
     assert_eq!(r.status(), 200);
     fake.lock().unwrap().script.push_back((
         200,
-        serde_json::json!([msg("1798000000000000021", "ひまわり訪問看護ステーション", text)]).to_string(),
+        serde_json::json!([msg(
+            "1798000000000000021",
+            "ひまわり訪問看護ステーション",
+            text
+        )])
+        .to_string(),
     ));
     let p = Poller::new(poll_cfg(&base, &["301234999"])).unwrap();
     let r = p.poll_once(&s.state).await.unwrap();
@@ -176,16 +203,26 @@ async fn errors_are_typed_and_429_backs_off_in_the_loop() {
     fake.lock().unwrap().calls.clear();
     {
         let mut f = fake.lock().unwrap();
-        f.script.push_back((429, r#"{"errors":["Rate limit exceeded"]}"#.into()));
+        f.script
+            .push_back((429, r#"{"errors":["Rate limit exceeded"]}"#.into()));
         f.script.push_back((
             200,
-            serde_json::json!([msg("1798000000000000031", "北区第2地域包括支援センター", "薬の飲み忘れが続いている方がいます")]).to_string(),
+            serde_json::json!([msg(
+                "1798000000000000031",
+                "北区第2地域包括支援センター",
+                "薬の飲み忘れが続いている方がいます"
+            )])
+            .to_string(),
         ));
     }
     let mut cfg = poll_cfg(&base, &["2"]);
     cfg.interval = Duration::from_secs(60);
     let (stop_tx, stop_rx) = tokio::sync::watch::channel(false);
-    let task = tokio::spawn(renkei_intake::chatwork_poll::run(s.state.clone(), cfg, stop_rx));
+    let task = tokio::spawn(renkei_intake::chatwork_poll::run(
+        s.state.clone(),
+        cfg,
+        stop_rx,
+    ));
     let stored = eventually(Duration::from_secs(10), || async { s.count("") == 1 }).await;
     assert!(stored, "the message after the 429 was not stored");
     let calls = fake.lock().unwrap().calls.clone();
@@ -228,7 +265,11 @@ async fn request_budget_is_shared_by_all_rooms() {
     let t0 = Instant::now();
     p.poll_once(&s.state).await.unwrap();
     // Third request had to wait ~300 ms for a token.
-    assert!(t0.elapsed() >= Duration::from_millis(250), "{:?}", t0.elapsed());
+    assert!(
+        t0.elapsed() >= Duration::from_millis(250),
+        "{:?}",
+        t0.elapsed()
+    );
     assert_eq!(fake.lock().unwrap().calls.len(), 3);
 }
 
@@ -237,7 +278,12 @@ async fn server_runs_the_poller_when_configured() {
     let (base, fake) = fake_chatwork().await;
     fake.lock().unwrap().script.push_back((
         200,
-        serde_json::json!([msg("1798000000000000041", "札幌北辰病院 山田", "退院の件でご相談です")]).to_string(),
+        serde_json::json!([msg(
+            "1798000000000000041",
+            "札幌北辰病院 山田",
+            "退院の件でご相談です"
+        )])
+        .to_string(),
     ));
     let dir = tempfile::tempdir().unwrap();
     let state = renkei_intake::IntakeState::with_key(
@@ -257,7 +303,9 @@ async fn server_runs_the_poller_when_configured() {
         async move {
             st.with_desk(|d| {
                 Ok(d.conn()
-                    .query_row("SELECT count(*) FROM consultations", [], |r| r.get::<_, i64>(0))
+                    .query_row("SELECT count(*) FROM consultations", [], |r| {
+                        r.get::<_, i64>(0)
+                    })
                     .map_err(renkei_core::Error::from)?)
             })
             .await
@@ -273,5 +321,8 @@ async fn server_runs_the_poller_when_configured() {
         .await
         .unwrap();
     assert_eq!(r.status(), 200);
-    tokio::task::spawn_blocking(move || h.stop()).await.unwrap().unwrap();
+    tokio::task::spawn_blocking(move || h.stop())
+        .await
+        .unwrap()
+        .unwrap();
 }
