@@ -14,6 +14,7 @@ use axum::response::{IntoResponse, Response};
 use axum::Json;
 use renkei_core::desk::Document;
 use renkei_core::model::{ConsultationRequest, Partner};
+use renkei_core::store::consultations::QueueFilter;
 use sha2::{Digest, Sha256};
 use std::collections::HashMap;
 
@@ -126,6 +127,32 @@ pub async fn create(
         })),
     )
         .into_response())
+}
+
+/// `GET /v1/consultations`: the partner's own consultations, newest first (at most 100).
+pub async fn list(
+    State(state): State<IntakeState>,
+    headers: HeaderMap,
+) -> Result<Response, ApiError> {
+    let partner = authenticate(&state, &headers).await?;
+    let pid = partner.id;
+    let views = state
+        .with_desk(move |desk| {
+            let mut rows = desk.queue(&QueueFilter {
+                all: true,
+                partner_id: Some(pid),
+                ..QueueFilter::default()
+            })?;
+            rows.sort_by(|a, b| b.received_at.cmp(&a.received_at).then(b.id.cmp(&a.id)));
+            rows.truncate(100);
+            let mut out = Vec::with_capacity(rows.len());
+            for r in rows {
+                out.push(desk.partner_view(pid, r.id)?);
+            }
+            Ok(out)
+        })
+        .await?;
+    Ok(Json(serde_json::json!({ "consultations": views })).into_response())
 }
 
 /// `GET /v1/consultations/{id}`: the partner's own view.

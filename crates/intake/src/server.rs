@@ -249,7 +249,10 @@ async fn healthz() -> Json<serde_json::Value> {
 pub fn router(state: IntakeState) -> Router {
     Router::new()
         .route("/healthz", get(healthz))
-        .route("/v1/consultations", post(partner_api::create))
+        .route(
+            "/v1/consultations",
+            post(partner_api::create).get(partner_api::list),
+        )
         .route("/v1/consultations/:id", get(partner_api::view))
         .route(
             "/v1/consultations/:id/attachments",

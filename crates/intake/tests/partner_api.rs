@@ -138,6 +138,8 @@ async fn auth_errors_are_401() {
     expect_error(r, 401).await;
     let r = c.get(s.url("/v1/consultations/1")).send().await.unwrap();
     expect_error(r, 401).await;
+    let r = c.get(s.url("/v1/consultations")).send().await.unwrap();
+    expect_error(r, 401).await;
     let r = c
         .post(s.url("/v1/consultations/1/attachments"))
         .header("content-type", "application/pdf")
@@ -312,6 +314,27 @@ async fn view_is_the_partners_own_and_404_for_others() {
         .await
         .unwrap();
     assert!(v["read_at"].is_string(), "{v}");
+    // The list holds only the partner's own.
+    let mine: serde_json::Value = c
+        .get(s.url("/v1/consultations"))
+        .bearer_auth(&k1)
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    assert_eq!(mine["consultations"].as_array().unwrap().len(), 1);
+    let theirs: serde_json::Value = c
+        .get(s.url("/v1/consultations"))
+        .bearer_auth(&k2)
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    assert!(theirs["consultations"].as_array().unwrap().is_empty());
     for path in [
         format!("/v1/consultations/{id}"),
         "/v1/consultations/99999".to_string(),
