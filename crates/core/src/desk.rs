@@ -787,6 +787,28 @@ impl Desk {
         Ok(m)
     }
 
+    /// The automatic daily backup (generations in `<data dir>/backups`, mirror from settings).
+    pub fn daily_backup(&mut self) -> Result<crate::backup::DailyOutcome> {
+        let now = self.now();
+        let b = self.settings.backup.clone();
+        let folder = self.store.dir().backup_dir();
+        let mirror = b
+            .mirror_dir
+            .as_deref()
+            .filter(|m| !m.trim().is_empty())
+            .map(std::path::PathBuf::from);
+        let out = crate::backup::daily(&self.store, &folder, mirror.as_deref(), b.keep_days, now)?;
+        if out.written.is_some() {
+            self.record(
+                "system",
+                "backup.daily",
+                None,
+                &format!("pruned {}", out.pruned.len()),
+            )?;
+        }
+        Ok(out)
+    }
+
     /// Checks the store: SQLite integrity, every attachment against its hash, the audit chain.
     pub fn check(&mut self) -> Result<CheckReport> {
         let conn = self.store.conn();

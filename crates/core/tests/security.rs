@@ -127,3 +127,49 @@ fn a_plain_store_is_converted_to_an_encrypted_one() {
     }
     assert!(Desk::open_with_key(&dir, StoreKey::random(), clock()).is_err());
 }
+
+#[test]
+fn daily_backups_keep_n_generations_and_copy_to_a_mirror() {
+    let d = tempfile::tempdir().unwrap();
+    let mirror = tempfile::tempdir().unwrap();
+    let clock = clock();
+    let mut desk = Desk::open_with_key(
+        &DataDir::new(d.path().join("data")),
+        StoreKey::random(),
+        clock.clone(),
+    )
+    .unwrap();
+    let mut s = desk.settings().clone();
+    s.backup.keep_days = 3;
+    s.backup.mirror_dir = Some(mirror.path().to_string_lossy().to_string());
+    desk.save_settings(s, "admin").unwrap();
+    for day in 0..5 {
+        let out = desk.daily_backup().unwrap();
+        assert!(out.written.is_some(), "day {day}");
+        assert!(out.mirrored.is_some());
+        // a second run the same day writes nothing
+        assert!(desk.daily_backup().unwrap().written.is_none());
+        clock.advance(Duration::days(1));
+    }
+    let mut local: Vec<String> = std::fs::read_dir(d.path().join("data/backups"))
+        .unwrap()
+        .map(|e| e.unwrap().file_name().to_string_lossy().to_string())
+        .collect();
+    local.sort();
+    assert_eq!(
+        local,
+        vec![
+            "renkei-20261203.rkbackup",
+            "renkei-20261204.rkbackup",
+            "renkei-20261205.rkbackup"
+        ]
+    );
+    assert_eq!(std::fs::read_dir(mirror.path()).unwrap().count(), 5);
+    // an unreachable mirror does not fail the local backup
+    let mut s = desk.settings().clone();
+    s.backup.mirror_dir = Some("/proc/renkei-no-such-dir".into());
+    desk.save_settings(s, "admin").unwrap();
+    let out = desk.daily_backup().unwrap();
+    assert!(out.written.is_some());
+    assert!(out.mirror_error.is_some());
+}
