@@ -8,7 +8,7 @@
 
 use crate::errors::ApiError;
 use crate::lineworks::verify;
-use crate::server::{read_body, IntakeState, MAX_WEBHOOK_BYTES};
+use crate::server::{read_body, take_in_webhook, IntakeState, MAX_WEBHOOK_BYTES};
 use crate::text::{guess_category, strip_chatwork_tags, subject_from};
 use axum::body::Body;
 use axum::extract::State;
@@ -117,20 +117,5 @@ pub async fn webhook(
             "missing or wrong X-ChatWorkWebhookSignature; check the webhook token",
         ));
     }
-    let payload: Value = serde_json::from_slice(&raw).map_err(|e| {
-        ApiError::bad_request(
-            "invalid_json",
-            format!("the webhook is not valid JSON ({e})"),
-        )
-    })?;
-    let Some(n) = consultation_from_webhook(&payload)? else {
-        return Ok(Json(serde_json::json!({"ok": true, "ignored": true})));
-    };
-    let (out, _) = state.intake(n, None).await?;
-    Ok(Json(serde_json::json!({
-        "ok": true,
-        "id": out.id,
-        "created": out.created,
-        "joined": out.joined,
-    })))
+    take_in_webhook(&state, &raw, "webhook", consultation_from_webhook).await
 }

@@ -7,7 +7,7 @@
 //! finds the first delivery. Other events (join, leave, postback…) are answered 200 and ignored.
 
 use crate::errors::ApiError;
-use crate::server::{read_body, IntakeState, MAX_WEBHOOK_BYTES};
+use crate::server::{read_body, take_in_webhook, IntakeState, MAX_WEBHOOK_BYTES};
 use crate::text::{guess_category, subject_from};
 use axum::body::Body;
 use axum::extract::State;
@@ -156,22 +156,7 @@ pub async fn callback(
             "missing or wrong X-WORKS-Signature; check the bot secret",
         ));
     }
-    let event: Value = serde_json::from_slice(&raw).map_err(|e| {
-        ApiError::bad_request(
-            "invalid_json",
-            format!("the callback is not valid JSON ({e})"),
-        )
-    })?;
-    let Some(n) = consultation_from_event(&event)? else {
-        return Ok(Json(serde_json::json!({"ok": true, "ignored": true})));
-    };
-    let (out, _) = state.intake(n, None).await?;
-    Ok(Json(serde_json::json!({
-        "ok": true,
-        "id": out.id,
-        "created": out.created,
-        "joined": out.joined,
-    })))
+    take_in_webhook(&state, &raw, "callback", consultation_from_event).await
 }
 
 #[cfg(test)]

@@ -477,3 +477,32 @@ pub fn spawn_with_state(state: IntakeState, listen: &str) -> Result<ServerHandle
         }),
     }
 }
+
+/// The common end of both webhooks: parse the (already verified) body, turn it into a
+/// consultation with `convert` (or ignore the event), take it in, answer
+/// `{ok, id, created, joined}` or `{ok, ignored: true}`.
+pub(crate) async fn take_in_webhook(
+    state: &IntakeState,
+    raw: &[u8],
+    what: &str,
+    convert: impl FnOnce(
+        &serde_json::Value,
+    ) -> Result<Option<renkei_core::model::NewConsultation>, ApiError>,
+) -> Result<axum::Json<serde_json::Value>, ApiError> {
+    let payload: serde_json::Value = serde_json::from_slice(raw).map_err(|e| {
+        ApiError::bad_request(
+            "invalid_json",
+            format!("the {what} is not valid JSON ({e})"),
+        )
+    })?;
+    let Some(n) = convert(&payload)? else {
+        return Ok(axum::Json(serde_json::json!({"ok": true, "ignored": true})));
+    };
+    let (out, _) = state.intake(n, None).await?;
+    Ok(axum::Json(serde_json::json!({
+        "ok": true,
+        "id": out.id,
+        "created": out.created,
+        "joined": out.joined,
+    })))
+}
