@@ -63,6 +63,10 @@ pub struct IntakeSettings {
     pub enabled: bool,
     pub listen: String,
     pub fax_folder: Option<String>,
+    /// LINE WORKS bot secret (env `RENKEI_LINEWORKS_BOT_SECRET` wins). Kept in the encrypted store.
+    pub lineworks_bot_secret: Option<String>,
+    /// Chatwork webhook token, base64 (env `RENKEI_CHATWORK_WEBHOOK_TOKEN` wins).
+    pub chatwork_webhook_token: Option<String>,
 }
 
 impl Default for IntakeSettings {
@@ -71,6 +75,8 @@ impl Default for IntakeSettings {
             enabled: false,
             listen: "127.0.0.1:8787".into(),
             fax_folder: None,
+            lineworks_bot_secret: None,
+            chatwork_webhook_token: None,
         }
     }
 }

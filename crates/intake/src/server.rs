@@ -66,13 +66,17 @@ impl IntakeState {
         for _ in 0..n {
             desks.push(Desk::open_with_key(&dir, key.clone(), clock.clone())?);
         }
-        if config.fax_folder.is_none() {
-            if let Some(f) = desks
-                .first()
-                .and_then(|d| d.settings().intake.fax_folder.clone())
-                .filter(|f| !f.trim().is_empty())
-            {
-                config.fax_folder = Some(FaxFolderConfig::new(f));
+        // The environment wins; the clinic's saved settings fill what it leaves open.
+        if let Some(saved) = desks.first().map(|d| d.settings().intake.clone()) {
+            let set = |v: Option<String>| v.filter(|x| !x.trim().is_empty());
+            if config.fax_folder.is_none() {
+                config.fax_folder = set(saved.fax_folder).map(FaxFolderConfig::new);
+            }
+            if config.lineworks_bot_secret.is_none() {
+                config.lineworks_bot_secret = set(saved.lineworks_bot_secret);
+            }
+            if config.chatwork_webhook_token.is_none() {
+                config.chatwork_webhook_token = set(saved.chatwork_webhook_token);
             }
         }
         let limiter = RateLimiter::new(config.rate_limit_per_min);
