@@ -2,7 +2,7 @@
 // "open-consultation") and the drop handler. Views render; api.js talks to the app.
 
 import { api, on } from "./api.js";
-import { h, replace, debounce } from "./util/dom.js";
+import { h, replace, debounce, icon } from "./util/dom.js";
 import { t, setLang, getLang } from "./i18n/index.js";
 import { setServerNow, clock, refreshLive } from "./util/time.js";
 import { get, set, subscribe, setMe, recentStaff } from "./state.js";
@@ -29,7 +29,7 @@ function renderChrome() {
     type: "button", id: `nav-${v}`, dataset: { view: v }, "aria-current": v === view ? "page" : null, onclick: () => go(v),
   }, t(`nav.${v}`), v === "queue" && get().counts.urgent ? h("span", { class: "nav__badge" }, String(get().counts.urgent)) : null)));
   const me = $("me");
-  me.textContent = get().me || t("me.none");
+  replace(me, icon("user"), get().me || t("me.none"));
   me.title = t("me.switch");
   me.classList.toggle("is-missing", !get().me);
   renderStatusBar();
@@ -114,7 +114,7 @@ async function whoami() {
   const names = new Set(recentStaff());
   try {
     const events = await api.audit({ limit: 300 });
-    events.filter((e) => /^(consultation|message|status)/.test(e.action)).forEach((e) => names.add(e.actor));
+    events.filter((e) => e.action === "consultation.read" || e.action.startsWith("message.")).forEach((e) => names.add(e.actor));
   } catch { /* chips are a convenience */ }
   const done = (n) => { if (!n.trim()) { input.focus(); return; } setMe(n); ov.hidden = true; renderChrome(); if (get().view === "queue") queue.focusList(); };
   const chips = [...names].filter(Boolean).slice(0, 8).map((n) => h("button", { class: "chip", type: "button", dataset: { name: n }, onclick: () => done(n) }, n));

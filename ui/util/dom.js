@@ -48,3 +48,11 @@ export function debounce(fn, ms) {
   let timer;
   return (...args) => { clearTimeout(timer); timer = setTimeout(() => fn(...args), ms); };
 }
+
+/** A decorative icon (see icons.css): clip, phone, chat, fax, link, doc, user, warn, inbox, bulb, upload. */
+export function icon(name) {
+  return h("span", { class: `ico ico--${name}`, "aria-hidden": "true" });
+}
+
+const CHANNEL_ICON = { lineworks: "chat", chatwork: "chat", phone: "phone", fax_folder: "fax", partner_api: "link", manual: "doc" };
+export function channelIcon(ch) { return icon(CHANNEL_ICON[ch] || "doc"); }

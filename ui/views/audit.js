@@ -8,7 +8,7 @@ import { toastError } from "../util/toast.js";
 
 export async function mountAudit(container) {
   const body = h("tbody");
-  const c = t("audit.cols");
+  const c = Object.fromEntries(["at", "actor", "action", "target", "detail"].map((k) => [k, t(`audit.cols.${k}`)]));
   const actor = h("input", { id: "audit-actor", type: "search", placeholder: t("audit.filterActor") });
   const load = async () => {
     try {

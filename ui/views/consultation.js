@@ -4,9 +4,9 @@
 // Refreshes (another change) re-render thread and side panel only: the draft is never lost.
 
 import { api } from "../api.js";
-import { h, replace, select } from "../util/dom.js";
+import { h, replace, select, icon, channelIcon } from "../util/dom.js";
 import { t, label, codes } from "../i18n/index.js";
-import { clock, full, liveUntil, liveAgo } from "../util/time.js";
+import { clock, full, liveUntil } from "../util/time.js";
 import { get, recentStaff } from "../state.js";
 import { toast, toastError } from "../util/toast.js";
 
@@ -96,7 +96,7 @@ function paint(first) {
       h("span", { class: `status status--${d.status}`, id: "consultation-status" }, label("status", d.status)),
       h("span", {}, label("category", d.category)),
       h("span", {}, "·"), h("b", {}, d.partner),
-      h("span", { class: `chan chan--${d.channel}` }, label("channel", d.channel)),
+      h("span", { class: `chan chan--${d.channel}` }, channelIcon(d.channel), label("channel", d.channel)),
       h("span", {}, "·"), h("span", { title: full(d.received_at) }, `${t("consultation.received")} ${clock(d.received_at)}`),
       d.due_at ? h("span", {}, `${t("consultation.due")} `, liveUntil(h("span", { class: "due" }), d.due_at)) : null));
   replace(els.thread, d.thread.map(message));
@@ -155,11 +155,11 @@ function paintSide(d) {
   const triage = h("section", { class: "card", id: "card-triage" },
     h("h2", {}, t("consultation.urgency")),
     h("label", { class: "field" }, h("span", {}, t("consultation.urgency")), urg),
-    d.urgency_reason ? h("div", { class: "reason", id: "urgency-reason", title: t("consultation.urgencyReason") }, d.urgency_reason) : null,
+    d.urgency_reason ? h("div", { class: "reason", id: "urgency-reason", title: t("consultation.urgencyReason") }, icon("bulb"), h("span", {}, d.urgency_reason)) : null,
     h("label", { class: "field" }, h("span", {}, t("consultation.category")), cat));
 
   const pii = d.pii_flags?.length ? h("section", { class: "card", id: "card-pii" },
-    h("h2", {}, `⚠ ${t("consultation.piiFlags")}`),
+    h("h2", {}, icon("warn"), " ", t("consultation.piiFlags")),
     h("ul", { class: "flags" }, d.pii_flags.map((f) => h("li", { dataset: { kind: f.kind } }, f.message)))) : null;
 
   const atts = h("section", { class: "card", id: "attachments" }, h("h2", {}, `${t("consultation.attachments")} (${d.attachments.length})`),
@@ -188,7 +188,7 @@ function attachment(a) {
   const isImg = a.media_type.startsWith("image/") && a.media_type !== "image/tiff";
   const size = a.size >= 1048576 ? `${(a.size / 1048576).toFixed(1)} MB` : `${Math.max(1, Math.round(a.size / 1024))} KB`;
   const item = h("div", { class: "att__item", dataset: { id: a.id, type: a.media_type } },
-    h("div", {}, h("div", { class: "att__name" }, a.name), h("div", { class: "att__meta" }, `${a.media_type} · ${size}`)));
+    h("div", {}, h("div", { class: "att__name" }, icon("clip"), h("span", {}, a.name)), h("div", { class: "att__meta" }, `${a.media_type} · ${size}`)));
   const btn = isImg
     ? h("button", { class: "btn btn--small", type: "button", onclick: async () => {
         const me = by(); if (!me) return;
@@ -244,7 +244,7 @@ function composer(id) {
     if (ok) { ta.value = ""; draft.body = ""; warn.hidden = true; confirmed = false; toast(t("composer.saved"), { kind: "ok" }); }
   }
   function showWarning(flags) {
-    replace(warn, h("b", {}, `⚠ ${t("composer.piiTitle")}`), h("ul", {}, flags.map((f) => h("li", { dataset: { kind: f.kind } }, f.message))),
+    replace(warn, h("b", {}, icon("warn"), " ", t("composer.piiTitle")), h("ul", {}, flags.map((f) => h("li", { dataset: { kind: f.kind } }, f.message))),
       h("div", {}, t("composer.piiLead")),
       h("div", { class: "row" },
         h("button", { class: "btn btn--small", id: "pii-edit", type: "button", onclick: () => { warn.hidden = true; ta.focus(); } }, t("composer.piiEdit")),

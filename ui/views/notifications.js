@@ -8,7 +8,7 @@ import { toastError } from "../util/toast.js";
 
 export async function mountNotifications(container, acts) {
   const body = h("tbody");
-  const c = t("notifications.cols");
+  const c = Object.fromEntries(["at", "title", "reason", "items"].map((k) => [k, t(`notifications.cols.${k}`)]));
   replace(container, h("section", { class: "page", id: "view-notifications" },
     h("h1", {}, t("notifications.title")), h("p", { class: "lead" }, t("notifications.lead")),
     h("table", { class: "table", id: "notifications" }, h("thead", {}, h("tr", {}, [c.at, c.title, c.reason, c.items].map((x) => h("th", {}, x)))), body)));

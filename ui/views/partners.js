@@ -14,7 +14,7 @@ function minutes(m) {
 
 export async function mountPartners(container) {
   const body = h("tbody");
-  const c = t("partners.cols");
+  const c = Object.fromEntries(["name", "kind", "channels", "total", "open", "overdue", "median", "last"].map((k) => [k, t(`partners.cols.${k}`)]));
   const table = h("table", { class: "table", id: "partners" },
     h("thead", {}, h("tr", {}, [c.name, c.kind, c.channels, c.total, c.open, c.overdue, c.median, c.last].map((x) => h("th", {}, x)))), body);
   replace(container, h("section", { class: "page", id: "view-partners" }, h("h1", {}, t("partners.title")), h("p", { class: "lead" }, t("partners.lead")), table));

@@ -2,7 +2,7 @@
 // re-sorted here), selection kept by id across reloads without moving the selected row.
 
 import { api } from "../api.js";
-import { h, replace, select, debounce } from "../util/dom.js";
+import { h, replace, select, debounce, icon, channelIcon } from "../util/dom.js";
 import { t, label, codes } from "../i18n/index.js";
 import { liveAgo, liveUntil } from "../util/time.js";
 import { get, set } from "../state.js";
@@ -45,7 +45,7 @@ export function mountQueue(container, acts) {
     check("filter-mine", "mine", t("queue.mine")),
     check("filter-all", "all", t("queue.includeClosed")),
     countEl);
-  const c = t("queue.cols");
+  const c = Object.fromEntries(["urgency", "category", "partner", "subject", "received", "due", "owner", "status"].map((k) => [k, t(`queue.cols.${k}`)]));
   const head = h("div", { class: "queue-head", role: "row" },
     h("span"), h("span", {}, c.urgency), h("span", {}, c.category), h("span", {}, c.partner), h("span", {}, c.subject),
     h("span", {}, c.received), h("span", {}, c.due), h("span", {}, c.owner), h("span", {}, c.status));
@@ -108,9 +108,9 @@ function rowEl(r, isNew, selected) {
     h("span", { class: `unread-dot${r.unread ? "" : " is-read"}`, title: r.unread ? t("queue.unread") : null }),
     h("span", {}, h("span", { class: `badge badge--${r.urgency}` }, label("urgency", r.urgency))),
     h("span", { class: "category" }, label("category", r.category)),
-    h("div", { class: "partner" }, h("span", { class: "partner__name" }, r.partner), h("small", { class: `chan chan--${r.channel}` }, label("channel", r.channel))),
+    h("div", { class: "partner" }, h("span", { class: "partner__name" }, r.partner), h("small", { class: `chan chan--${r.channel}` }, channelIcon(r.channel), label("channel", r.channel))),
     h("div", { class: "subject" },
-      h("span", {}, h("span", { class: "subject__text" }, r.subject), r.attachments ? h("span", { class: "clip", title: t("queue.attachments", { n: r.attachments }) }, `📎${r.attachments > 1 ? r.attachments : ""}`) : null),
+      h("span", {}, h("span", { class: "subject__text" }, r.subject), r.attachments ? h("span", { class: "clip", title: t("queue.attachments", { n: r.attachments }) }, icon("clip"), r.attachments > 1 ? String(r.attachments) : "") : null),
       r.snoozed_until ? h("small", {}, `${t("queue.snoozed")} ~ `, liveUntil(h("span"), r.snoozed_until)) : null),
     liveAgo(h("span", { class: "age" }), r.received_at),
     liveUntil(h("span", { class: "due" }), r.due_at),
@@ -135,7 +135,7 @@ export function render() {
   if (sel !== selectedId) set({ selectedId: sel });
   if (!rows.length) {
     const filtered = filter.search || filter.category || filter.urgency || filter.status || filter.partner_id || filter.owner || filter.mine;
-    replace(listEl, h("div", { class: "empty", id: "queue-empty" }, h("div", { class: "empty__icon" }, "📭"), h("p", {}, t(filtered ? "queue.emptyFiltered" : "queue.empty"))));
+    replace(listEl, h("div", { class: "empty", id: "queue-empty" }, h("div", { class: "empty__icon" }, icon("inbox")), h("p", {}, t(filtered ? "queue.emptyFiltered" : "queue.empty"))));
   } else {
     replace(listEl, rows.map((r) => rowEl(r, prev && !prev.has(r.id), r.id === sel)));
   }
