@@ -19,6 +19,7 @@ export default {
   },
   status_bar: { unconfirmed: "Unconfirmed", urgent: "Urgent", overdue: "Overdue", open: "Open", updated: "Updated {t}" },
   consultation: {
+    triage: "Triage", 
     back: "← Queue (Esc)", thread: "Thread", attachments: "Documents", history: "History", details: "Details",
     status: "Status", owner: "Owner", assign: "Assign", assignMe: "Take it", unassign: "Unassign",
     urgency: "Urgency", urgencyReason: "Why suggested", confirmed: "confirmed", category: "Category",

@@ -19,6 +19,7 @@ export default {
   },
   status_bar: { unconfirmed: "未確認", urgent: "至急", overdue: "期限超過", open: "対応中の総数", updated: "更新 {t}" },
   consultation: {
+    triage: "トリアージ", 
     back: "← 一覧へ (Esc)", thread: "やりとり", attachments: "添付書類", history: "履歴", details: "詳細",
     status: "状態", owner: "担当", assign: "担当にする", assignMe: "自分が担当", unassign: "担当を外す",
     urgency: "緊急度", urgencyReason: "提案の理由", confirmed: "確認済み", category: "分類",

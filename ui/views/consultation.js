@@ -145,15 +145,15 @@ function paintSide(d) {
   const work = h("section", { class: "card", id: "card-work" },
     h("h2", {}, t("consultation.status")),
     d.status === "new" ? h("button", { class: "btn btn--primary", id: "ack", type: "button", onclick: ackCurrent }, t("consultation.ack")) : null,
-    h("div", { class: "row", id: "status-buttons" }, statusBtns),
+    h("div", { class: "row", id: "status-buttons", role: "group", "aria-label": t("consultation.status") }, statusBtns),
     h("label", { class: "field" }, h("span", {}, t("consultation.owner")),
-      h("div", { class: "row" }, ownerInput, staffList,
+      h("div", { class: "owner-row" }, ownerInput, staffList,
         h("button", { class: "btn btn--small", id: "assign", type: "button", onclick: () => { const b = by(); if (b) run(api.assign(d.id, ownerInput.value, b)); } }, t("consultation.assign")),
         me && d.owner !== me ? h("button", { class: "btn btn--small", id: "assign-me", type: "button", onclick: () => run(api.assign(d.id, me, me)) }, t("consultation.assignMe")) : null)),
     h("label", { class: "field" }, h("span", {}, t("consultation.snooze")), snooze));
 
   const triage = h("section", { class: "card", id: "card-triage" },
-    h("h2", {}, t("consultation.urgency")),
+    h("h2", {}, t("consultation.triage")),
     h("label", { class: "field" }, h("span", {}, t("consultation.urgency")), urg),
     d.urgency_reason ? h("div", { class: "reason", id: "urgency-reason", title: t("consultation.urgencyReason") }, icon("bulb"), h("span", {}, d.urgency_reason)) : null,
     h("label", { class: "field" }, h("span", {}, t("consultation.category")), cat));
