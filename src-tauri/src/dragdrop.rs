@@ -28,6 +28,7 @@ pub fn forward(window: &Window, event: &DragDropEvent) {
             let _ = window.emit(NATIVE_DRAG, "leave");
         }
         DragDropEvent::Drop { paths, .. } => {
+            tracing::info!("native drop of {} file(s)", paths.len());
             let payload = DropPayload {
                 paths: paths.iter().map(|p| p.display().to_string()).collect(),
             };
