@@ -37,6 +37,8 @@ export const api = {
   // partners, settings, notifications, audit
   partners: () => call("partners_list"),
   settings: () => call("settings_get"),
+  saveSettings: (settings, by) => call("settings_save", { settings, by }),
+  viewChanged: (view) => call("ui_view_changed", { view }).catch(() => {}),
   appInfo: () => call("app_info"),
   notifications: (limit) => call("notifications_list", { limit }),
   audit: (filter) => call("audit_list", { filter }),

@@ -52,6 +52,7 @@ function renderStatusBar() {
 async function go(view, id = null) {
   if (get().view === "consultation" && view !== "consultation") cons.closeConsultation();
   set({ view, openId: view === "consultation" ? id : null });
+  api.viewChanged(view);
   renderChrome();
   const root = $("view");
   switch (view) {

@@ -9,6 +9,7 @@
 pub mod commands;
 pub mod dragdrop;
 pub mod error;
+pub mod intake;
 pub mod notifier;
 pub mod opener;
 pub mod state;
@@ -43,6 +44,13 @@ pub fn builder(state: DeskState) -> tauri::Builder<tauri::Wry> {
             app.state::<DeskState>().attach_app(handle.clone());
             if let Err(e) = tray::build(app) {
                 tracing::warn!("tray icon unavailable: {e}");
+            }
+            app.manage(intake::IntakeServer::default());
+            if let Ok(Some(settings)) = app
+                .state::<DeskState>()
+                .with(|d| Ok(Some(d.settings().intake.clone())))
+            {
+                intake::start_if_enabled(&settings, &app.state::<intake::IntakeServer>());
             }
             let notifier = notifier::Notifier::start(handle.clone());
             watcher::start(handle, notifier);

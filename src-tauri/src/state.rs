@@ -16,6 +16,12 @@ pub struct DeskState {
     open_error: Option<CommandError>,
     /// Set by commands that changed data; the watcher then re-checks urgent items at once.
     dirty: AtomicBool,
+    /// Settings were saved: the watcher reloads them into the notification policy.
+    settings_changed: AtomicBool,
+    /// The main window has the focus.
+    window_focused: AtomicBool,
+    /// The UI shows the queue (not a consultation, settings, …).
+    queue_shown: AtomicBool,
     app: OnceLock<AppHandle>,
 }
 
@@ -35,6 +41,9 @@ impl DeskState {
             desk: Mutex::new(desk),
             open_error,
             dirty: AtomicBool::new(false),
+            settings_changed: AtomicBool::new(false),
+            window_focused: AtomicBool::new(false),
+            queue_shown: AtomicBool::new(true),
             app: OnceLock::new(),
         }
     }
@@ -68,6 +77,24 @@ impl DeskState {
             }
         }
         r
+    }
+
+    /// Whether the queue is in front of the user (the policy's `focus`).
+    pub fn queue_in_front(&self) -> bool {
+        self.window_focused.load(Ordering::SeqCst) && self.queue_shown.load(Ordering::SeqCst)
+    }
+    pub fn set_window_focused(&self, focused: bool) {
+        self.window_focused.store(focused, Ordering::SeqCst);
+    }
+    pub fn set_queue_shown(&self, shown: bool) {
+        self.queue_shown.store(shown, Ordering::SeqCst);
+    }
+    /// Marks the settings as changed (the watcher reloads them).
+    pub fn mark_settings_changed(&self) {
+        self.settings_changed.store(true, Ordering::SeqCst);
+    }
+    pub fn take_settings_changed(&self) -> bool {
+        self.settings_changed.swap(false, Ordering::SeqCst)
     }
 
     /// Takes (and clears) the "changed by a command" flag.

@@ -1,25 +1,21 @@
-//! The store watcher: a background thread that, every second, notices data written by another
-//! process on the same data dir (`renkei serve`, `renkei import`) through SQLite's
-//! `PRAGMA data_version`, emits `queue-changed`, updates the tray counts and shows an OS
-//! notification for each new urgent consultation.
-//!
-//! The trigger ("each new urgent item, once") is a placeholder for core's NotificationPolicy.
+//! The store watcher: a background thread that runs the core's notification policy live
+//! ([`LiveNotifications`]). Every second it polls the store's change feed — which also sees what
+//! another process wrote on the same data dir (`renkei serve`, `renkei import`) — feeds the
+//! policy, ticks it, shows what it decides through the [`Notifier`], emits `queue-changed` and
+//! updates the tray. Whether the queue is in front (window focused and queue view shown) is
+//! passed to the policy as `focus` events: then only urgent items pop up.
 
-use crate::commands::queue::QueueCounts;
 use crate::notifier::{Notice, Notifier};
 use crate::state::{DeskState, QUEUE_CHANGED};
-use renkei_core::desk::Desk;
-use renkei_core::model::QueueRow;
+use renkei_core::feed::LiveNotifications;
+use renkei_core::model::QueueCounts;
+use renkei_core::policy::Notification;
 use renkei_core::store::consultations::QueueFilter;
-use renkei_core::{Status, Urgency};
-use std::collections::HashSet;
+use renkei_core::Urgency;
 use std::time::Duration;
 use tauri::{AppHandle, Emitter, Manager};
 
-const TICK: Duration = Duration::from_millis(1000);
-
-/// Why the placeholder trigger notifies (shown in the notification history).
-pub const URGENT_REASON: &str = "至急の新着: 受信時にすぐ通知（確認されるまで優先表示）";
+const TICK: Duration = Duration::from_millis(500);
 
 /// Starts the watcher thread.
 pub fn start(app: AppHandle, notifier: Notifier) {
@@ -32,69 +28,71 @@ pub fn start(app: AppHandle, notifier: Notifier) {
 }
 
 fn run(app: AppHandle, notifier: Notifier) {
-    let mut last_version: Option<i64> = None;
-    let mut notified: Option<HashSet<i64>> = None;
+    let state = app.state::<DeskState>();
+    let started = state.with(|d| {
+        let settings = d.settings().policy_settings();
+        Ok(LiveNotifications::start(d, settings)?)
+    });
+    let (mut live, initial) = match started {
+        Ok(x) => x,
+        Err(e) => {
+            tracing::warn!("notifications are off: {}", e.message);
+            return;
+        }
+    };
+    show(&notifier, &initial);
+    let mut visible = false;
     loop {
-        let state = app.state::<DeskState>();
+        let now_visible = state.queue_in_front();
         let local_change = state.take_dirty();
         let tick = state.with(|d| {
-            let v = data_version(d);
-            let external = last_version.is_some_and(|l| l != v);
-            let first = last_version.is_none();
-            last_version = Some(v);
-            if !(first || external || local_change) {
-                return Ok(None);
+            let mut shown = Vec::new();
+            if now_visible != visible {
+                shown.extend(live.focus(d, now_visible)?);
             }
-            let rows = d.queue(&QueueFilter::default())?;
-            let fresh = new_urgent(&rows, notified.get_or_insert_with(HashSet::new), first);
-            for r in &fresh {
-                let n = notice_for(r);
-                let _ = d.log_notification(
-                    &[r.id.to_string()],
-                    Urgency::Urgent.as_str(),
-                    &n.title,
-                    &n.body,
-                    URGENT_REASON,
-                    d.now(),
-                );
-                notifier.send(n);
+            if state.take_settings_changed() {
+                d.reload_settings()?;
+                live.set_settings(d.settings().policy_settings());
             }
-            Ok(Some((external, QueueCounts::of(&rows), !fresh.is_empty())))
+            let step = live.step(d)?;
+            shown.extend(step.notifications);
+            let counts = if step.changed || local_change || !shown.is_empty() {
+                Some(QueueCounts::of(&d.queue(&QueueFilter::default())?))
+            } else {
+                None
+            };
+            Ok((step.changed, counts, shown))
         });
-        if let Ok(Some((external, counts, notified_now))) = tick {
-            if external || notified_now {
-                let _ = app.emit(QUEUE_CHANGED, ());
+        visible = now_visible;
+        match tick {
+            Ok((changed, counts, shown)) => {
+                show(&notifier, &shown);
+                if changed {
+                    let _ = app.emit(QUEUE_CHANGED, ());
+                }
+                if let Some(c) = counts {
+                    crate::tray::show_counts(&app, &c);
+                }
             }
-            crate::tray::show_counts(&app, &counts);
+            Err(e) => tracing::warn!("store watcher: {}", e.message),
         }
         std::thread::sleep(TICK);
     }
 }
 
-fn data_version(d: &Desk) -> i64 {
-    d.conn()
-        .query_row("PRAGMA data_version", [], |r| r.get(0))
-        .unwrap_or(0)
-}
-
-/// Urgent, unacknowledged rows not yet notified. On the first pass (app start) existing items
-/// are only remembered, not notified: the queue itself shows them.
-fn new_urgent(rows: &[QueueRow], seen: &mut HashSet<i64>, first: bool) -> Vec<QueueRow> {
-    let mut out = Vec::new();
-    for r in rows {
-        if r.urgency == Urgency::Urgent && r.status == Status::New && seen.insert(r.id) && !first {
-            out.push(r.clone());
-        }
+fn show(notifier: &Notifier, ns: &[Notification]) {
+    for n in ns {
+        notifier.send(notice_for(n));
     }
-    out
 }
 
-/// Title and body: category, partner and channel only — never message text or names of people.
-pub fn notice_for(r: &QueueRow) -> Notice {
+/// The OS notification for a policy decision: its title and body are the policy's (category,
+/// partner and counts only — never message text or names); a click opens the first item.
+pub fn notice_for(n: &Notification) -> Notice {
     Notice {
-        title: format!("至急の相談: {}", r.category.label_ja()),
-        body: format!("{}・{}", r.partner, r.channel.label_ja()),
-        urgent: true,
-        consultation_id: Some(r.id),
+        title: n.title.clone(),
+        body: n.body.clone(),
+        urgent: n.urgency == Urgency::Urgent || n.escalated,
+        consultation_id: n.ids.first().and_then(|id| id.parse().ok()),
     }
 }

@@ -27,6 +27,11 @@ pub fn open_consultation(app: &AppHandle, id: Option<i64>) {
 pub fn on_window_event(window: &Window, event: &WindowEvent) {
     match event {
         WindowEvent::DragDrop(e) => crate::dragdrop::forward(window, e),
+        WindowEvent::Focused(focused) => {
+            if let Some(state) = window.try_state::<crate::state::DeskState>() {
+                state.set_window_focused(*focused);
+            }
+        }
         WindowEvent::CloseRequested { api, .. }
             if std::env::var_os("RENKEI_DESK_EXIT_ON_CLOSE").is_none() =>
         {

@@ -361,6 +361,30 @@ pub struct QueueRow {
     pub last_activity_at: DateTime<Utc>,
 }
 
+/// Counts for the status bar and the tray.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct QueueCounts {
+    /// Open items nobody has acknowledged yet (status `new`).
+    pub unconfirmed: usize,
+    /// Open urgent items.
+    pub urgent: usize,
+    pub overdue: usize,
+    pub open: usize,
+}
+
+impl QueueCounts {
+    /// Counts over the open rows of a queue.
+    pub fn of(rows: &[QueueRow]) -> Self {
+        let open: Vec<&QueueRow> = rows.iter().filter(|r| r.status.is_open()).collect();
+        QueueCounts {
+            unconfirmed: open.iter().filter(|r| r.status == Status::New).count(),
+            urgent: open.iter().filter(|r| r.urgency == Urgency::Urgent).count(),
+            overdue: open.iter().filter(|r| r.overdue).count(),
+            open: open.len(),
+        }
+    }
+}
+
 /// A consultation with everything about it. Serialises as the queue row's fields plus the
 /// details, with `attachments` as the list `[{id, name, media_type, size, sha256}]`.
 #[derive(Debug, Clone, PartialEq)]

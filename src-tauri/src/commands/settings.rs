@@ -31,3 +31,24 @@ pub fn app_info(state: State<'_, DeskState>) -> CmdResult<AppInfo> {
         })
     })
 }
+
+/// Saves the clinic's settings (calendar, targets, roster, notifications, backups).
+#[tauri::command]
+pub fn settings_save(
+    state: State<'_, DeskState>,
+    settings: Settings,
+    by: String,
+) -> CmdResult<Settings> {
+    let saved = state.change(|d| {
+        d.save_settings(settings, &by)?;
+        Ok(d.settings().clone())
+    })?;
+    state.mark_settings_changed();
+    Ok(saved)
+}
+
+/// The UI tells which view is in front: only the queue view counts as "looking at the queue".
+#[tauri::command]
+pub fn ui_view_changed(state: State<'_, DeskState>, view: String) {
+    state.set_queue_shown(view == "queue");
+}
