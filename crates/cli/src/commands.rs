@@ -187,6 +187,16 @@ pub fn run(cli: Cli) -> Result<()> {
             let mut desk = open(&dir)?;
             let reader = by.filter(|b| !b.trim().is_empty());
             let d = desk.show(id, reader.as_deref())?;
+            if reader.is_none() {
+                // Every look at a consultation is in the audit trail, even one that does not
+                // mark it read for the front desk.
+                desk.record(
+                    &actor(&None),
+                    "consultation.view",
+                    Some(&format!("consultation:{id}")),
+                    "cli",
+                )?;
+            }
             output::show(&d, desk.now(), json);
         }
         Command::Ack { id, by, json } => {
