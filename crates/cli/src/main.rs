@@ -1,1 +1,216 @@
-fn main() {}
+//! `renkei` — the headless command of Renkei Desk: the same core as the desktop app, for a
+//! server, a script or CI. Thin: parses arguments, calls `renkei_core::desk::Desk` (and
+//! `renkei_intake` for `serve`), prints. Errors are one line on stderr saying what to do; logs go
+//! to the data dir's log file, never to stderr.
+
+mod commands;
+mod output;
+
+/// `println!` that ends the program quietly when stdout is closed (`renkei queue | head`).
+#[macro_export]
+macro_rules! outln {
+    ($($arg:tt)*) => {{
+        use std::io::Write as _;
+        let mut out = std::io::stdout().lock();
+        if let Err(e) = writeln!(out, $($arg)*) {
+            if e.kind() == std::io::ErrorKind::BrokenPipe {
+                std::process::exit(0);
+            }
+        }
+    }};
+}
+
+use clap::{Parser, Subcommand};
+use std::path::PathBuf;
+use std::process::ExitCode;
+
+#[derive(Parser, Debug)]
+#[command(
+    name = "renkei",
+    version,
+    about = "Renkei Desk (連携デスク) — consultations for the front desk, headless"
+)]
+pub struct Cli {
+    /// Data directory (default: env RENKEI_DATA_DIR, else ~/.local/share/renkei-desk)
+    #[arg(long, global = true, value_name = "DIR")]
+    pub data_dir: Option<PathBuf>,
+    #[command(subcommand)]
+    pub command: Command,
+}
+
+#[derive(Subcommand, Debug)]
+pub enum Command {
+    /// Create the data dir and store (idempotent)
+    Init {
+        #[arg(long)]
+        json: bool,
+    },
+    /// Load realistic Japanese demo data (idempotent)
+    Demo {
+        #[arg(long)]
+        json: bool,
+    },
+    /// Run the intake server (partner API, webhooks)
+    Serve {
+        /// Address to listen on; port 0 = any free port
+        #[arg(long, default_value = "127.0.0.1:8787")]
+        listen: String,
+    },
+    /// Partner organisations and their API keys
+    #[command(subcommand)]
+    Partner(PartnerCmd),
+    /// The triage queue in triage order
+    Queue {
+        #[arg(long)]
+        json: bool,
+        /// Include resolved and declined items
+        #[arg(long)]
+        all: bool,
+        #[arg(long)]
+        category: Option<String>,
+        #[arg(long)]
+        urgency: Option<String>,
+        #[arg(long)]
+        status: Option<String>,
+        #[arg(long)]
+        owner: Option<String>,
+        /// Search text (2+ characters work for Japanese)
+        #[arg(long)]
+        search: Option<String>,
+    },
+    /// One consultation with its thread, attachments and history
+    Show {
+        id: String,
+        #[arg(long)]
+        json: bool,
+        /// Record the read as this staff member
+        #[arg(long)]
+        by: Option<String>,
+    },
+    /// Take responsibility for a consultation
+    Ack {
+        id: String,
+        #[arg(long)]
+        by: Option<String>,
+        #[arg(long)]
+        json: bool,
+    },
+    /// Resolve a consultation (from any open status)
+    Resolve {
+        id: String,
+        #[arg(long)]
+        by: Option<String>,
+        #[arg(long)]
+        json: bool,
+    },
+    /// Set a status: new, acknowledged, in_progress, waiting_partner, resolved, declined
+    Status {
+        id: String,
+        status: String,
+        #[arg(long)]
+        by: Option<String>,
+        #[arg(long)]
+        json: bool,
+    },
+    /// Assign an owner (担当)
+    Assign {
+        id: String,
+        owner: String,
+        #[arg(long)]
+        by: Option<String>,
+        #[arg(long)]
+        json: bool,
+    },
+    /// Add an internal note (or a reply with --reply)
+    Note {
+        id: String,
+        text: String,
+        #[arg(long)]
+        reply: bool,
+        #[arg(long)]
+        by: Option<String>,
+        #[arg(long)]
+        json: bool,
+    },
+    /// Add referral documents (PDF, PNG, JPEG, TIFF) as new consultations or to --to ID
+    Import {
+        #[arg(required = true)]
+        files: Vec<PathBuf>,
+        #[arg(long)]
+        to: Option<String>,
+        #[arg(long)]
+        by: Option<String>,
+        #[arg(long)]
+        json: bool,
+    },
+    /// Run the notification policy over a scenario file; prints JSON lines
+    Simulate {
+        #[arg(long)]
+        scenario: PathBuf,
+    },
+    /// Write a consistent, encrypted backup
+    Backup {
+        #[arg(long)]
+        out: PathBuf,
+        #[arg(long)]
+        json: bool,
+    },
+    /// Restore a backup into an empty data dir (--data-dir)
+    Restore {
+        file: PathBuf,
+        #[arg(long)]
+        json: bool,
+    },
+    /// Check the store: integrity, attachments, audit chain
+    Check {
+        #[arg(long)]
+        json: bool,
+    },
+    /// The audit trail (newest first)
+    Audit {
+        #[arg(long)]
+        json: bool,
+        #[arg(long, default_value_t = 50)]
+        limit: usize,
+    },
+}
+
+#[derive(Subcommand, Debug)]
+pub enum PartnerCmd {
+    /// Register a partner; prints its id and a new API key once
+    Add {
+        #[arg(long)]
+        name: String,
+        /// hospital, houkatsu, care_manager, nursing, pharmacy, facility, other
+        #[arg(long)]
+        kind: String,
+        #[arg(long)]
+        contact: Option<String>,
+        #[arg(long)]
+        json: bool,
+    },
+    /// List partners with response statistics
+    List {
+        #[arg(long)]
+        json: bool,
+    },
+    /// Issue a new API key (the old one stops working)
+    RotateKey {
+        id: i64,
+        #[arg(long)]
+        json: bool,
+    },
+    /// Revoke the partner's API key
+    Revoke { id: i64 },
+}
+
+fn main() -> ExitCode {
+    let cli = Cli::parse();
+    match commands::run(cli) {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(e) => {
+            eprintln!("error: {}", e.message);
+            ExitCode::from(e.exit_code)
+        }
+    }
+}

@@ -104,6 +104,10 @@ impl Desk {
     pub fn clock(&self) -> Arc<dyn Clock> {
         self.clock.clone()
     }
+    /// Replaces the clock (demo replay, tests); returns the previous one.
+    pub fn set_clock(&mut self, clock: Arc<dyn Clock>) -> Arc<dyn Clock> {
+        std::mem::replace(&mut self.clock, clock)
+    }
     pub fn settings(&self) -> &Settings {
         &self.settings
     }
@@ -115,6 +119,13 @@ impl Desk {
     }
     fn blobs(&self) -> blobs::BlobStore {
         blobs::BlobStore::new(self.store.dir().blob_dir(), self.store.key().blob_key())
+    }
+
+    /// Re-reads the settings from the store (another process or window may have saved them).
+    pub fn reload_settings(&mut self) -> Result<&Settings> {
+        self.settings =
+            store::settings::get::<Settings>(self.store.conn(), SETTINGS_KEY)?.unwrap_or_default();
+        Ok(&self.settings)
     }
 
     /// Replaces the settings (validated by their types), audited.
@@ -673,6 +684,51 @@ impl Desk {
         Ok(out)
     }
 
+    // ----- staff and sign-in -------------------------------------------------------------------
+
+    /// Adds a staff profile (optionally with a PIN).
+    pub fn add_staff(
+        &mut self,
+        name: &str,
+        role: store::staff::Role,
+        pin: Option<&str>,
+        by: &str,
+    ) -> Result<store::staff::Staff> {
+        let by = actor(by)?;
+        let now = self.now();
+        self.store.write(|tx| {
+            let id = store::staff::add(tx, name, role, pin, now)?;
+            audit::append(
+                tx,
+                now,
+                &by,
+                "staff.add",
+                Some(&format!("staff:{id}")),
+                role.as_str(),
+            )?;
+            store::staff::list(tx)?
+                .into_iter()
+                .find(|s| s.id == id)
+                .ok_or_else(|| Error::NotFound(format!("staff {id} not found")))
+        })
+    }
+
+    pub fn staff(&self) -> Result<Vec<store::staff::Staff>> {
+        store::staff::list(self.store.conn())
+    }
+
+    /// Unlocks as `name` with `pin`; every attempt is audited (never the PIN).
+    pub fn sign_in(&mut self, name: &str, pin: &str) -> Result<store::staff::Staff> {
+        let now = self.now();
+        let name = crate::model::clean_line(name);
+        self.store.write(|tx| {
+            let r = store::staff::verify(tx, &name, pin, now);
+            let action = if r.is_ok() { "login" } else { "login.failed" };
+            audit::append(tx, now, &name, action, None, "")?;
+            Ok(r)
+        })?
+    }
+
     // ----- audit, notifications, integrity -------------------------------------------------------
 
     pub fn audit(&self, f: &audit::AuditFilter) -> Result<Vec<AuditEvent>> {
@@ -712,6 +768,23 @@ impl Desk {
         limit: usize,
     ) -> Result<Vec<store::notifications::LoggedNotification>> {
         store::notifications::recent(self.store.conn(), limit)
+    }
+
+    /// Writes a consistent, encrypted backup of the store to `out` (audited).
+    pub fn backup(&mut self, out: &std::path::Path, by: &str) -> Result<crate::backup::Manifest> {
+        let by = actor(by)?;
+        let now = self.now();
+        let m = crate::backup::backup(&self.store, out, now)?;
+        self.record(
+            &by,
+            "backup.create",
+            None,
+            &format!(
+                "{} consultations, {} attachments",
+                m.consultations, m.attachments
+            ),
+        )?;
+        Ok(m)
     }
 
     /// Checks the store: SQLite integrity, every attachment against its hash, the audit chain.

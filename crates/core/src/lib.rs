@@ -9,12 +9,14 @@
 //! [`clock::Clock`]; no logic here reads the system clock. `renkei-intake`, the `renkei` CLI and
 //! the `renkei-desk` app all call into this crate; it depends on none of them.
 
+pub mod backup;
 pub mod calendar;
 pub mod clock;
 pub mod codes;
 pub mod demo;
 pub mod desk;
 pub mod error;
+pub mod feed;
 pub mod model;
 pub mod pii;
 pub mod policy;

@@ -3,6 +3,7 @@
 //! accept, so an empty store works out of the box.
 
 use crate::calendar::ClinicCalendar;
+use crate::policy::PolicySettings;
 use crate::triage::ResponseTargets;
 use chrono::{DateTime, Datelike, Timelike, Utc};
 use serde::{Deserialize, Serialize};
@@ -18,6 +19,8 @@ pub struct Settings {
     pub targets: ResponseTargets,
     pub roster: Vec<RosterEntry>,
     pub intake: IntakeSettings,
+    /// Notification policy (its calendar and targets always follow the clinic's above).
+    pub notifications: PolicySettings,
     /// UI language: "ja" or "en".
     pub language: String,
 }
@@ -30,6 +33,7 @@ impl Default for Settings {
             targets: ResponseTargets::default(),
             roster: Vec::new(),
             intake: IntakeSettings::default(),
+            notifications: PolicySettings::default(),
             language: "ja".into(),
         }
     }
@@ -71,6 +75,14 @@ fn minutes(hhmm: &str) -> Option<u32> {
 }
 
 impl Settings {
+    /// The notification policy's settings, on the clinic's calendar and targets.
+    pub fn policy_settings(&self) -> PolicySettings {
+        let mut p = self.notifications.clone();
+        p.calendar = self.calendar.clone();
+        p.targets = self.targets.clone();
+        p
+    }
+
     /// The staff member on duty at `t`, if the roster names one.
     pub fn on_duty(&self, t: DateTime<Utc>) -> Option<&str> {
         let local = t.with_timezone(&crate::clock::jst());

@@ -1,2 +1,709 @@
-//! The notification policy: a pure function of events and time → OS notifications, each with a
-//! reason. (Stub: to be completed — see issue 6.)
+//! The notification policy: a pure state machine from events and time to OS notifications, each
+//! with a reason. No threads, no sleeps, no system clock: the caller passes the time in
+//! ([`NotificationPolicy::handle`], [`NotificationPolicy::tick`]) and sleeps until
+//! [`NotificationPolicy::next_wakeup`].
+//!
+//! Rules (defaults in [`PolicySettings`]):
+//! * **Urgent** — notified at arrival, at any hour (also while the queue is visible); again every
+//!   5 min until someone acknowledges or resolves it (reading is not taking it); after 15 min
+//!   unacknowledged one escalation (`escalated: true`, sound, addressed to the director if
+//!   configured); repeats after that stay `escalated`. Never again after ack. Urgent items due for
+//!   a repeat at the same instant share one notification.
+//! * **Non-urgent** (today/normal/fyi) — one entry per thread: follow-up messages on a thread that
+//!   was already announced and is still unread are not announced again. Collected for 15 min
+//!   (from the first waiting item) into one digest, shown only within clinic hours; a window that
+//!   would run past closing (or the lunch break) fires one minute before it ("終業前のまとめ").
+//!   What arrived while closed is summarised once at the next opening ("夜間の新着 4件（…）").
+//!   Items read, acknowledged or resolved before the digest fires drop out of it.
+//! * **fyi** never triggers a notification by itself; fyi items are only counted in a digest or
+//!   opening summary that fires for other items (and stay waiting until then or until read).
+//! * **Due soon** — 10 min before the due time of an item nobody has acknowledged, within clinic
+//!   hours only; late arrivals warn at once if still before the due time.
+//! * **Queue visible** (`focus visible=true`) — nothing but urgent. Items that arrive while visible,
+//!   and items waiting when the queue becomes visible, count as seen and are never digested.
+//!   Due-soon warnings wait until the queue is hidden again (if still before the due time).
+//! * At most one non-urgent notification per 30 s (later ones wait). Muted categories/urgencies
+//!   never pop up (urgent cannot be muted). Quiet hours: see [`QuietHours`].
+//! * A new message on an acknowledged (owned) non-urgent thread is not notified; a message on a
+//!   resolved thread reopens it. A message that raises a thread to urgent is an urgent arrival.
+//! * At the same instant, events are applied before scheduled notifications (an ack at 10:05:00
+//!   prevents the 10:05:00 repeat).
+
+pub mod scenario;
+mod settings;
+pub mod text;
+
+pub use scenario::{run_scenario_lines, ScenarioOutput, ScenarioSummary};
+pub use settings::{PolicySettings, QuietHours};
+
+use crate::calendar::jst_date;
+use crate::codes::{Category, Channel, PartnerKind, Urgency};
+use crate::triage::due_at;
+use chrono::{DateTime, Duration, Utc};
+use serde::{Deserialize, Serialize};
+use std::collections::BTreeMap;
+
+/// What happened, as the policy sees it. Deliberately no subject or body: the policy cannot leak
+/// what it never receives.
+#[derive(Debug, Clone, PartialEq)]
+pub enum PolicyEvent {
+    Arrive(Arrival),
+    Read { id: String },
+    Ack { id: String },
+    Resolve { id: String },
+    Focus { visible: bool },
+}
+
+/// A message arriving on thread `id`.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Arrival {
+    pub id: String,
+    pub partner: String,
+    pub partner_kind: Option<PartnerKind>,
+    pub channel: Option<Channel>,
+    pub category: Category,
+    pub urgency: Urgency,
+    /// Due time if already known (else computed from the settings' targets).
+    pub due_at: Option<DateTime<Utc>>,
+}
+
+/// Why a notification was shown (also the first word of `reason`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum NotificationKind {
+    UrgentArrival,
+    UrgentRepeat,
+    Escalation,
+    Digest,
+    OpeningSummary,
+    DueSoonUnowned,
+}
+
+impl NotificationKind {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            NotificationKind::UrgentArrival => "urgent_arrival",
+            NotificationKind::UrgentRepeat => "urgent_repeat",
+            NotificationKind::Escalation => "escalation",
+            NotificationKind::Digest => "digest",
+            NotificationKind::OpeningSummary => "opening_summary",
+            NotificationKind::DueSoonUnowned => "due_soon_unowned",
+        }
+    }
+}
+
+/// One OS notification. Serialises as the contract's JSON line
+/// `{"at","ids","urgency","title","body","reason"}` plus `kind`, `escalated`, `sound`.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct Notification {
+    #[serde(with = "jst_rfc3339")]
+    pub at: DateTime<Utc>,
+    pub ids: Vec<String>,
+    pub urgency: Urgency,
+    pub title: String,
+    pub body: String,
+    /// "code: 日本語の説明", e.g. "urgent_repeat: 未確認のため再通知 (2回目)".
+    pub reason: String,
+    pub kind: NotificationKind,
+    pub escalated: bool,
+    pub sound: bool,
+}
+
+mod jst_rfc3339 {
+    use crate::clock::jst;
+    use chrono::{DateTime, SecondsFormat, Utc};
+    use serde::{Deserialize, Deserializer, Serializer};
+
+    pub fn serialize<S: Serializer>(t: &DateTime<Utc>, s: S) -> Result<S::Ok, S::Error> {
+        s.serialize_str(
+            &t.with_timezone(&jst())
+                .to_rfc3339_opts(SecondsFormat::AutoSi, false),
+        )
+    }
+    pub fn deserialize<'de, D: Deserializer<'de>>(d: D) -> Result<DateTime<Utc>, D::Error> {
+        let s = String::deserialize(d)?;
+        crate::clock::parse_rfc3339(&s).map_err(serde::de::Error::custom)
+    }
+}
+
+/// Why an item waits for the opening summary.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord)]
+pub(crate) enum OffHours {
+    Quiet,
+    Lunch,
+    Night,
+    ClosedDay,
+}
+
+impl OffHours {
+    fn label(self) -> &'static str {
+        match self {
+            OffHours::Quiet => "時間外",
+            OffHours::Lunch => "休憩中",
+            OffHours::Night => "夜間",
+            OffHours::ClosedDay => "休診中",
+        }
+    }
+}
+
+#[derive(Debug, Clone, PartialEq)]
+pub(crate) struct UrgentState {
+    since: DateTime<Utc>,
+    /// Notifications shown so far (arrival = 1).
+    shown: u32,
+    next_repeat: Option<DateTime<Utc>>,
+    escalate_at: Option<DateTime<Utc>>,
+    escalated: bool,
+}
+
+/// What the policy remembers about one thread.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Item {
+    pub id: String,
+    pub partner: String,
+    pub channel: Option<Channel>,
+    pub category: Category,
+    pub urgency: Urgency,
+    pub first_at: DateTime<Utc>,
+    pub messages: u32,
+    pub due_at: Option<DateTime<Utc>>,
+    pub acked: bool,
+    pub resolved: bool,
+    /// Waiting for a digest/opening summary since.
+    pending_since: Option<DateTime<Utc>>,
+    off_hours: Option<OffHours>,
+    /// Announced (or seen on screen) and not read since.
+    notified: bool,
+    due_warned: bool,
+    urgent: Option<UrgentState>,
+}
+
+impl Item {
+    pub(crate) fn urgent_since(&self) -> DateTime<Utc> {
+        self.urgent
+            .as_ref()
+            .map(|u| u.since)
+            .unwrap_or(self.first_at)
+    }
+    fn open(&self) -> bool {
+        !self.acked && !self.resolved
+    }
+}
+
+/// The notification policy state machine.
+#[derive(Debug, Clone)]
+pub struct NotificationPolicy {
+    settings: PolicySettings,
+    items: BTreeMap<String, Item>,
+    visible: bool,
+    last_non_urgent: Option<DateTime<Utc>>,
+}
+
+/// Later than this and a scheduled notification is stamped with the real time instead (the PC
+/// slept): one catch-up notification rather than a backlog.
+const LATE_AFTER_SECS: i64 = 60;
+
+impl NotificationPolicy {
+    pub fn new(settings: PolicySettings) -> Self {
+        NotificationPolicy {
+            settings,
+            items: BTreeMap::new(),
+            visible: false,
+            last_non_urgent: None,
+        }
+    }
+
+    pub fn settings(&self) -> &PolicySettings {
+        &self.settings
+    }
+
+    /// Replace the settings (keeps the state).
+    pub fn set_settings(&mut self, settings: PolicySettings) {
+        self.settings = settings;
+    }
+
+    pub fn is_visible(&self) -> bool {
+        self.visible
+    }
+
+    pub fn item(&self, id: &str) -> Option<&Item> {
+        self.items.get(id)
+    }
+
+    /// Ids of urgent items still waiting for someone to take them.
+    pub fn unacked_urgent(&self) -> Vec<&str> {
+        self.items
+            .values()
+            .filter(|i| i.urgent.is_some() && i.open())
+            .map(|i| i.id.as_str())
+            .collect()
+    }
+
+    /// Applies one event at `at`; returns what must be shown now (scheduled notifications that
+    /// were due before `at` first, then the event's own, then anything due at `at`).
+    pub fn handle(&mut self, at: DateTime<Utc>, ev: PolicyEvent) -> Vec<Notification> {
+        let mut out = self.run_due(at, false);
+        match ev {
+            PolicyEvent::Arrive(a) => self.arrive(at, a, &mut out),
+            PolicyEvent::Read { id } => {
+                if let Some(it) = self.items.get_mut(&id) {
+                    it.pending_since = None;
+                    it.notified = false;
+                }
+            }
+            PolicyEvent::Ack { id } => {
+                if let Some(it) = self.items.get_mut(&id) {
+                    it.acked = true;
+                    it.pending_since = None;
+                    it.urgent = None;
+                }
+            }
+            PolicyEvent::Resolve { id } => {
+                if let Some(it) = self.items.get_mut(&id) {
+                    it.resolved = true;
+                    it.pending_since = None;
+                    it.urgent = None;
+                }
+            }
+            PolicyEvent::Focus { visible } => {
+                self.visible = visible;
+                if visible {
+                    for it in self.items.values_mut() {
+                        if it.pending_since.take().is_some() {
+                            it.notified = true;
+                        }
+                    }
+                }
+            }
+        }
+        out.extend(self.run_due(at, true));
+        out
+    }
+
+    /// Fires everything due up to and including `now`.
+    pub fn tick(&mut self, now: DateTime<Utc>) -> Vec<Notification> {
+        self.run_due(now, true)
+    }
+
+    /// When the caller should call [`Self::tick`] next (`None` = only on the next event).
+    pub fn next_wakeup(&self) -> Option<DateTime<Utc>> {
+        [self.urgent_due(), self.summary_due(), self.due_soon_due()]
+            .into_iter()
+            .flatten()
+            .min()
+    }
+
+    fn compute_due(
+        &self,
+        a: &Arrival,
+        at: DateTime<Utc>,
+        urgency: Urgency,
+    ) -> Option<DateTime<Utc>> {
+        a.due_at.or_else(|| {
+            due_at(
+                &self.settings.calendar,
+                &self.settings.targets,
+                a.category,
+                urgency,
+                at,
+            )
+        })
+    }
+
+    fn off_hours_at(&self, t: DateTime<Utc>) -> Option<OffHours> {
+        let cal = &self.settings.calendar;
+        if cal.is_open_at(t) {
+            return self.settings.is_quiet(t).then_some(OffHours::Quiet);
+        }
+        let date = jst_date(t);
+        match (cal.opening_time_on(date), cal.closing_time_on(date)) {
+            (Some(o), Some(c)) if o <= t && t < c => Some(OffHours::Lunch),
+            (Some(_), Some(_)) => Some(OffHours::Night),
+            _ => Some(OffHours::ClosedDay),
+        }
+    }
+
+    fn arrive(&mut self, at: DateTime<Utc>, a: Arrival, out: &mut Vec<Notification>) {
+        let fresh_due = self.compute_due(&a, at, a.urgency);
+        let off = self.off_hours_at(at);
+        let visible = self.visible;
+        let s = &self.settings;
+        let mut announce_urgent = false;
+        if !self.items.contains_key(&a.id) {
+            announce_urgent = a.urgency == Urgency::Urgent;
+            let item = Item {
+                id: a.id.clone(),
+                partner: a.partner.clone(),
+                channel: a.channel,
+                category: a.category,
+                urgency: a.urgency,
+                first_at: at,
+                messages: 0,
+                due_at: fresh_due,
+                acked: false,
+                resolved: false,
+                pending_since: None,
+                off_hours: None,
+                notified: false,
+                due_warned: false,
+                urgent: None,
+            };
+            self.items.insert(a.id.clone(), item);
+        }
+        let Some(it) = self.items.get_mut(&a.id) else {
+            return;
+        };
+        it.messages += 1;
+        if it.messages > 1 {
+            if it.resolved {
+                // A new message reopens the thread as a new, unowned item.
+                it.resolved = false;
+                it.acked = false;
+                it.notified = false;
+                it.due_warned = false;
+                it.urgent = None;
+                it.urgency = a.urgency;
+                it.due_at = fresh_due;
+                announce_urgent = a.urgency == Urgency::Urgent;
+            } else if a.urgency < it.urgency {
+                it.urgency = a.urgency;
+                it.due_at = match (it.due_at, fresh_due) {
+                    (Some(x), Some(y)) => Some(x.min(y)),
+                    (x, y) => x.or(y),
+                };
+                announce_urgent = a.urgency == Urgency::Urgent;
+            }
+        }
+        if it.urgency == Urgency::Urgent {
+            it.pending_since = None;
+            if !announce_urgent {
+                return; // coalesced into the running urgent cycle (or owned already)
+            }
+            if it.open() {
+                let rep = Duration::minutes(s.urgent_repeat_minutes);
+                it.urgent = Some(UrgentState {
+                    since: at,
+                    shown: 1,
+                    next_repeat: (s.urgent_repeat_limit != Some(0)).then_some(at + rep),
+                    escalate_at: s.escalate_after_minutes.map(|m| at + Duration::minutes(m)),
+                    escalated: false,
+                });
+            }
+            let (title, body) = text::urgent_arrival(it);
+            out.push(Notification {
+                at,
+                ids: vec![it.id.clone()],
+                urgency: Urgency::Urgent,
+                title,
+                body,
+                reason: "urgent_arrival: 至急の新着".into(),
+                kind: NotificationKind::UrgentArrival,
+                escalated: false,
+                sound: s.sound && !s.is_quiet(at),
+            });
+            return;
+        }
+        // Non-urgent.
+        if it.acked {
+            return; // owned: the owner sees new messages in the queue
+        }
+        if visible {
+            it.pending_since = None;
+            it.notified = true; // seen on screen
+            return;
+        }
+        if s.is_muted(it.category, it.urgency) || it.notified {
+            return;
+        }
+        if it.pending_since.is_none() {
+            it.pending_since = Some(at);
+            it.off_hours = off;
+        }
+    }
+
+    /// The earliest time at or after `t` a non-urgent notification may be shown.
+    fn non_urgent_slot(&self, t: DateTime<Utc>) -> Option<DateTime<Utc>> {
+        if self.visible {
+            return None;
+        }
+        let mut t = t;
+        if let Some(l) = self.last_non_urgent {
+            t = t.max(l + Duration::seconds(self.settings.min_gap_seconds));
+        }
+        for _ in 0..16 {
+            let o = self.settings.calendar.next_opening(t);
+            match &self.settings.quiet_hours {
+                Some(q) if q.contains(o) => t = q.end_after(o),
+                _ => return Some(o),
+            }
+        }
+        Some(t)
+    }
+
+    fn urgent_times(it: &Item) -> Option<DateTime<Utc>> {
+        let u = it.urgent.as_ref()?;
+        let esc = u.escalate_at.filter(|_| !u.escalated);
+        [u.next_repeat, esc].into_iter().flatten().min()
+    }
+
+    fn urgent_due(&self) -> Option<DateTime<Utc>> {
+        self.items.values().filter_map(Self::urgent_times).min()
+    }
+
+    fn summary_trigger(&self, it: &Item) -> Option<DateTime<Utc>> {
+        if it.urgency == Urgency::Fyi {
+            return None;
+        }
+        let s = it.pending_since?;
+        let cal = &self.settings.calendar;
+        if it.off_hours.is_some() {
+            return Some(cal.next_opening(s));
+        }
+        let w = s + Duration::minutes(self.settings.digest_interval_minutes);
+        Some(match cal.interval_end_at(s) {
+            Some(end) => w.min((end - Duration::minutes(1)).max(s)),
+            None => w,
+        })
+    }
+
+    fn summary_due(&self) -> Option<DateTime<Utc>> {
+        let t = self
+            .items
+            .values()
+            .filter_map(|i| self.summary_trigger(i))
+            .min()?;
+        self.non_urgent_slot(t)
+    }
+
+    /// When the due-soon warning for `it` would fire, if it still can.
+    fn due_soon_time(&self, it: &Item) -> Option<DateTime<Utc>> {
+        let lead = self.settings.due_soon_minutes?;
+        if it.urgency == Urgency::Urgent
+            || !it.open()
+            || it.due_warned
+            || self.settings.is_muted(it.category, it.urgency)
+        {
+            return None;
+        }
+        let due = it.due_at?;
+        let w = (due - Duration::minutes(lead)).max(it.first_at);
+        let slot = self.non_urgent_slot(w)?;
+        (slot < due).then_some(slot)
+    }
+
+    fn due_soon_due(&self) -> Option<DateTime<Utc>> {
+        self.items
+            .values()
+            .filter_map(|i| self.due_soon_time(i))
+            .min()
+    }
+
+    fn run_due(&mut self, now: DateTime<Utc>, inclusive: bool) -> Vec<Notification> {
+        let mut out = Vec::new();
+        let reached = |t: DateTime<Utc>| if inclusive { t <= now } else { t < now };
+        // Each round fires at least one notification or stops; bound it anyway.
+        for _ in 0..10_000 {
+            let u = self.urgent_due().filter(|t| reached(*t));
+            let d = self.due_soon_due().filter(|t| reached(*t));
+            let s = self.summary_due().filter(|t| reached(*t));
+            let Some(next) = [u, d, s].into_iter().flatten().min() else {
+                break;
+            };
+            let stamp = if (now - next).num_seconds() > LATE_AFTER_SECS {
+                now
+            } else {
+                next
+            };
+            if u == Some(next) {
+                self.fire_urgent(next, stamp, &mut out);
+            } else if d == Some(next) {
+                self.fire_due_soon(next, stamp, &mut out);
+            } else {
+                self.fire_summary(stamp, &mut out);
+            }
+        }
+        out
+    }
+
+    fn fire_urgent(&mut self, next: DateTime<Utc>, at: DateTime<Utc>, out: &mut Vec<Notification>) {
+        let s = self.settings.clone();
+        let rep = Duration::minutes(s.urgent_repeat_minutes);
+        let mut escalating: Vec<String> = Vec::new();
+        let mut repeating: Vec<String> = Vec::new();
+        let mut nth = 0;
+        let mut already_escalated = false;
+        for it in self.items.values_mut() {
+            if Self::urgent_times(it) != Some(next) {
+                continue;
+            }
+            let Some(u) = it.urgent.as_mut() else {
+                continue;
+            };
+            let esc_now = !u.escalated && u.escalate_at.is_some_and(|e| e <= next);
+            u.shown += 1;
+            let repeats_done = u.shown - 1;
+            u.next_repeat = match s.urgent_repeat_limit {
+                Some(l) if repeats_done >= l => None,
+                _ => Some(at + rep),
+            };
+            if esc_now {
+                u.escalated = true;
+                escalating.push(it.id.clone());
+            } else {
+                already_escalated |= u.escalated;
+                nth = nth.max(u.shown);
+                repeating.push(it.id.clone());
+            }
+        }
+        if !escalating.is_empty() {
+            let items: Vec<&Item> = escalating
+                .iter()
+                .filter_map(|i| self.items.get(i))
+                .collect();
+            let after = s.escalate_after_minutes.unwrap_or(0);
+            let (title, body) = text::escalation(&items, after, s.escalate_to.as_deref(), at);
+            let to = s
+                .escalate_to
+                .as_deref()
+                .map(|w| format!("・{w}へ"))
+                .unwrap_or_default();
+            out.push(Notification {
+                at,
+                ids: escalating,
+                urgency: Urgency::Urgent,
+                title,
+                body,
+                reason: format!("escalation: {after}分未確認{to}"),
+                kind: NotificationKind::Escalation,
+                escalated: true,
+                sound: s.sound,
+            });
+        }
+        if !repeating.is_empty() {
+            let items: Vec<&Item> = repeating.iter().filter_map(|i| self.items.get(i)).collect();
+            let (title, body) = text::urgent_repeat(&items, nth, at);
+            let esc = if already_escalated {
+                "・エスカレーション済み"
+            } else {
+                ""
+            };
+            out.push(Notification {
+                at,
+                ids: repeating,
+                urgency: Urgency::Urgent,
+                title,
+                body,
+                reason: format!("urgent_repeat: 未確認のため再通知 ({nth}回目{esc})"),
+                kind: NotificationKind::UrgentRepeat,
+                escalated: already_escalated,
+                sound: s.sound && !s.is_quiet(at),
+            });
+        }
+    }
+
+    fn fire_due_soon(
+        &mut self,
+        next: DateTime<Utc>,
+        at: DateTime<Utc>,
+        out: &mut Vec<Notification>,
+    ) {
+        let ids: Vec<String> = self
+            .items
+            .values()
+            .filter(|i| self.due_soon_time(i).is_some_and(|t| t <= next))
+            .map(|i| i.id.clone())
+            .collect();
+        for id in &ids {
+            if let Some(it) = self.items.get_mut(id) {
+                it.due_warned = true;
+                if it.pending_since.take().is_some() {
+                    it.notified = true;
+                }
+            }
+        }
+        let mut items: Vec<&Item> = ids.iter().filter_map(|i| self.items.get(i)).collect();
+        items.sort_by_key(|i| (i.due_at, i.first_at));
+        let Some(urgency) = items.iter().map(|i| i.urgency).min() else {
+            return;
+        };
+        let lead = self.settings.due_soon_minutes.unwrap_or(0);
+        let (title, body) = text::due_soon(&items, lead);
+        let ids = items.iter().map(|i| i.id.clone()).collect();
+        out.push(Notification {
+            at,
+            ids,
+            urgency,
+            title,
+            body,
+            reason: format!("due_soon_unowned: 期限{lead}分前・担当者なし"),
+            kind: NotificationKind::DueSoonUnowned,
+            escalated: false,
+            sound: self.settings.sound && self.settings.digest_sound,
+        });
+        self.last_non_urgent = Some(at);
+    }
+
+    fn fire_summary(&mut self, at: DateTime<Utc>, out: &mut Vec<Notification>) {
+        let mut items: Vec<&Item> = self
+            .items
+            .values()
+            .filter(|i| i.pending_since.is_some_and(|p| p <= at))
+            .collect();
+        items.sort_by_key(|i| (i.pending_since, i.first_at));
+        let Some(urgency) = items.iter().map(|i| i.urgency).min() else {
+            return;
+        };
+        let off = items.iter().filter_map(|i| i.off_hours).max();
+        let closing = self
+            .settings
+            .calendar
+            .interval_end_at(at)
+            .is_some_and(|e| e - at <= Duration::minutes(1));
+        let (title, body, reason, kind) = match off {
+            Some(o) => {
+                let (t, b) = text::opening_summary(&items, o.label());
+                (
+                    t,
+                    b,
+                    "opening_summary: 診療時間外の新着".to_string(),
+                    NotificationKind::OpeningSummary,
+                )
+            }
+            None => {
+                let (t, b) = text::digest(&items);
+                let why = if closing {
+                    "digest: 終業前のまとめ".to_string()
+                } else {
+                    format!(
+                        "digest: {}分ごとのまとめ",
+                        self.settings.digest_interval_minutes
+                    )
+                };
+                (t, b, why, NotificationKind::Digest)
+            }
+        };
+        let ids: Vec<String> = items.iter().map(|i| i.id.clone()).collect();
+        for id in &ids {
+            if let Some(it) = self.items.get_mut(id) {
+                it.pending_since = None;
+                it.off_hours = None;
+                it.notified = true;
+            }
+        }
+        out.push(Notification {
+            at,
+            ids,
+            urgency,
+            title,
+            body,
+            reason,
+            kind,
+            escalated: false,
+            sound: self.settings.sound && self.settings.digest_sound,
+        });
+        self.last_non_urgent = Some(at);
+    }
+}
+
+#[cfg(test)]
+mod tests;

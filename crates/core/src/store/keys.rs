@@ -35,7 +35,8 @@ impl StoreKey {
     pub fn from_bytes(k: [u8; 32]) -> Self {
         StoreKey(Some(k))
     }
-    pub(crate) fn plain_for_tests() -> Self {
+    /// No encryption: only for in-memory test stores and benchmarks of the encryption cost.
+    pub fn plain() -> Self {
         StoreKey(None)
     }
     pub fn random() -> Self {
@@ -97,10 +98,7 @@ impl StoreKey {
                 ))
             });
         }
-        if dir.db_path().exists() {
-            if is_plain_sqlite(&dir.db_path()) {
-                return Ok(StoreKey(None));
-            }
+        if dir.db_path().exists() && !is_plain_sqlite(&dir.db_path()) {
             return Err(Error::Unauthorized(format!(
                 "the store at {} is encrypted but its key is missing: set RENKEI_DB_KEY or put back the key file {}",
                 dir.db_path().display(),
@@ -108,6 +106,26 @@ impl StoreKey {
             )));
         }
         create_key_file(&path)
+    }
+
+    /// The key from `RENKEI_DB_KEY` or the key file, without ever creating one.
+    pub fn existing() -> Result<Option<StoreKey>> {
+        if let Ok(v) = std::env::var("RENKEI_DB_KEY") {
+            if !v.trim().is_empty() {
+                return StoreKey::from_hex(&v).map(Some).map_err(|_| {
+                    Error::invalid(
+                        "RENKEI_DB_KEY",
+                        "RENKEI_DB_KEY must be 64 hex digits (a 256-bit key)",
+                    )
+                });
+            }
+        }
+        let path = key_file_path();
+        if !path.exists() {
+            return Ok(None);
+        }
+        let s = std::fs::read_to_string(&path)?;
+        StoreKey::from_hex(&s).map(Some)
     }
 
     /// A short fingerprint of the key (safe to print and to put in backup manifests).

@@ -153,6 +153,12 @@ pub const MIGRATIONS: &[&str] = &[
         text, consultation_id UNINDEXED, tokenize = 'trigram'
     );
     "#,
+    // 2: staff profiles with a PIN and lock-out (3省2ガイドライン: access control per person).
+    r#"
+    ALTER TABLE staff ADD COLUMN pin_hash TEXT;
+    ALTER TABLE staff ADD COLUMN failed_attempts INTEGER NOT NULL DEFAULT 0;
+    ALTER TABLE staff ADD COLUMN locked_until TEXT;
+    "#,
 ];
 
 /// The schema version this build writes.

@@ -1,0 +1,444 @@
+//! Dispatch of `renkei` subcommands onto the core. Each arm: parse ids/codes, one Desk call,
+//! print. Errors become [`CliError`] with a one-line message and an exit code per error kind.
+
+use crate::output;
+use crate::{Cli, Command, PartnerCmd};
+use renkei_core::clock::clock_from_env;
+use renkei_core::desk::{Desk, Document};
+use renkei_core::error::ErrorCode;
+use renkei_core::model::MessageKind;
+use renkei_core::store::consultations::QueueFilter;
+use renkei_core::store::partners::NewPartner;
+use renkei_core::store::{DataDir, StoreKey};
+use renkei_core::{Channel, PartnerKind, Status};
+use std::path::Path;
+use std::sync::Arc;
+
+/// A failed command: what to print and how to exit.
+#[derive(Debug)]
+pub struct CliError {
+    pub message: String,
+    pub exit_code: u8,
+}
+
+impl CliError {
+    fn usage(message: impl Into<String>) -> Self {
+        CliError {
+            message: message.into(),
+            exit_code: 2,
+        }
+    }
+}
+
+impl From<renkei_core::Error> for CliError {
+    fn from(e: renkei_core::Error) -> Self {
+        let exit_code = match e.code() {
+            ErrorCode::InvalidInput => 2,
+            ErrorCode::NotFound => 3,
+            ErrorCode::InvalidTransition | ErrorCode::Conflict => 4,
+            ErrorCode::UnsupportedMediaType | ErrorCode::TooLarge => 5,
+            ErrorCode::Integrity => 6,
+            ErrorCode::Unauthorized => 7,
+            ErrorCode::Storage | ErrorCode::Io => 1,
+        };
+        CliError {
+            message: e.to_string(),
+            exit_code,
+        }
+    }
+}
+
+type Result<T> = std::result::Result<T, CliError>;
+
+fn data_dir(cli_dir: &Option<std::path::PathBuf>) -> DataDir {
+    match cli_dir {
+        Some(d) => DataDir::new(d.clone()),
+        None => DataDir::from_env_or_default(),
+    }
+}
+
+fn open(dir: &DataDir) -> Result<Desk> {
+    let clock = clock_from_env().map_err(CliError::usage)?;
+    init_log(dir);
+    Ok(Desk::open(dir, Arc::from(clock))?)
+}
+
+/// Logs go to `<data dir>/logs/renkei.log`, never to stderr (stderr is for the one-line error).
+fn init_log(dir: &DataDir) {
+    let logs = dir.log_dir();
+    if std::fs::create_dir_all(&logs).is_err() {
+        return;
+    }
+    if let Ok(file) = std::fs::OpenOptions::new()
+        .create(true)
+        .append(true)
+        .open(logs.join("renkei.log"))
+    {
+        let _ = tracing_subscriber::fmt()
+            .with_writer(std::sync::Mutex::new(file))
+            .with_ansi(false)
+            .with_env_filter(
+                tracing_subscriber::EnvFilter::try_from_env("RENKEI_LOG")
+                    .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("info")),
+            )
+            .try_init();
+    }
+}
+
+/// Who is acting when `--by` is not given: env RENKEI_USER, else the OS user.
+fn actor(by: &Option<String>) -> String {
+    by.clone()
+        .filter(|b| !b.trim().is_empty())
+        .or_else(|| {
+            std::env::var("RENKEI_USER")
+                .ok()
+                .filter(|v| !v.trim().is_empty())
+        })
+        .or_else(|| std::env::var("USER").ok().filter(|v| !v.trim().is_empty()))
+        .or_else(|| {
+            std::env::var("USERNAME")
+                .ok()
+                .filter(|v| !v.trim().is_empty())
+        })
+        .unwrap_or_else(|| "受付".into())
+}
+
+fn parse_id(s: &str) -> Result<i64> {
+    s.trim()
+        .trim_start_matches('#')
+        .parse::<i64>()
+        .ok()
+        .filter(|i| *i > 0)
+        .ok_or_else(|| {
+            CliError::usage(format!(
+                "'{s}' is not a consultation id; `renkei queue` shows the ids"
+            ))
+        })
+}
+
+fn parse_code<T: std::str::FromStr<Err = renkei_core::codes::UnknownCode>>(s: &str) -> Result<T> {
+    s.trim()
+        .parse::<T>()
+        .map_err(|e| CliError::usage(e.to_string()))
+}
+
+pub fn run(cli: Cli) -> Result<()> {
+    let dir = data_dir(&cli.data_dir);
+    match cli.command {
+        Command::Init { json } => {
+            let mut desk = open(&dir)?;
+            let n = desk
+                .queue(&QueueFilter {
+                    all: true,
+                    ..Default::default()
+                })?
+                .len();
+            output::init(&dir, n, json);
+        }
+        Command::Demo { json } => {
+            let mut desk = open(&dir)?;
+            let s = renkei_core::demo::load(&mut desk)?;
+            output::json_or(json, &s, || {
+                format!(
+                    "demo data {}: {} partners, {} consultations in {}",
+                    if s.created {
+                        "loaded"
+                    } else {
+                        "already present"
+                    },
+                    s.partners,
+                    s.consultations,
+                    dir.root.display()
+                )
+            });
+        }
+        Command::Serve { listen } => {
+            init_log(&dir);
+            renkei_intake::run_server(dir, &listen).map_err(|m| CliError {
+                message: m,
+                exit_code: 1,
+            })?;
+        }
+        Command::Partner(p) => partner(&dir, p)?,
+        Command::Queue {
+            json,
+            all,
+            category,
+            urgency,
+            status,
+            owner,
+            search,
+        } => {
+            let mut desk = open(&dir)?;
+            let filter = QueueFilter {
+                all,
+                category: category.as_deref().map(parse_code).transpose()?,
+                urgency: urgency.as_deref().map(parse_code).transpose()?,
+                status: status.as_deref().map(parse_code).transpose()?,
+                owner,
+                search,
+                ..Default::default()
+            };
+            let rows = desk.queue(&filter)?;
+            output::queue(&rows, desk.now(), json);
+        }
+        Command::Show { id, json, by } => {
+            let id = parse_id(&id)?;
+            let mut desk = open(&dir)?;
+            let reader = by.filter(|b| !b.trim().is_empty());
+            let d = desk.show(id, reader.as_deref())?;
+            output::show(&d, desk.now(), json);
+        }
+        Command::Ack { id, by, json } => {
+            let id = parse_id(&id)?;
+            let mut desk = open(&dir)?;
+            let row = desk.ack(id, &actor(&by))?;
+            output::row_changed(&row, json);
+        }
+        Command::Resolve { id, by, json } => {
+            let id = parse_id(&id)?;
+            let mut desk = open(&dir)?;
+            let row = desk.resolve(id, &actor(&by))?;
+            output::row_changed(&row, json);
+        }
+        Command::Status {
+            id,
+            status,
+            by,
+            json,
+        } => {
+            let id = parse_id(&id)?;
+            let to: Status = parse_code(&status)?;
+            let mut desk = open(&dir)?;
+            let row = desk.set_status(id, to, &actor(&by))?;
+            output::row_changed(&row, json);
+        }
+        Command::Assign {
+            id,
+            owner,
+            by,
+            json,
+        } => {
+            let id = parse_id(&id)?;
+            let mut desk = open(&dir)?;
+            let row = desk.assign(id, Some(&owner), &actor(&by))?;
+            output::row_changed(&row, json);
+        }
+        Command::Note {
+            id,
+            text,
+            reply,
+            by,
+            json,
+        } => {
+            let id = parse_id(&id)?;
+            let mut desk = open(&dir)?;
+            let kind = if reply {
+                MessageKind::Reply
+            } else {
+                MessageKind::Note
+            };
+            let m = desk.add_message(id, kind, &text, &actor(&by))?;
+            output::json_or(json, &m, || {
+                format!("added {} {} to consultation {id}", kind.as_str(), m.id)
+            });
+        }
+        Command::Import {
+            files,
+            to,
+            by,
+            json,
+        } => import(&dir, &files, to.as_deref(), &actor(&by), json)?,
+        Command::Simulate { scenario } => {
+            let text = std::fs::read_to_string(&scenario).map_err(|e| {
+                CliError::usage(format!("cannot read scenario {}: {e}", scenario.display()))
+            })?;
+            let lines = renkei_core::policy::scenario::run_scenario_lines(&text)
+                .map_err(|e| CliError::usage(format!("scenario {}: {e}", scenario.display())))?;
+            for l in lines {
+                crate::outln!("{l}");
+            }
+        }
+        Command::Backup { out, json } => {
+            let mut desk = open(&dir)?;
+            let m = desk.backup(&out, &actor(&None))?;
+            output::json_or(json, &m, || {
+                format!(
+                    "backup written to {}: {} consultations, {} attachments, key {}",
+                    out.display(),
+                    m.consultations,
+                    m.attachments,
+                    m.key_fingerprint
+                )
+            });
+        }
+        Command::Restore { file, json } => {
+            let key = StoreKey::existing()?.ok_or_else(|| CliError {
+                message: "no store key: set RENKEI_DB_KEY to the key of the backed-up store (or put back its key file)"
+                    .into(),
+                exit_code: 7,
+            })?;
+            let m = renkei_core::backup::restore(&file, &dir, &key)?;
+            let mut desk = open(&dir)?;
+            let report = desk.check()?;
+            if !report.problems.is_empty() {
+                return Err(CliError {
+                    message: format!(
+                        "restored, but the check failed: {}",
+                        report.problems.join("; ")
+                    ),
+                    exit_code: 6,
+                });
+            }
+            output::json_or(json, &m, || {
+                format!(
+                    "restored {} consultations and {} attachments into {}",
+                    m.consultations,
+                    m.attachments,
+                    dir.root.display()
+                )
+            });
+        }
+        Command::Check { json } => {
+            let mut desk = open(&dir)?;
+            let r = desk.check()?;
+            output::json_or(json, &r, || {
+                format!(
+                    "store {}: {} consultations, {} attachments verified, audit chain of {} rows intact",
+                    r.integrity, r.consultations, r.attachments_checked, r.audit_rows
+                )
+            });
+            if !r.problems.is_empty() {
+                return Err(CliError {
+                    message: format!("check failed: {}", r.problems.join("; ")),
+                    exit_code: 6,
+                });
+            }
+        }
+        Command::Audit { json, limit } => {
+            let desk = open(&dir)?;
+            let rows = desk.audit(&renkei_core::store::audit::AuditFilter {
+                limit: Some(limit),
+                ..Default::default()
+            })?;
+            output::audit(&rows, json);
+        }
+    }
+    Ok(())
+}
+
+fn partner(dir: &DataDir, p: PartnerCmd) -> Result<()> {
+    let mut desk = open(dir)?;
+    match p {
+        PartnerCmd::Add {
+            name,
+            kind,
+            contact,
+            json,
+        } => {
+            let kind: PartnerKind = parse_code(&kind)?;
+            let (partner, key) = desk.add_partner(
+                NewPartner {
+                    name,
+                    kind: Some(kind),
+                    contact,
+                    phone: None,
+                    channels: vec![Channel::PartnerApi],
+                },
+                &actor(&None),
+            )?;
+            let v = serde_json::json!({"id": partner.id, "name": partner.name, "kind": partner.kind, "api_key": key});
+            output::json_or(json, &v, || {
+                format!(
+                    "partner {} registered: {}\nAPI key (shown only now; give it to the partner): {key}",
+                    partner.id, partner.name
+                )
+            });
+        }
+        PartnerCmd::List { json } => {
+            let stats = desk.partner_stats()?;
+            output::partners(&stats, json);
+        }
+        PartnerCmd::RotateKey { id, json } => {
+            let key = desk.rotate_api_key(id, &actor(&None))?;
+            let v = serde_json::json!({"id": id, "api_key": key});
+            output::json_or(json, &v, || {
+                format!("new API key for partner {id} (the old one no longer works): {key}")
+            });
+        }
+        PartnerCmd::Revoke { id } => {
+            desk.revoke_api_key(id, &actor(&None))?;
+            crate::outln!("API key of partner {id} revoked");
+        }
+    }
+    Ok(())
+}
+
+fn import(
+    dir: &DataDir,
+    files: &[std::path::PathBuf],
+    to: Option<&str>,
+    by: &str,
+    json: bool,
+) -> Result<()> {
+    let to = to.map(parse_id).transpose()?;
+    // Read and check every file first: a refused file stores nothing.
+    let mut docs = Vec::with_capacity(files.len());
+    for f in files {
+        let bytes = std::fs::read(f).map_err(|e| CliError {
+            message: format!("cannot read {}: {e}", f.display()),
+            exit_code: 1,
+        })?;
+        let name = f
+            .file_name()
+            .map(|n| n.to_string_lossy().to_string())
+            .unwrap_or_else(|| "document".into());
+        renkei_core::store::blobs::check_document(&display_name(f, &name), &bytes, None)?;
+        docs.push((name, bytes));
+    }
+    let mut desk = open(dir)?;
+    let mut outs = Vec::new();
+    for (name, bytes) in &docs {
+        let o = desk.import_document(
+            Document {
+                name,
+                bytes,
+                declared: None,
+            },
+            to,
+            Channel::Manual,
+            by,
+        )?;
+        outs.push(o);
+    }
+    if json {
+        let v: Vec<_> = outs
+            .iter()
+            .map(|o| serde_json::json!({"id": o.id, "created": o.created, "attachment": o.attachment}))
+            .collect();
+        let v = if v.len() == 1 {
+            v.into_iter().next().unwrap_or_default()
+        } else {
+            serde_json::Value::Array(v)
+        };
+        output::print_json(&v);
+    } else {
+        for o in &outs {
+            let what = if o.created {
+                "new consultation"
+            } else if to.is_some() {
+                "attached to consultation"
+            } else {
+                "already imported as consultation"
+            };
+            crate::outln!("{}: {what} {}", o.attachment.name, o.id);
+        }
+    }
+    Ok(())
+}
+
+fn display_name(p: &Path, fallback: &str) -> String {
+    p.to_str()
+        .map(str::to_string)
+        .unwrap_or_else(|| fallback.to_string())
+}

@@ -1,0 +1,254 @@
+//! The `renkei` binary as an operator meets it: exit codes, one-line errors, JSON on stdout.
+
+#![allow(clippy::unwrap_used, clippy::expect_used)]
+
+use std::path::{Path, PathBuf};
+use std::process::{Command, Output};
+
+const PDF: &[u8] = b"%PDF-1.4\n1 0 obj << /Type /Catalog >> endobj\ntrailer << >>\n%%EOF\n";
+
+struct Env {
+    _tmp: tempfile::TempDir,
+    data: PathBuf,
+    key: PathBuf,
+    root: PathBuf,
+}
+
+fn env() -> Env {
+    let tmp = tempfile::tempdir().unwrap();
+    let root = tmp.path().to_path_buf();
+    Env {
+        data: root.join("data"),
+        key: root.join("store.key"),
+        root,
+        _tmp: tmp,
+    }
+}
+
+impl Env {
+    fn run(&self, args: &[&str]) -> Output {
+        Command::new(env!("CARGO_BIN_EXE_renkei"))
+            .arg("--data-dir")
+            .arg(&self.data)
+            .args(args)
+            .env("RENKEI_KEY_FILE", &self.key)
+            .env("RENKEI_NOW", "2026-12-01T10:00:00+09:00")
+            .env_remove("RENKEI_DB_KEY")
+            .env_remove("RENKEI_DATA_DIR")
+            .output()
+            .unwrap()
+    }
+    fn ok(&self, args: &[&str]) -> String {
+        let o = self.run(args);
+        assert!(
+            o.status.success(),
+            "{args:?} failed: {}",
+            String::from_utf8_lossy(&o.stderr)
+        );
+        String::from_utf8(o.stdout).unwrap()
+    }
+    fn json(&self, args: &[&str]) -> serde_json::Value {
+        let out = self.ok(args);
+        serde_json::from_str(&out).unwrap_or_else(|e| panic!("{args:?}: not JSON ({e}): {out}"))
+    }
+    fn fails(&self, args: &[&str]) -> String {
+        let o = self.run(args);
+        assert!(!o.status.success(), "{args:?} should fail");
+        let err = String::from_utf8(o.stderr).unwrap();
+        assert_eq!(
+            err.trim_end().lines().count(),
+            1,
+            "one line on stderr, got: {err}"
+        );
+        err
+    }
+    fn file(&self, name: &str, bytes: &[u8]) -> PathBuf {
+        let p = self.root.join(name);
+        std::fs::write(&p, bytes).unwrap();
+        p
+    }
+}
+
+fn s(p: &Path) -> &str {
+    p.to_str().unwrap()
+}
+
+#[test]
+fn init_is_idempotent_and_queue_json_has_the_contract_fields() {
+    let e = env();
+    e.ok(&["init"]);
+    e.ok(&["init"]);
+    let pdf = e.file("紹介状.pdf", PDF);
+    let imported = e.json(&["import", s(&pdf), "--json"]);
+    let id = imported["id"].as_i64().unwrap();
+    let q = e.json(&["queue", "--json"]);
+    let row = &q.as_array().unwrap()[0];
+    for field in [
+        "id",
+        "received_at",
+        "channel",
+        "partner",
+        "category",
+        "urgency",
+        "status",
+        "due_at",
+        "subject",
+        "attachments",
+    ] {
+        assert!(row.get(field).is_some(), "queue JSON lacks {field}: {row}");
+    }
+    assert_eq!(row["channel"], "manual");
+    assert_eq!(row["attachments"], 1);
+    let show = e.json(&["show", &id.to_string(), "--json"]);
+    let att = &show["attachments"][0];
+    for field in ["id", "name", "media_type", "size", "sha256"] {
+        assert!(att.get(field).is_some(), "attachment lacks {field}: {att}");
+    }
+    assert_eq!(att["media_type"], "application/pdf");
+    assert_eq!(att["size"], PDF.len());
+    // the same bytes again: exit 0 and the existing id
+    let again = e.json(&["import", s(&pdf), "--json"]);
+    assert_eq!(again["id"].as_i64(), Some(id));
+    assert_eq!(e.json(&["queue", "--json"]).as_array().unwrap().len(), 1);
+}
+
+#[test]
+fn import_refuses_bad_files_with_one_line_and_stores_nothing() {
+    let e = env();
+    e.ok(&["init"]);
+    let fake = e.file("fake.pdf", b"this is only text");
+    let empty = e.file("empty.pdf", b"");
+    let cut = e.file("cut.pdf", &PDF[..25]);
+    let good = e.file("good.pdf", PDF);
+    for f in [&fake, &empty, &cut] {
+        let err = e.fails(&["import", s(f)]);
+        assert!(
+            err.contains(f.file_name().unwrap().to_str().unwrap()),
+            "{err}"
+        );
+    }
+    // a batch with one bad file stores nothing at all
+    e.fails(&["import", s(&good), s(&fake)]);
+    assert_eq!(
+        e.json(&["queue", "--json", "--all"])
+            .as_array()
+            .unwrap()
+            .len(),
+        0
+    );
+    let err = e.fails(&["import", s(&e.root.join("missing.pdf"))]);
+    assert!(err.contains("cannot read"), "{err}");
+}
+
+#[test]
+fn status_changes_and_invalid_transitions() {
+    let e = env();
+    let pdf = e.file("a.pdf", PDF);
+    let id = e.json(&["import", s(&pdf), "--json"])["id"]
+        .as_i64()
+        .unwrap()
+        .to_string();
+    let row = e.json(&["ack", &id, "--by", "大野", "--json"]);
+    assert_eq!(row["status"], "acknowledged");
+    assert_eq!(row["owner"], "大野");
+    e.ok(&["status", &id, "in_progress", "--by", "大野"]);
+    let err = e.fails(&["status", &id, "new"]);
+    assert!(err.contains("cannot change status"), "{err}");
+    let err = e.fails(&["status", &id, "finished"]);
+    assert!(err.contains("resolved"), "lists the valid statuses: {err}");
+    e.ok(&["resolve", &id, "--by", "院長"]);
+    let show = e.json(&["show", &id, "--json"]);
+    assert_eq!(show["status"], "resolved");
+    let history: Vec<&str> = show["history"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|h| h["to"].as_str().unwrap())
+        .collect();
+    assert_eq!(history, ["new", "acknowledged", "in_progress", "resolved"]);
+    let err = e.fails(&["ack", "999"]);
+    assert!(err.contains("not found"), "{err}");
+    let err = e.fails(&["show", "abc"]);
+    assert!(err.contains("not a consultation id"), "{err}");
+    assert!(e.json(&["queue", "--json"]).as_array().unwrap().is_empty());
+    assert_eq!(
+        e.json(&["queue", "--json", "--all"])
+            .as_array()
+            .unwrap()
+            .len(),
+        1
+    );
+}
+
+#[test]
+fn partner_add_prints_a_key_once() {
+    let e = env();
+    let v = e.json(&[
+        "partner",
+        "add",
+        "--name",
+        "札幌北辰病院 地域連携室",
+        "--kind",
+        "hospital",
+        "--json",
+    ]);
+    assert!(v["id"].as_i64().is_some());
+    assert!(v["api_key"].as_str().unwrap().starts_with("rk_"));
+    let err = e.fails(&[
+        "partner",
+        "add",
+        "--name",
+        "札幌北辰病院 地域連携室",
+        "--kind",
+        "hospital",
+    ]);
+    assert!(err.contains("already exists"), "{err}");
+    let err = e.fails(&["partner", "add", "--name", "X", "--kind", "clinic"]);
+    assert!(err.contains("houkatsu"), "{err}");
+    let list = e.json(&["partner", "list", "--json"]);
+    assert_eq!(list.as_array().unwrap().len(), 1);
+    assert!(list[0].get("api_key").is_none(), "keys are never listed");
+}
+
+#[test]
+fn backup_restore_check() {
+    let e = env();
+    let pdf = e.file("a.pdf", PDF);
+    e.ok(&["import", s(&pdf)]);
+    let out = e.root.join("b.rkbackup");
+    e.ok(&["backup", "--out", s(&out)]);
+    e.ok(&["check"]);
+    let target = e.root.join("restored");
+    let o = Command::new(env!("CARGO_BIN_EXE_renkei"))
+        .args(["--data-dir", s(&target), "restore", s(&out)])
+        .env("RENKEI_KEY_FILE", &e.key)
+        .output()
+        .unwrap();
+    assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
+    // never into a non-empty dir
+    let err = e.fails(&["restore", s(&out)]);
+    assert!(err.contains("not empty"), "{err}");
+}
+
+#[test]
+fn simulate_prints_json_lines_and_a_summary() {
+    let e = env();
+    let scenario = concat!(
+        env!("CARGO_MANIFEST_DIR"),
+        "/../../tests/scenarios/unacked_urgent.json"
+    );
+    let out = e.ok(&["simulate", "--scenario", scenario]);
+    let lines: Vec<serde_json::Value> = out
+        .lines()
+        .map(|l| serde_json::from_str(l).unwrap())
+        .collect();
+    let last = lines.last().unwrap();
+    assert!(last["summary"]["notifications"].as_u64().unwrap() >= 3);
+    for n in &lines[..lines.len() - 1] {
+        for f in ["at", "ids", "urgency", "title", "body", "reason"] {
+            assert!(n.get(f).is_some(), "notification lacks {f}: {n}");
+        }
+    }
+    let bad = e.file("bad.json", b"{\"start\": 1}");
+    e.fails(&["simulate", "--scenario", s(&bad)]);
+}

@@ -1,0 +1,220 @@
+//! Policy settings (serde, every field defaulted so a partial JSON object overrides only what it
+//! names) and quiet hours.
+
+use crate::calendar::ClinicCalendar;
+use crate::clock::jst;
+use crate::codes::{Category, Urgency};
+use crate::triage::ResponseTargets;
+use chrono::{DateTime, Duration, NaiveTime, Utc};
+use serde::{Deserialize, Serialize};
+
+/// A daily quiet period in JST, may wrap over midnight ("22:00"–"07:00").
+///
+/// During quiet hours no non-urgent notification is shown (it waits for the end of the quiet
+/// period and then for clinic hours), and urgent notifications are shown **without sound**,
+/// except escalations, which always sound.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct QuietHours {
+    pub start: String,
+    pub end: String,
+}
+
+fn hm(s: &str) -> Option<NaiveTime> {
+    NaiveTime::parse_from_str(s.trim(), "%H:%M").ok()
+}
+
+impl QuietHours {
+    fn bounds(&self) -> Option<(NaiveTime, NaiveTime)> {
+        let (s, e) = (hm(&self.start)?, hm(&self.end)?);
+        (s != e).then_some((s, e))
+    }
+
+    /// Whether `t` is inside the quiet period.
+    pub fn contains(&self, t: DateTime<Utc>) -> bool {
+        let Some((s, e)) = self.bounds() else {
+            return false;
+        };
+        let now = t.with_timezone(&jst()).time();
+        if s < e {
+            s <= now && now < e
+        } else {
+            now >= s || now < e
+        }
+    }
+
+    /// The first moment at or after `t` that is not quiet.
+    pub fn end_after(&self, t: DateTime<Utc>) -> DateTime<Utc> {
+        let Some((_, e)) = self.bounds() else {
+            return t;
+        };
+        if !self.contains(t) {
+            return t;
+        }
+        let local = t.with_timezone(&jst());
+        let mut cand = local.date_naive().and_time(e);
+        if cand <= local.naive_local() {
+            cand += Duration::days(1);
+        }
+        t + (cand - local.naive_local())
+    }
+
+    pub fn validate(&self) -> Result<(), String> {
+        match (hm(&self.start), hm(&self.end)) {
+            (Some(s), Some(e)) if s != e => Ok(()),
+            _ => Err(format!(
+                "quiet_hours {}–{} must be two different HH:MM times",
+                self.start, self.end
+            )),
+        }
+    }
+}
+
+/// Everything the notification policy can be told. Defaults follow DESIGN.md.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(default)]
+pub struct PolicySettings {
+    /// Clinic hours, holidays and closures: non-urgent notifications only inside them.
+    pub calendar: ClinicCalendar,
+    /// Response targets: due times for the due-soon warning.
+    pub targets: ResponseTargets,
+    /// Optional quiet hours (see [`QuietHours`]). Default: none.
+    pub quiet_hours: Option<QuietHours>,
+    /// Non-urgent items are collected for this long before one digest is shown.
+    pub digest_interval_minutes: i64,
+    /// Unacknowledged urgent items are notified again this often.
+    pub urgent_repeat_minutes: i64,
+    /// Stop repeating after this many re-notifications (`None` = until acknowledged).
+    pub urgent_repeat_limit: Option<u32>,
+    /// Escalate an urgent item unacknowledged this long (`None` = never).
+    pub escalate_after_minutes: Option<i64>,
+    /// Whom the escalation is addressed to (e.g. "院長"); `None` = no director role.
+    pub escalate_to: Option<String>,
+    /// At most one non-urgent notification per this many seconds.
+    pub min_gap_seconds: i64,
+    /// Warn this many minutes before an unowned item's due time (`None` = off).
+    pub due_soon_minutes: Option<i64>,
+    /// Sound for urgent notifications.
+    pub sound: bool,
+    /// Sound for non-urgent notifications too (default off: calm).
+    pub digest_sound: bool,
+    /// Categories that never pop up unless urgent (urgent always notifies).
+    pub muted_categories: Vec<Category>,
+    /// Urgencies that never pop up (`urgent` cannot be muted and is ignored here).
+    pub muted_urgencies: Vec<Urgency>,
+}
+
+impl Default for PolicySettings {
+    fn default() -> Self {
+        PolicySettings {
+            calendar: ClinicCalendar::default(),
+            targets: ResponseTargets::default(),
+            quiet_hours: None,
+            digest_interval_minutes: 15,
+            urgent_repeat_minutes: 5,
+            urgent_repeat_limit: None,
+            escalate_after_minutes: Some(15),
+            escalate_to: Some("院長".into()),
+            min_gap_seconds: 30,
+            due_soon_minutes: Some(10),
+            sound: true,
+            digest_sound: false,
+            muted_categories: Vec::new(),
+            muted_urgencies: Vec::new(),
+        }
+    }
+}
+
+impl PolicySettings {
+    /// Problems with the settings, in words.
+    pub fn validate(&self) -> Result<(), String> {
+        self.calendar
+            .validate()
+            .map_err(|e| format!("calendar: {e}"))?;
+        if let Some(q) = &self.quiet_hours {
+            q.validate()?;
+        }
+        let pos = [
+            ("digest_interval_minutes", self.digest_interval_minutes),
+            ("urgent_repeat_minutes", self.urgent_repeat_minutes),
+        ];
+        for (name, v) in pos {
+            if v < 1 {
+                return Err(format!("{name} must be at least 1 (got {v})"));
+            }
+        }
+        if self.min_gap_seconds < 0 {
+            return Err("min_gap_seconds must not be negative".into());
+        }
+        if let Some(m) = self.escalate_after_minutes {
+            if m < 1 {
+                return Err(format!(
+                    "escalate_after_minutes must be at least 1 (got {m})"
+                ));
+            }
+        }
+        if let Some(m) = self.due_soon_minutes {
+            if m < 1 {
+                return Err(format!("due_soon_minutes must be at least 1 (got {m})"));
+            }
+        }
+        Ok(())
+    }
+
+    pub(crate) fn is_quiet(&self, t: DateTime<Utc>) -> bool {
+        self.quiet_hours.as_ref().is_some_and(|q| q.contains(t))
+    }
+
+    /// Whether a non-urgent item of this kind may pop up at all.
+    pub(crate) fn is_muted(&self, category: Category, urgency: Urgency) -> bool {
+        urgency != Urgency::Urgent
+            && (self.muted_categories.contains(&category)
+                || self.muted_urgencies.contains(&urgency))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::clock::parse_rfc3339;
+
+    #[test]
+    fn quiet_hours_wrap_midnight() {
+        let q = QuietHours {
+            start: "22:00".into(),
+            end: "07:00".into(),
+        };
+        let t = |s| parse_rfc3339(s).unwrap();
+        assert!(q.contains(t("2026-12-01T23:00:00+09:00")));
+        assert!(q.contains(t("2026-12-02T06:59:00+09:00")));
+        assert!(!q.contains(t("2026-12-02T07:00:00+09:00")));
+        assert_eq!(
+            q.end_after(t("2026-12-01T23:00:00+09:00")),
+            t("2026-12-02T07:00:00+09:00")
+        );
+        assert_eq!(
+            q.end_after(t("2026-12-02T03:00:00+09:00")),
+            t("2026-12-02T07:00:00+09:00")
+        );
+    }
+
+    #[test]
+    fn partial_json_keeps_defaults() {
+        let s: PolicySettings = serde_json::from_str(
+            r#"{"digest_interval_minutes": 30, "calendar": {"close": "18:00"}}"#,
+        )
+        .unwrap();
+        assert_eq!(s.digest_interval_minutes, 30);
+        assert_eq!(s.urgent_repeat_minutes, 5);
+        assert_eq!(s.calendar.open, "09:00");
+        assert_eq!(s.calendar.close, "18:00");
+        assert!(s.validate().is_ok());
+        let bad = PolicySettings {
+            urgent_repeat_minutes: 0,
+            ..Default::default()
+        };
+        assert!(bad
+            .validate()
+            .unwrap_err()
+            .contains("urgent_repeat_minutes"));
+    }
+}

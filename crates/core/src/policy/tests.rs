@@ -1,0 +1,300 @@
+//! Unit tests of the policy rules on a virtual clock.
+#![allow(clippy::unwrap_used)]
+
+use super::*;
+use crate::clock::parse_rfc3339;
+
+fn t(s: &str) -> DateTime<Utc> {
+    parse_rfc3339(&format!("2026-12-01T{s}+09:00")).unwrap()
+}
+
+fn arrive(id: &str, cat: Category, u: Urgency) -> PolicyEvent {
+    PolicyEvent::Arrive(Arrival {
+        id: id.into(),
+        partner: "北区第2地域包括支援センター".into(),
+        partner_kind: Some(PartnerKind::Houkatsu),
+        channel: Some(Channel::Lineworks),
+        category: cat,
+        urgency: u,
+        due_at: None,
+    })
+}
+
+/// Runs the policy until `until`, ticking at every wakeup.
+fn run_until(p: &mut NotificationPolicy, until: DateTime<Utc>) -> Vec<Notification> {
+    let mut out = Vec::new();
+    while let Some(w) = p.next_wakeup().filter(|w| *w <= until) {
+        out.extend(p.tick(w));
+    }
+    out
+}
+
+#[test]
+fn read_before_digest_drops_out() {
+    let mut p = NotificationPolicy::new(PolicySettings::default());
+    assert!(p
+        .handle(
+            t("10:00:00"),
+            arrive("a", Category::Discharge, Urgency::Normal)
+        )
+        .is_empty());
+    p.handle(
+        t("10:01:00"),
+        arrive("b", Category::Medication, Urgency::Normal),
+    );
+    assert_eq!(p.next_wakeup(), Some(t("10:15:00")));
+    p.handle(t("10:05:00"), PolicyEvent::Read { id: "a".into() });
+    let out = run_until(&mut p, t("11:00:00"));
+    assert_eq!(out.len(), 1);
+    assert_eq!(out[0].ids, ["b"]);
+    // The window now starts with b (10:01).
+    assert_eq!(out[0].at, t("10:16:00"));
+    assert_eq!(out[0].reason, "digest: 15分ごとのまとめ");
+}
+
+#[test]
+fn all_read_means_no_digest() {
+    let mut p = NotificationPolicy::new(PolicySettings::default());
+    p.handle(
+        t("10:00:00"),
+        arrive("a", Category::Discharge, Urgency::Normal),
+    );
+    p.handle(t("10:02:00"), PolicyEvent::Ack { id: "a".into() });
+    assert!(run_until(&mut p, t("12:00:00")).is_empty());
+}
+
+#[test]
+fn fyi_alone_never_pops_up() {
+    let mut p = NotificationPolicy::new(PolicySettings::default());
+    p.handle(t("10:00:00"), arrive("a", Category::Info, Urgency::Fyi));
+    p.handle(t("20:00:00"), arrive("b", Category::Alert, Urgency::Fyi));
+    assert_eq!(p.next_wakeup(), None);
+    // Counted once something else is digested.
+    p.handle(
+        t("20:30:00"),
+        arrive("c", Category::Discharge, Urgency::Normal),
+    );
+    let out = run_until(&mut p, t("10:00:00") + Duration::days(1));
+    assert_eq!(out.len(), 1);
+    assert_eq!(out[0].ids, ["a", "b", "c"]);
+    assert_eq!(out[0].kind, NotificationKind::OpeningSummary);
+    assert_eq!(
+        out[0].title,
+        "夜間の新着 3件（退院調整 1・注意喚起 1・情報共有 1）"
+    );
+}
+
+#[test]
+fn focus_visible_means_seen_and_only_urgent() {
+    let mut p = NotificationPolicy::new(PolicySettings::default());
+    p.handle(
+        t("10:00:00"),
+        arrive("a", Category::Discharge, Urgency::Normal),
+    );
+    p.handle(t("10:05:00"), PolicyEvent::Focus { visible: true });
+    p.handle(
+        t("10:06:00"),
+        arrive("b", Category::Discharge, Urgency::Normal),
+    );
+    let u = p.handle(
+        t("10:07:00"),
+        arrive("u", Category::BedAvailability, Urgency::Urgent),
+    );
+    assert_eq!(u.len(), 1);
+    assert_eq!(u[0].kind, NotificationKind::UrgentArrival);
+    p.handle(t("10:08:00"), PolicyEvent::Ack { id: "u".into() });
+    p.handle(t("10:30:00"), PolicyEvent::Focus { visible: false });
+    let out = run_until(&mut p, t("16:00:00"));
+    assert!(out.is_empty(), "{out:?}");
+}
+
+#[test]
+fn min_gap_between_non_urgent() {
+    let s = PolicySettings {
+        due_soon_minutes: Some(10),
+        ..Default::default()
+    };
+    let mut p = NotificationPolicy::new(s);
+    // A today item whose warning (16:50) and a digest of another item collide.
+    p.handle(
+        t("16:35:00"),
+        arrive("a", Category::Discharge, Urgency::Normal),
+    );
+    p.handle(
+        t("16:36:00"),
+        arrive("b", Category::Discharge, Urgency::Today),
+    );
+    let out = run_until(&mut p, t("17:30:00"));
+    let times: Vec<_> = out.iter().map(|n| n.at).collect();
+    assert_eq!(times, [t("16:50:00"), t("16:50:30")], "{out:?}");
+    assert_eq!(out[0].kind, NotificationKind::DueSoonUnowned);
+    assert_eq!(out[1].kind, NotificationKind::Digest);
+}
+
+#[test]
+fn burst_on_one_thread_is_one_notification() {
+    let mut p = NotificationPolicy::new(PolicySettings::default());
+    let mut out = Vec::new();
+    for i in 0..12 {
+        let at = t("11:05:00") + Duration::seconds(i * 40);
+        out.extend(p.handle(at, arrive("x", Category::NewHomeVisit, Urgency::Normal)));
+        out.extend(run_until(&mut p, at));
+    }
+    // More messages after the digest, while still unread: no new notification.
+    out.extend(p.handle(
+        t("11:30:00"),
+        arrive("x", Category::NewHomeVisit, Urgency::Normal),
+    ));
+    out.extend(run_until(&mut p, t("16:00:00")));
+    assert_eq!(out.len(), 1, "{out:?}");
+    assert!(out[0].body.contains("メッセージ12件"), "{}", out[0].body);
+    // After reading, a new message is news again.
+    p.handle(t("16:01:00"), PolicyEvent::Read { id: "x".into() });
+    p.handle(
+        t("16:10:00"),
+        arrive("x", Category::NewHomeVisit, Urgency::Normal),
+    );
+    let again = run_until(&mut p, t("16:40:00"));
+    assert_eq!(again.len(), 1, "{:?} {:?}", p.item("x"), p.next_wakeup());
+}
+
+#[test]
+fn urgent_stops_after_ack_and_resolve() {
+    let mut p = NotificationPolicy::new(PolicySettings::default());
+    let first = p.handle(t("02:00:00"), arrive("u", Category::Other, Urgency::Urgent));
+    assert_eq!(first.len(), 1);
+    assert!(first[0].sound);
+    let out = run_until(&mut p, t("02:05:00"));
+    assert_eq!(out.len(), 1);
+    // Ack exactly at the repeat time wins over the repeat.
+    let out = p.handle(t("02:10:00"), PolicyEvent::Ack { id: "u".into() });
+    assert!(out.is_empty());
+    assert_eq!(p.next_wakeup(), None);
+    assert!(p.unacked_urgent().is_empty());
+}
+
+#[test]
+fn message_raising_thread_to_urgent_notifies() {
+    let mut p = NotificationPolicy::new(PolicySettings::default());
+    p.handle(
+        t("10:00:00"),
+        arrive("a", Category::Discharge, Urgency::Normal),
+    );
+    let out = p.handle(
+        t("10:03:00"),
+        arrive("a", Category::Discharge, Urgency::Urgent),
+    );
+    assert_eq!(out.len(), 1);
+    assert_eq!(out[0].kind, NotificationKind::UrgentArrival);
+    // No digest for it afterwards.
+    p.handle(t("10:04:00"), PolicyEvent::Ack { id: "a".into() });
+    assert!(run_until(&mut p, t("12:00:00")).is_empty());
+}
+
+#[test]
+fn quiet_hours_silence_urgent_sound_and_hold_non_urgent() {
+    let s = PolicySettings {
+        quiet_hours: Some(QuietHours {
+            start: "12:00".into(),
+            end: "13:00".into(),
+        }),
+        escalate_to: None,
+        ..Default::default()
+    };
+    let mut p = NotificationPolicy::new(s);
+    let u = p.handle(t("12:10:00"), arrive("u", Category::Other, Urgency::Urgent));
+    assert!(!u[0].sound);
+    p.handle(
+        t("12:20:00"),
+        arrive("a", Category::Discharge, Urgency::Normal),
+    );
+    let out = run_until(&mut p, t("12:25:00"));
+    // Escalation at 12:25 still sounds, names no director.
+    let esc = out.iter().find(|n| n.escalated).unwrap();
+    assert!(esc.sound);
+    assert!(!esc.title.contains("院長"));
+    p.handle(t("12:26:00"), PolicyEvent::Ack { id: "u".into() });
+    let out = run_until(&mut p, t("14:00:00"));
+    assert_eq!(out.len(), 1);
+    assert_eq!(out[0].at, t("13:00:00"));
+    assert_eq!(out[0].kind, NotificationKind::OpeningSummary);
+}
+
+#[test]
+fn muted_category_never_pops_up_but_urgent_does() {
+    let s = PolicySettings {
+        muted_categories: vec![Category::Info],
+        ..Default::default()
+    };
+    let mut p = NotificationPolicy::new(s);
+    p.handle(t("10:00:00"), arrive("i", Category::Info, Urgency::Normal));
+    assert_eq!(p.next_wakeup(), None);
+    assert_eq!(
+        p.handle(t("10:01:00"), arrive("u", Category::Info, Urgency::Urgent))
+            .len(),
+        1
+    );
+}
+
+#[test]
+fn late_tick_catches_up_once() {
+    let mut p = NotificationPolicy::new(PolicySettings {
+        escalate_after_minutes: None,
+        ..Default::default()
+    });
+    p.handle(t("02:00:00"), arrive("u", Category::Other, Urgency::Urgent));
+    // The PC slept for an hour: one catch-up repeat, not twelve.
+    let out = p.tick(t("03:00:00"));
+    assert_eq!(out.len(), 1);
+    assert_eq!(out[0].at, t("03:00:00"));
+    assert_eq!(p.next_wakeup(), Some(t("03:05:00")));
+}
+
+#[test]
+fn scenario_errors_name_the_place() {
+    let e = scenario::run("{").unwrap_err();
+    assert!(e.contains("not valid JSON"), "{e}");
+    let base = r#"{"start":"2026-12-01T08:00:00+09:00","end":"2026-12-01T18:00:00+09:00","#;
+    let e = scenario::run(&format!(
+        r#"{base}"events":[{{"at":"2026-12-01T09:00:00+09:00","type":"arrive","id":"c1","category":"bed"}}]}}"#
+    ))
+    .unwrap_err();
+    assert!(e.contains("event 0 (arrive): field 'category'"), "{e}");
+    let e = scenario::run(&format!(
+        r#"{base}"events":[{{"at":"2026-12-01T09:00:00+09:00","type":"read","id":"c1"}},{{"at":"9時","type":"ack","id":"c1"}}]}}"#
+    ))
+    .unwrap_err();
+    assert!(e.contains("event 1 (ack): field 'at'"), "{e}");
+    let e = scenario::run(&format!(
+        r#"{base}"events":[{{"at":"2026-12-03T09:00:00+09:00","type":"focus","visible":true}}]}}"#
+    ))
+    .unwrap_err();
+    assert!(e.contains("event 0: at") && e.contains("outside"), "{e}");
+    let e = scenario::run(&format!(
+        r#"{base}"settings":{{"digest_minutes":5}},"events":[]}}"#
+    ))
+    .unwrap_err();
+    assert!(e.contains("digest_minutes"), "{e}");
+    let e = scenario::run(&format!(
+        r#"{base}"settings":{{"calendar":{{"open":"9時"}}}},"events":[]}}"#
+    ))
+    .unwrap_err();
+    assert!(e.contains("settings: calendar: open"), "{e}");
+    let e = scenario::run(&format!(
+        r#"{base}"events":[{{"at":"2026-12-01T09:00:00+09:00","type":"poke"}}]}}"#
+    ))
+    .unwrap_err();
+    assert!(e.contains("unknown type 'poke'"), "{e}");
+}
+
+#[test]
+fn scenario_settings_override_clinic_hours() {
+    let json = r#"{"start":"2026-12-05T08:00:00+09:00","end":"2026-12-05T18:00:00+09:00",
+      "settings":{"calendar":{"weekdays":["Mon","Tue","Wed","Thu","Fri","Sat"]},"digest_interval_minutes":5},
+      "events":[{"at":"2026-12-05T10:00:00+09:00","type":"arrive","id":"c1","partner":"ひまわり訪問看護ステーション",
+        "partner_kind":"nursing","channel":"chatwork","category":"nursing_intro","urgency":"normal","subject":"s","body":"b"}]}"#;
+    let lines = run_scenario_lines(json).unwrap();
+    assert_eq!(lines.len(), 2);
+    assert!(lines[0].starts_with(r#"{"at":"2026-12-05T10:05:00+09:00","ids":["c1"],"urgency":"normal","title":"新着相談 1件""#), "{}", lines[0]);
+    assert!(lines[1].starts_with(r#"{"summary":{"#));
+}
