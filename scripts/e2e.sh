@@ -66,6 +66,7 @@ export RENKEI_E2E_SCREENSHOTS=$SHOTS
 unset WEBKIT_DISABLE_COMPOSITING_MODE WEBKIT_DISABLE_DMABUF_RENDERER
 # The suite gets its own X server and its own D-Bus session (notifications, single-instance).
 unset DBUS_SESSION_BUS_ADDRESS
+export NO_AT_BRIDGE=1  # no accessibility bus to start for every app launch
 export NO_PROXY=127.0.0.1,localhost no_proxy=127.0.0.1,localhost
 say "running the suite (screenshots: $SHOTS)"
 start=$(date +%s)
