@@ -4,7 +4,7 @@
 import { api, on } from "./api.js";
 import { h, replace, debounce, icon } from "./util/dom.js";
 import { t, setLang, getLang } from "./i18n/index.js";
-import { setServerNow, clock, refreshLive } from "./util/time.js";
+import { setServerNow, clock } from "./util/time.js";
 import { get, set, subscribe, setMe, recentStaff } from "./state.js";
 import { toast, toastError, errorText } from "./util/toast.js";
 import { installDrop } from "./util/drop.js";
@@ -207,7 +207,6 @@ async function start() {
   on("open-consultation", (id) => openConsultation(Number(id)));
   await go("queue");
   if (!get().me && !$("fatal")) whoami();
-  setInterval(() => refreshLive(), 30_000);
 }
 
 start();

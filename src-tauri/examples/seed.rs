@@ -16,6 +16,18 @@ use std::sync::Arc;
 
 type R = Result<(), Box<dyn std::error::Error>>;
 
+/// channel, partner, partner kind, category, urgency, subject, body, sender.
+type Item<'a> = (
+    Channel,
+    &'a str,
+    PartnerKind,
+    Category,
+    Option<Urgency>,
+    &'a str,
+    &'a str,
+    &'a str,
+);
+
 fn main() -> R {
     let clock = renkei_core::clock::clock_from_env()?;
     let mut desk = Desk::open(&DataDir::from_env_or_default(), Arc::from(clock))?;
@@ -40,11 +52,31 @@ fn main() -> R {
         return Ok(());
     }
     let partners = [
-        ("ひまわり訪問看護ステーション", PartnerKind::Nursing, vec![Channel::Lineworks]),
-        ("札幌中央病院 地域連携室", PartnerKind::Hospital, vec![Channel::PartnerApi, Channel::FaxFolder]),
-        ("北区第2地域包括支援センター", PartnerKind::Houkatsu, vec![Channel::Lineworks, Channel::Phone]),
-        ("居宅介護支援事業所 すずらん", PartnerKind::CareManager, vec![Channel::Chatwork]),
-        ("あおば薬局 北24条店", PartnerKind::Pharmacy, vec![Channel::Chatwork, Channel::Phone]),
+        (
+            "ひまわり訪問看護ステーション",
+            PartnerKind::Nursing,
+            vec![Channel::Lineworks],
+        ),
+        (
+            "札幌中央病院 地域連携室",
+            PartnerKind::Hospital,
+            vec![Channel::PartnerApi, Channel::FaxFolder],
+        ),
+        (
+            "北区第2地域包括支援センター",
+            PartnerKind::Houkatsu,
+            vec![Channel::Lineworks, Channel::Phone],
+        ),
+        (
+            "居宅介護支援事業所 すずらん",
+            PartnerKind::CareManager,
+            vec![Channel::Chatwork],
+        ),
+        (
+            "あおば薬局 北24条店",
+            PartnerKind::Pharmacy,
+            vec![Channel::Chatwork, Channel::Phone],
+        ),
     ];
     for (name, kind, channels) in partners {
         desk.add_partner(
@@ -58,7 +90,7 @@ fn main() -> R {
             "seed",
         )?;
     }
-    let items: [(Channel, &str, PartnerKind, Category, Option<Urgency>, &str, &str, &str); 8] = [
+    let items: [Item<'_>; 8] = [
         (Channel::Lineworks, "ひまわり訪問看護ステーション", PartnerKind::Nursing, Category::NewHomeVisit, Some(Urgency::Urgent),
          "SpO2 88%、呼吸苦あり 往診可能ですか", "本日10時訪問時、SpO2 88%（室内気）、呼吸苦の訴えあり。往診可能でしょうか。", "訪問看護師 山本"),
         (Channel::PartnerApi, "札幌中央病院 地域連携室", PartnerKind::Hospital, Category::Discharge, Some(Urgency::Today),
@@ -81,7 +113,10 @@ fn main() -> R {
     for (i, (ch, partner, kind, cat, urg, subject, body, who)) in items.into_iter().enumerate() {
         let mut n = NewConsultation::new(
             ch,
-            PartnerRef::Named { name: partner.into(), kind },
+            PartnerRef::Named {
+                name: partner.into(),
+                kind,
+            },
             cat,
             subject,
             body,
@@ -96,12 +131,33 @@ fn main() -> R {
     }
     // A referral letter (PDF) and a scanned image.
     let pdf = b"%PDF-1.4\n1 0 obj<</Type/Catalog/Pages 2 0 R>>endobj\n2 0 obj<</Type/Pages/Kids[]/Count 0>>endobj\ntrailer<</Root 1 0 R>>\n%%EOF\n";
-    desk.attach(ids[1], Document { name: "診療情報提供書.pdf", bytes: pdf, declared: None }, "seed")?;
+    desk.attach(
+        ids[1],
+        Document {
+            name: "診療情報提供書.pdf",
+            bytes: pdf,
+            declared: None,
+        },
+        "seed",
+    )?;
     let png = std::fs::read(concat!(env!("CARGO_MANIFEST_DIR"), "/../icons/128x128.png"))?;
-    desk.attach(ids[3], Document { name: "褥瘡の写真.png", bytes: &png, declared: None }, "seed")?;
+    desk.attach(
+        ids[3],
+        Document {
+            name: "褥瘡の写真.png",
+            bytes: &png,
+            declared: None,
+        },
+        "seed",
+    )?;
     // Some progress.
     desk.ack(ids[1], "大野")?;
-    desk.add_message(ids[1], MessageKind::Note, "【S 状況】12/3退院予定\n【R 提案・依頼】院長に受け入れ可否を確認", "大野")?;
+    desk.add_message(
+        ids[1],
+        MessageKind::Note,
+        "【S 状況】12/3退院予定\n【R 提案・依頼】院長に受け入れ可否を確認",
+        "大野",
+    )?;
     desk.set_status(ids[4], Status::InProgress, "田村")?;
     desk.add_message(ids[4], MessageKind::Reply, "確認して折り返します。", "田村")?;
     desk.show(ids[5], Some("田村"))?;

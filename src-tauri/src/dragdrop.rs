@@ -8,7 +8,7 @@
 //! `drop` events — tests — go through the page's handler and `import_document_bytes`.
 
 use serde::Serialize;
-use tauri::{DragDropEvent, Emitter, Window, WindowEvent};
+use tauri::{DragDropEvent, Emitter, Window};
 
 pub const NATIVE_DROP: &str = "native-drop";
 pub const NATIVE_DRAG: &str = "native-drag";
@@ -18,27 +18,22 @@ pub struct DropPayload {
     pub paths: Vec<String>,
 }
 
-/// The window event hook: forwards drag-drop, hides instead of closing (tray app).
-pub fn on_window_event(window: &Window, event: &WindowEvent) {
+/// Forwards a drag-drop event of the window to the UI.
+pub fn forward(window: &Window, event: &DragDropEvent) {
     match event {
-        WindowEvent::DragDrop(DragDropEvent::Enter { .. }) => {
+        DragDropEvent::Enter { .. } => {
             let _ = window.emit(NATIVE_DRAG, "enter");
         }
-        WindowEvent::DragDrop(DragDropEvent::Leave) => {
+        DragDropEvent::Leave => {
             let _ = window.emit(NATIVE_DRAG, "leave");
         }
-        WindowEvent::DragDrop(DragDropEvent::Drop { paths, .. }) => {
+        DragDropEvent::Drop { paths, .. } => {
+            tracing::info!("native drop of {} file(s)", paths.len());
             let payload = DropPayload {
                 paths: paths.iter().map(|p| p.display().to_string()).collect(),
             };
             let _ = window.emit(NATIVE_DRAG, "leave");
             let _ = window.emit(NATIVE_DROP, payload);
-        }
-        WindowEvent::CloseRequested { api, .. } => {
-            if std::env::var_os("RENKEI_DESK_EXIT_ON_CLOSE").is_none() {
-                api.prevent_close();
-                let _ = window.hide();
-            }
         }
         _ => {}
     }

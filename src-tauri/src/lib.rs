@@ -25,8 +25,8 @@ use tauri::Manager;
 
 /// Opens the store named by the environment (`RENKEI_DATA_DIR`, `RENKEI_NOW`, key).
 pub fn open_desk() -> Result<Desk, CommandError> {
-    let clock = renkei_core::clock::clock_from_env()
-        .map_err(|e| CommandError::new("invalid_input", e))?;
+    let clock =
+        renkei_core::clock::clock_from_env().map_err(|e| CommandError::new("invalid_input", e))?;
     let dir = DataDir::from_env_or_default();
     Ok(Desk::open(&dir, Arc::from(clock))?)
 }
@@ -48,7 +48,7 @@ pub fn builder(state: DeskState) -> tauri::Builder<tauri::Wry> {
             watcher::start(handle, notifier);
             Ok(())
         })
-        .on_window_event(dragdrop::on_window_event)
+        .on_window_event(window::on_window_event)
         .invoke_handler(tauri::generate_handler![
             commands::queue::queue_list,
             commands::queue::queue_counts,
@@ -146,7 +146,9 @@ mod tests {
 
     #[test]
     fn core_errors_cross_the_bridge_as_code_and_message() {
-        let e = CommandError::from(renkei_core::Error::NotFound("consultation 9 not found".into()));
+        let e = CommandError::from(renkei_core::Error::NotFound(
+            "consultation 9 not found".into(),
+        ));
         assert_eq!(e.code, "not_found");
         assert_eq!(
             serde_json::to_value(&e).unwrap(),
@@ -200,6 +202,9 @@ mod tests {
         ))));
         let err = invoke(&w, "queue_list", serde_json::json!({"filter": {}})).unwrap_err();
         assert_eq!(err["code"], "store_unavailable");
-        assert!(err["message"].as_str().unwrap().contains("the key is missing"));
+        assert!(err["message"]
+            .as_str()
+            .unwrap()
+            .contains("the key is missing"));
     }
 }

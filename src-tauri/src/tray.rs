@@ -55,8 +55,9 @@ pub fn show_counts(app: &AppHandle, c: &QueueCounts) {
         let _ = tray.set_tooltip(Some(tooltip(c)));
     }
     if let Some(item) = app.try_state::<TrayOpenItem>() {
-        let _ = item
-            .0
-            .set_text(format!("開く（未確認 {}・至急 {}）", c.unconfirmed, c.urgent));
+        let _ = item.0.set_text(format!(
+            "開く（未確認 {}・至急 {}）",
+            c.unconfirmed, c.urgent
+        ));
     }
 }

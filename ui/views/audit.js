@@ -14,7 +14,7 @@ export async function mountAudit(container) {
     try {
       const list = await api.audit({ actor: actor.value.trim() || null, limit: 500 });
       if (!list.length) { replace(body, h("tr", {}, h("td", { colspan: "5", class: "empty" }, t("audit.empty")))); return; }
-      replace(body, list.map((e) => h("tr", {}, h("td", { class: "mono" }, full(e.at)), h("td", {}, e.actor), h("td", { class: "mono" }, e.action),
+      replace(body, list.map((e) => h("tr", {}, h("td", { class: "when" }, full(e.at)), h("td", {}, e.actor), h("td", { class: "mono" }, e.action),
         h("td", { class: "mono" }, e.target || ""), h("td", { class: "mono" }, e.detail))));
     } catch (e) { toastError(e); }
   };

@@ -16,7 +16,7 @@ export async function mountNotifications(container, acts) {
     const list = await api.notifications(200);
     if (!list.length) { replace(body, h("tr", {}, h("td", { colspan: "4", class: "empty" }, t("notifications.empty")))); return; }
     replace(body, list.map((n) => h("tr", { dataset: { id: n.id, urgency: n.urgency } },
-      h("td", { class: "mono" }, full(n.at)),
+      h("td", { class: "when" }, full(n.at)),
       h("td", {}, h("span", { class: `badge badge--${n.urgency}` }, label("urgency", n.urgency)), " ", h("b", {}, n.title), h("div", {}, n.body)),
       h("td", {}, n.reason),
       h("td", {}, n.ids.map((id) => h("button", { class: "btn btn--small", type: "button", onclick: () => acts.open?.(Number(id)) }, `#${id} ${t("notifications.open")}`))))));

@@ -16,7 +16,7 @@ export async function mountPartners(container) {
   const body = h("tbody");
   const c = Object.fromEntries(["name", "kind", "channels", "total", "open", "overdue", "median", "last"].map((k) => [k, t(`partners.cols.${k}`)]));
   const table = h("table", { class: "table", id: "partners" },
-    h("thead", {}, h("tr", {}, [c.name, c.kind, c.channels, c.total, c.open, c.overdue, c.median, c.last].map((x) => h("th", {}, x)))), body);
+    h("thead", {}, h("tr", {}, [c.name, c.kind, c.channels, c.total, c.open, c.overdue, c.median, c.last].map((x, i) => h("th", { class: i >= 3 && i <= 6 ? "num" : null }, x)))), body);
   replace(container, h("section", { class: "page", id: "view-partners" }, h("h1", {}, t("partners.title")), h("p", { class: "lead" }, t("partners.lead")), table));
   try {
     const list = await api.partners();

@@ -54,7 +54,8 @@ export function mountQueue(container, acts) {
   root = h("section", { class: "view-fill", id: "view-queue" }, toolbar, h("div", { class: "queue-wrap", id: "queue-scroll" }, head, listEl));
   replace(container, root);
   fillPartnerOptions(partnerSel);
-  render();
+  // Rows are painted by render() after the caller's reload (not from possibly stale rows, which
+  // would lose a selection made for a just-created item).
   return root;
 }
 
@@ -133,6 +134,7 @@ export function render() {
   let sel = selectedId;
   if (!rows.some((r) => r.id === sel)) sel = rows[0]?.id ?? null;
   if (sel !== selectedId) set({ selectedId: sel });
+  const scrollToSel = before == null;
   if (!rows.length) {
     const filtered = filter.search || filter.category || filter.urgency || filter.status || filter.partner_id || filter.owner || filter.mine;
     replace(listEl, h("div", { class: "empty", id: "queue-empty" }, h("div", { class: "empty__icon" }, icon("inbox")), h("p", {}, t(filtered ? "queue.emptyFiltered" : "queue.empty"))));
@@ -143,6 +145,7 @@ export function render() {
   fillOwnerOptions();
   const now = listEl.querySelector(".queue-row.is-selected");
   if (now && before != null) scroller.scrollTop += now.getBoundingClientRect().top - before;
+  else if (now && scrollToSel) now.scrollIntoView({ block: "nearest" });
 }
 
 export function selectId(id, { scroll = true } = {}) {

@@ -1,8 +1,8 @@
 #!/bin/sh
 # Seeds /tmp/ui-demo and runs the app under a virtual display; screenshots go to /tmp/shot*.png.
-# Usage: scripts/ui-demo.sh   (then: DISPLAY from /tmp/ui-demo.display, `import -window root`)
+# Usage: src-tauri/dev/ui-demo.sh (after `cargo build -p renkei-desk --bins --examples`)
 set -eu
-cd "$(dirname "$0")/.."
+cd "$(dirname "$0")/../.."
 export CARGO_TARGET_DIR="${CARGO_TARGET_DIR:-$PWD/target}"
 export RENKEI_DATA_DIR="${RENKEI_DATA_DIR:-/tmp/ui-demo}" RENKEI_KEY_FILE="${RENKEI_KEY_FILE:-/tmp/ui-demo.key}"
 "$CARGO_TARGET_DIR/debug/examples/seed"
