@@ -42,7 +42,14 @@ def test_window_opens_with_demo_queue_in_triage_order(demo_store, launch):
     assert desk.fatal() is None, f"#fatal shown: {desk.fatal()}"
     expected = demo_store.queue_ids()
     assert len(expected) > 10
-    rows = wait_until(lambda: desk.rows() if len(desk.rows()) == len(expected) else None, 10, what="all queue rows")
+    def rendered():
+        errors = [t for t in desk.toasts() if t["kind"] == "error"]
+        if errors or desk.fatal() is not None:
+            pytest.fail(f"the queue did not render: toasts {errors}, #fatal {desk.fatal()!r}")
+        rows = desk.rows()
+        return rows if len(rows) == len(expected) else None
+
+    rows = wait_until(rendered, 10, what="all queue rows")
     assert [r[0] for r in rows] == expected, "queue order differs from `renkei queue --json`"
     assert rows[0][1] == "urgent", f"top row is not urgent: {rows[0]}"
     cli = {r["id"]: r for r in demo_store.cli("queue", "--json", json_out=True)}
