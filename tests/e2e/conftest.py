@@ -25,7 +25,7 @@ from pathlib import Path
 
 import pytest
 from selenium import webdriver
-from selenium.common.exceptions import WebDriverException
+from selenium.common.exceptions import StaleElementReferenceException, WebDriverException
 from selenium.webdriver.common.by import By
 from selenium.webdriver.common.options import ArgOptions
 from selenium.webdriver.common.proxy import Proxy, ProxyType
@@ -53,8 +53,9 @@ def free_port() -> int:
         return s.getsockname()[1]
 
 
-def wait_until(fn, timeout=10.0, interval=0.05, what="condition"):
-    """Polls fn() until it returns something truthy; returns it. Fails the test on timeout."""
+def wait_until(fn, timeout=10.0, interval=0.05, what="condition", soft=False):
+    """Polls fn() until it returns something truthy; returns it. On timeout fails the test
+    (or, with soft=True, returns None)."""
     deadline = time.monotonic() + timeout
     last_exc = None
     while True:
@@ -65,6 +66,8 @@ def wait_until(fn, timeout=10.0, interval=0.05, what="condition"):
         except WebDriverException as e:  # element went stale during a re-render, etc.
             last_exc = e
         if time.monotonic() > deadline:
+            if soft:
+                return None
             pytest.fail(f"timed out after {timeout}s waiting for {what}" + (f" (last error: {last_exc})" if last_exc else ""))
         time.sleep(interval)
 
@@ -248,6 +251,27 @@ class Desk:
 
     def row_ids(self):
         return [r[0] for r in self.rows()]
+
+    def fresh(self, css, fn, timeout=5.0):
+        """fn(element) on a freshly found element, again if the queue re-rendered under it
+        (every reload replaces the rows, so a held element can go stale at any time)."""
+        deadline = time.monotonic() + timeout
+        while True:
+            try:
+                return fn(self.one(css, timeout))
+            except StaleElementReferenceException:
+                if time.monotonic() > deadline:
+                    raise
+                time.sleep(0.05)
+
+    def click(self, css):
+        self.fresh(css, lambda e: e.click())
+
+    def attr(self, css, name):
+        return self.js("const e = document.querySelector(arguments[0]); return e ? e.getAttribute(arguments[1]) : null;", css, name)
+
+    def visible_text(self, css):
+        return self.fresh(css, lambda e: e.text)
 
     def text(self, css):
         """textContent of the first match (WebDriver's visible-text algorithm returns '' for

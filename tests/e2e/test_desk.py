@@ -96,8 +96,7 @@ def test_posted_consultation_appears_live_within_2s(demo_store, launch, intake):
         time.sleep(0.02)
     assert seen is not None, f"consultation {cid} not shown within 2 s of the 201 (no reload)"
     print(f"\nLIVE LATENCY: {1000 * (seen - t_posted):.0f} ms after the 201 ({1000 * (seen - t0):.0f} ms after the POST started)")
-    row = desk.one(f"#queue .queue-row[data-id='{cid}']")
-    assert marker in row.find_element("css selector", ".subject__text").text
+    assert marker in desk.visible_text(f"#queue .queue-row[data-id='{cid}'] .subject__text")
     assert desk.row_ids() == demo_store.queue_ids(), "live row inserted out of triage order"
 
 
@@ -108,39 +107,45 @@ def test_changes_survive_a_restart(demo_store, launch):
     desk = launch(demo_store)
     rows = desk.rows()
     cid = next(r[0] for r in rows if r[2] == "new" and r[1] == "normal")
-    desk.one(f"#queue .queue-row[data-id='{cid}']").click()
+    desk.click(f"#queue .queue-row[data-id='{cid}']")
     press(desk, Keys.ENTER)
     desk.one(f"#consultation[data-id='{cid}']")
-    desk.one("#ack").click()
+    desk.click("#ack")
     wait_until(lambda: desk.one("#consultation-status").get_attribute("class").endswith("status--acknowledged"), 5, what="acknowledged")
     # Assign to a colleague.
-    owner = desk.one("#owner-input")
-    owner.clear()
-    owner.send_keys("佐藤")
-    desk.one("#assign").click()
-    wait_until(lambda: demo_store.show(cid)["owner"] == "佐藤", 5, what="owner 佐藤 stored")
+    # A repaint of the side panel (a late `queue-changed` after the ack) replaces #owner-input
+    # and drops what was typed; so type, check the field still holds it, click, and verify.
+    def assign():
+        desk.fresh("#owner-input", lambda e: (e.clear(), e.send_keys("佐藤")))
+        if desk.js("return document.getElementById('owner-input').value") != "佐藤":
+            return False
+        desk.click("#assign")
+        return wait_until(lambda: demo_store.show(cid)["owner"] == "佐藤", 2, what="owner stored", soft=True)
+
+    wait_until(assign, 10, interval=0.2, what="owner 佐藤 stored")
     # Status → in_progress.
-    desk.one("#status-buttons button[data-status='in_progress']").click()
+    desk.click("#status-buttons button[data-status='in_progress']")
     wait_until(lambda: "status--in_progress" in desk.one("#consultation-status").get_attribute("class"), 5, what="in_progress")
     # Internal note.
     note = f"E2Eメモ {uuid.uuid4().hex[:6]}: 連携室へ折り返し済み"
-    desk.one("#composer-kind button[data-kind='note']").click()
-    desk.one("#composer-body").send_keys(note)
-    desk.one("#composer-save").click()
+    desk.click("#composer-kind button[data-kind='note']")
+    desk.fresh("#composer-body", lambda e: e.send_keys(note))
+    desk.click("#composer-save")
     wait_until(lambda: any(note in m.text for m in desk.q("#thread .msg[data-kind='note']")), 5, what="note in thread")
 
     desk.stop()  # quit: the WebDriver session ends and the whole process group is gone
     desk = launch(demo_store)  # same data dir, same webview profile
 
-    row = desk.one(f"#queue .queue-row[data-id='{cid}']")
-    assert row.get_attribute("data-status") == "in_progress"
+    desk.one(f"#queue .queue-row[data-id='{cid}']")
+    assert desk.attr(f"#queue .queue-row[data-id='{cid}']", "data-status") == "in_progress"
     assert desk.text(f"#queue .queue-row[data-id='{cid}'] .owner") == "佐藤"
-    row.click()
+    desk.click(f"#queue .queue-row[data-id='{cid}']")
     press(desk, Keys.ENTER)
     desk.one(f"#consultation[data-id='{cid}']")
     wait_until(lambda: "status--in_progress" in desk.one("#consultation-status").get_attribute("class"), 5, what="in_progress after restart")
     wait_until(lambda: any(note in m.text for m in desk.q("#thread .msg[data-kind='note']")), 5, what="note after restart")
-    assert desk.one("#owner-input").get_attribute("value") == "佐藤"
+    desk.one("#owner-input")
+    assert desk.js("return document.getElementById('owner-input').value") == "佐藤"
 
     shown = demo_store.show(cid)
     assert shown["status"] == "in_progress"
@@ -234,20 +239,21 @@ def test_markup_in_a_subject_is_shown_literally_and_runs_nothing(demo_store, lau
     status, res = server.post(key, consultation(subject, body=body))
     assert status == 201, res
     cid = res["id"]
-    row = desk.one(f"#queue .queue-row[data-id='{cid}']", timeout=5)
+    desk.one(f"#queue .queue-row[data-id='{cid}']", timeout=5)
     time.sleep(0.5)  # give an injected handler time to fire
     assert_no_alert(desk)
-    assert row.find_element("css selector", ".subject__text").text == subject
+    assert desk.visible_text(f"#queue .queue-row[data-id='{cid}'] .subject__text") == subject
+    assert desk.text(f"#queue .queue-row[data-id='{cid}'] .subject__text") == subject
     assert desk.js("return document.querySelectorAll('img[src=\"x\"], #view script, #view b[onmouseover]').length") == 0
 
-    row.click()
+    desk.click(f"#queue .queue-row[data-id='{cid}']")
     press(desk, Keys.ENTER)
     desk.one(f"#consultation[data-id='{cid}']")
     wait_until(lambda: desk.q("#thread .msg[data-kind='inbound']"), 5, what="thread")
     time.sleep(0.5)
     assert_no_alert(desk)
-    assert desk.one("#consultation-subject").text == subject
-    assert desk.one("#thread .msg[data-kind='inbound'] .msg__body").text == "<script>alert(2)</script><b onmouseover=alert(3)>太字</b>"
+    assert desk.visible_text("#consultation-subject") == subject
+    assert desk.visible_text("#thread .msg[data-kind='inbound'] .msg__body") == "<script>alert(2)</script><b onmouseover=alert(3)>太字</b>"
     assert desk.js("return document.querySelectorAll('img[src=\"x\"], #view script, #view b[onmouseover]').length") == 0
 
 
@@ -303,8 +309,7 @@ def test_drop_pdf_creates_a_consultation_and_refuses_a_fake(demo_store, launch):
     assert cid not in before
     ok = [t for t in desk.toasts() if t["kind"] == "ok"]
     assert ok and ok[-1]["code"] == "created", desk.toasts()
-    row = desk.one(f"#queue .queue-row[data-id='{cid}']", timeout=5)
-    assert row.find_elements("css selector", ".clip"), "no 📎 on the new row"
+    desk.one(f"#queue .queue-row[data-id='{cid}'] .clip", timeout=5)  # the 📎 mark
     wait_until(lambda: desk.selected_id() == cid, 3, what="new row selected")
     shown = demo_store.show(cid)
     att = shown["attachments"]
@@ -316,7 +321,8 @@ def test_drop_pdf_creates_a_consultation_and_refuses_a_fake(demo_store, launch):
     # The consultation view lists it.
     press(desk, Keys.ENTER)
     desk.one(f"#consultation[data-id='{cid}']")
-    assert desk.one(f"#attachments .att__item[data-id='{att[0]['id']}']").get_attribute("data-type") == "application/pdf"
+    desk.one(f"#attachments .att__item[data-id='{att[0]['id']}']")
+    assert desk.attr(f"#attachments .att__item[data-id='{att[0]['id']}']", "data-type") == "application/pdf"
     press(desk, Keys.ESCAPE)
     desk.one("#queue")
 
@@ -330,7 +336,7 @@ def test_drop_pdf_creates_a_consultation_and_refuses_a_fake(demo_store, launch):
     err = wait_until(lambda: [t for t in desk.toasts() if t["kind"] == "error"], 5, what="#toast error")
     assert err[0]["code"] == last[0]["code"], err
     assert "偽物.pdf" in err[0]["text"]
-    assert desk.one("#toast .toast[data-kind='error']").is_displayed()
+    assert desk.fresh("#toast .toast[data-kind='error']", lambda e: e.is_displayed())
     time.sleep(0.3)
     assert demo_store.queue_ids("--all") == queue_before
     assert stored_files(demo_store) == files_before
@@ -406,7 +412,7 @@ def test_urgent_arrival_sends_an_os_notification_without_message_text(demo_store
             for f in forbidden:
                 assert f not in s, f"notification string {s!r} contains {f!r}"
         assert len(calls) >= 1
-        row = desk.one(f"#queue .queue-row[data-id='{res['id']}']", timeout=3)
-        assert row.get_attribute("data-urgency") == "urgent"
+        desk.one(f"#queue .queue-row[data-id='{res['id']}']", timeout=3)
+        assert desk.attr(f"#queue .queue-row[data-id='{res['id']}']", "data-urgency") == "urgent"
     finally:
         mon.stop()
