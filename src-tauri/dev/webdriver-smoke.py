@@ -7,7 +7,8 @@
 #
 # The proper end-to-end suite belongs in tests/; this is the UI owner's quick check.
 import json, urllib.request, time, sys, base64
-BASE = "http://127.0.0.1:4444"
+import os
+BASE = "http://127.0.0.1:" + os.environ.get("WEBDRIVER_PORT", "4444")
 def req(method, path, body=None):
     data = json.dumps(body).encode() if body is not None else None
     r = urllib.request.Request(BASE + path, data=data, method=method, headers={"Content-Type": "application/json"})
@@ -30,7 +31,7 @@ try:
         if n: break
         time.sleep(0.25)
     print("rows", n)
-    js("localStorage.setItem('renkei.staff','E2E'); location.reload(); return 1")
+    js("localStorage.setItem('renkei.staff','E2E'); localStorage.setItem('renkei.lang','ja'); location.reload(); return 1")
     time.sleep(2)
     for _ in range(40):
         if js("return document.querySelectorAll('.queue-row').length"): break

@@ -7,11 +7,12 @@ import { t, label, codes } from "../i18n/index.js";
 import { liveAgo, liveUntil } from "../util/time.js";
 import { get, set } from "../state.js";
 
-let root, listEl, countEl, partnersCache = [], knownIds = null, actions = {};
+let root, listEl, countEl, partnersCache = [], knownIds = null, knownFilter = "", actions = {};
 
 /** Builds the view once; `acts` = {open(id)}. */
 export function mountQueue(container, acts) {
   actions = acts;
+  knownIds = null; // the first paint after mounting marks nothing as newly arrived
   const f = get().filter;
   const search = h("input", { id: "search", type: "search", placeholder: t("queue.search"), value: f.search, autocomplete: "off", spellcheck: "false" });
   search.addEventListener("input", debounce(() => setFilter({ search: search.value }), 250));
@@ -129,7 +130,10 @@ export function render() {
   const scroller = root.querySelector("#queue-scroll");
   const anchor = listEl.querySelector(".queue-row.is-selected");
   const before = anchor ? anchor.getBoundingClientRect().top : null;
-  const prev = knownIds;
+  // Rows count as arrivals only when the same filter gains them (not after a filter change).
+  const filterKey = JSON.stringify(coreFilter());
+  const prev = filterKey === knownFilter ? knownIds : null;
+  knownFilter = filterKey;
   knownIds = new Set(rows.map((r) => r.id));
   let sel = selectedId;
   if (!rows.some((r) => r.id === sel)) sel = rows[0]?.id ?? null;
