@@ -309,14 +309,19 @@ class Desk:
         wait_until(lambda: staff in (self.one("#me").text or ""), 5, what=f"#me shows {staff}")
 
     def screenshot(self, name):
-        """The X screen (ImageMagick `import`, ~0.2 s), else WebDriver's screenshot (~1.7 s)."""
+        """WebDriver's screenshot of the page (~1.7 s). `import -window root` is faster but
+        under Xvfb it showed blank or stale frames (the queue while the page showed a
+        consultation), so it is not used."""
         SHOTS.mkdir(parents=True, exist_ok=True)
-        out = SHOTS / f"{name}.png"
         with contextlib.suppress(Exception):
-            subprocess.run(["import", "-window", "root", str(out)], timeout=10, check=True, capture_output=True)
-            return
+            # Let WebKit paint the current DOM first (two animation frames), else the shot can
+            # show an older frame on a loaded machine.
+            self.driver.set_script_timeout(3)
+            self.driver.execute_async_script(
+                "const done = arguments[0]; setTimeout(done, 1500);"
+                "requestAnimationFrame(() => requestAnimationFrame(() => done()));")
         with contextlib.suppress(Exception):
-            self.driver.save_screenshot(str(out))
+            self.driver.save_screenshot(str(SHOTS / f"{name}.png"))
 
     def stop(self):
         if self.driver is not None:
