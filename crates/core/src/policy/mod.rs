@@ -607,10 +607,13 @@ impl NotificationPolicy {
         at: DateTime<Utc>,
         out: &mut Vec<Notification>,
     ) {
+        // Warnings that would come within the next digest interval are given now, together:
+        // one calm "期限が近い未担当 N件" instead of a string of single pop-ups.
+        let window = next + Duration::minutes(self.settings.digest_interval_minutes.max(0));
         let ids: Vec<String> = self
             .items
             .values()
-            .filter(|i| self.due_soon_time(i).is_some_and(|t| t <= next))
+            .filter(|i| self.due_soon_time(i).is_some_and(|t| t <= window))
             .map(|i| i.id.clone())
             .collect();
         for id in &ids {
