@@ -252,3 +252,96 @@ fn simulate_prints_json_lines_and_a_summary() {
     let bad = e.file("bad.json", b"{\"start\": 1}");
     e.fails(&["simulate", "--scenario", s(&bad)]);
 }
+
+#[test]
+fn the_app_store_and_cli_processes_write_at_once_without_losing_anything() {
+    use renkei_core::clock::SystemClock;
+    use renkei_core::desk::Desk;
+    use renkei_core::model::MessageKind;
+    use renkei_core::store::{DataDir, StoreKey};
+    let e = env();
+    let pdf = e.file("a.pdf", PDF);
+    let id = e.json(&["import", s(&pdf), "--json"])["id"]
+        .as_i64()
+        .unwrap();
+    // the "app": an in-process Desk on the same data dir, writing while the CLI processes do
+    let key = StoreKey::from_hex(&std::fs::read_to_string(&e.key).unwrap()).unwrap();
+    let mut desk = Desk::open_with_key(
+        &DataDir::new(&e.data),
+        key,
+        std::sync::Arc::new(SystemClock),
+    )
+    .unwrap();
+    let writers: Vec<_> = (0..4)
+        .map(|w| {
+            let (bin, data, keyf) = (env!("CARGO_BIN_EXE_renkei"), e.data.clone(), e.key.clone());
+            std::thread::spawn(move || {
+                let mut errors = Vec::new();
+                for i in 0..10 {
+                    let o = Command::new(bin)
+                        .arg("--data-dir")
+                        .arg(&data)
+                        .args([
+                            "note",
+                            &id.to_string(),
+                            &format!("プロセス{w} メモ{i}"),
+                            "--by",
+                            "田村",
+                        ])
+                        .env("RENKEI_KEY_FILE", &keyf)
+                        .output()
+                        .unwrap();
+                    if !o.status.success() {
+                        errors.push(String::from_utf8_lossy(&o.stderr).to_string());
+                    }
+                }
+                errors
+            })
+        })
+        .collect();
+    for i in 0..20 {
+        desk.add_message(id, MessageKind::Note, &format!("アプリ メモ{i}"), "大野")
+            .unwrap();
+    }
+    for w in writers {
+        let errors = w.join().unwrap();
+        assert!(errors.is_empty(), "CLI writes failed: {errors:?}");
+    }
+    let show = e.json(&["show", &id.to_string(), "--json"]);
+    let notes = show["thread"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter(|m| m["kind"] == "note")
+        .count();
+    assert_eq!(notes, 4 * 10 + 20, "every write of every process is there");
+    e.ok(&["check"]);
+}
+
+#[test]
+fn logs_never_contain_message_text() {
+    let e = env();
+    let marker = "LOGMARKER山田花子";
+    let pdf = e.file("a.pdf", PDF);
+    let id = e.json(&["import", s(&pdf), "--json"])["id"]
+        .as_i64()
+        .unwrap()
+        .to_string();
+    e.ok(&[
+        "note",
+        &id,
+        &format!("{marker} 090-1234-5678"),
+        "--by",
+        "大野",
+    ]);
+    e.ok(&["show", &id]);
+    e.fails(&["note", &id, "   "]);
+    for f in std::fs::read_dir(e.data.join("logs")).unwrap().flatten() {
+        let text = std::fs::read_to_string(f.path()).unwrap_or_default();
+        assert!(
+            !text.contains(marker) && !text.contains("090-1234"),
+            "log {} leaks message text",
+            f.path().display()
+        );
+    }
+}
