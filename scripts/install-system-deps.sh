@@ -12,7 +12,27 @@ for p in "${want[@]}"; do
 done
 if [ ${#missing[@]} -eq 0 ]; then exit 0; fi
 echo "installing system packages: ${missing[*]}" >&2
-SUDO=""; [ "$(id -u)" -ne 0 ] && SUDO="sudo"
+SUDO=""
+if [ "$(id -u)" -ne 0 ]; then
+  if command -v sudo >/dev/null; then SUDO="sudo"; else
+    echo "error: missing system packages: ${missing[*]}" >&2
+    echo "       install them as root: apt-get install ${missing[*]}" >&2
+    exit 1
+  fi
+fi
 export DEBIAN_FRONTEND=noninteractive
+if ! command -v apt-get >/dev/null; then
+  echo "error: missing system packages: ${missing[*]} (this script knows apt-get only; install their equivalents)" >&2
+  exit 1
+fi
 $SUDO apt-get update -qq || true
-$SUDO apt-get install -y -qq --no-install-recommends "${missing[@]}" >/dev/null
+$SUDO apt-get install -y -qq --no-install-recommends "${missing[@]}" >/dev/null || true
+still=()
+for p in "${missing[@]}"; do
+  dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || still+=("$p")
+done
+if [ ${#still[@]} -ne 0 ]; then
+  echo "error: could not install system packages: ${still[*]}" >&2
+  echo "       install them by hand: sudo apt-get install ${still[*]}" >&2
+  exit 1
+fi
