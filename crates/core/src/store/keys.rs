@@ -38,6 +38,10 @@ impl StoreKey {
     pub(crate) fn plain_for_tests() -> Self {
         StoreKey(None)
     }
+    /// No encryption: a plain SQLite store (benchmarks measure the cost of encryption with it).
+    pub fn plain() -> Self {
+        StoreKey(None)
+    }
     pub fn random() -> Self {
         let mut k = [0u8; 32];
         rand::rngs::OsRng.fill_bytes(&mut k);
