@@ -7,7 +7,7 @@ use crate::stats::Rng;
 use anyhow::{Context, Result};
 use chrono::{DateTime, Duration, TimeZone, Utc};
 use renkei_core::model::{NewConsultation, PartnerRef, Sender};
-use renkei_core::store::{self, migrations, DataDir, Store, StoreKey};
+use renkei_core::store::{self, migrations, search, DataDir, Store, StoreKey};
 use renkei_core::{Category, Channel, PartnerKind, Urgency};
 use rusqlite::{params, Connection, OpenFlags};
 use std::path::{Path, PathBuf};
@@ -325,9 +325,6 @@ fn fill(conn: &mut Connection, n: u64) -> Result<()> {
             let mut msg = tx.prepare_cached(
                 "INSERT INTO messages (consultation_id, kind, author, body, at) VALUES (?1, ?2, ?3, ?4, ?5)",
             )?;
-            let mut fts = tx.prepare_cached(
-                "INSERT INTO search_fts (text, consultation_id) VALUES (?1, ?2)",
-            )?;
             let end = (i + BATCH).min(n);
             for k in i..end {
                 let s = sample(&mut rng);
@@ -381,11 +378,11 @@ fn fill(conn: &mut Connection, n: u64) -> Result<()> {
                 ])?;
                 let id = tx.last_insert_rowid();
                 msg.execute(params![id, "inbound", s.sender, s.body, store::ts(received)])?;
-                fts.execute(params![format!("{}\n{}\n{}", s.subject, s.body, s.sender), id])?;
+                search::index(&tx, id, &format!("{}\n{}\n{}", s.subject, s.body, s.sender))?;
                 if rng.chance(0.3) {
                     let reply = "ご連絡ありがとうございます。担当より折り返しご連絡いたします。";
                     msg.execute(params![id, "reply", "看護師 佐藤", reply, store::ts(handled)])?;
-                    fts.execute(params![reply, id])?;
+                    search::index(&tx, id, reply)?;
                 }
             }
             i = end;

@@ -7,7 +7,7 @@ use crate::stats::{summarize, Rng, Summary};
 use anyhow::{anyhow, Result};
 use renkei_core::clock::SystemClock;
 use renkei_core::desk::Desk;
-use renkei_core::store::{self, DataDir, Store, StoreKey};
+use renkei_core::store::{self, search, DataDir, Store, StoreKey};
 use rusqlite::{params, TransactionBehavior};
 use std::path::Path;
 use std::sync::Arc;
@@ -135,11 +135,11 @@ pub fn raw_inserts(
                 "INSERT INTO messages (consultation_id, kind, author, body, at) VALUES (?1, 'inbound', ?2, ?3, ?4)",
             )?
             .execute(params![id, s.sender, s.body, now])?;
+            let text = format!("{}\n{}\n{}", s.subject, s.body, s.sender);
             tx.prepare_cached("INSERT INTO search_fts (text, consultation_id) VALUES (?1, ?2)")?
-                .execute(params![
-                    format!("{}\n{}\n{}", s.subject, s.body, s.sender),
-                    id
-                ])?;
+                .execute(params![text, id])?;
+            tx.prepare_cached("INSERT INTO search_bigram (text, consultation_id) VALUES (?1, ?2)")?
+                .execute(params![search::bigrams(&text), id])?;
             tx.commit()?;
             lat.push(t.elapsed());
         }

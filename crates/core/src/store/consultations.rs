@@ -178,16 +178,44 @@ pub fn list_rows(conn: &Connection, f: &QueueFilter, now: DateTime<Utc>) -> Resu
         let list: Vec<String> = ids.iter().map(|i| i.to_string()).collect();
         wh.push(format!("c.id IN ({})", list.join(",")));
     }
-    let sql = if wh.is_empty() {
-        ROW_SQL.to_string()
+    let where_sql = if wh.is_empty() {
+        String::new()
     } else {
-        format!("{ROW_SQL} WHERE {}", wh.join(" AND "))
+        format!(" WHERE {}", wh.join(" AND "))
+    };
+    let sql = match f.limit {
+        // Only the first `limit` rows in triage order: ordered and cut in SQL over the narrow
+        // (partial, covering) queue index, then the full rows for just those ids. The caller
+        // still sorts with `triage::queue_order`; this order must pick the same rows.
+        Some(limit) => {
+            args.push(Value::Text(ts(now)));
+            let now_arg = args.len();
+            format!(
+                "{ROW_SQL} WHERE c.id IN (SELECT c.id FROM consultations c{where_sql} ORDER BY {} LIMIT {limit})",
+                triage_order_sql(now_arg)
+            )
+        }
+        None => format!("{ROW_SQL}{where_sql}"),
     };
     let mut st = conn.prepare(&sql)?;
     let rows = st
         .query_map(params_from_iter(args), |r| row_from(r, now))?
         .collect::<rusqlite::Result<Vec<_>>>()?;
     Ok(rows)
+}
+
+/// `ORDER BY` terms equal to `triage::queue_order` (`?{now}` = now as stored text; stored
+/// timestamps have fixed precision, so text order is time order): snoozed last, overdue first,
+/// urgency, earliest due (none last; closed items count as having none), arrival, id.
+fn triage_order_sql(now: usize) -> String {
+    const OPEN: &str = "c.status NOT IN ('resolved', 'declined')";
+    format!(
+        "(c.snoozed_until IS NOT NULL AND c.snoozed_until > ?{now}), \
+         ({OPEN} AND c.due_at IS NOT NULL AND c.due_at < ?{now}) DESC, \
+         CASE c.urgency WHEN 'urgent' THEN 0 WHEN 'today' THEN 1 WHEN 'normal' THEN 2 ELSE 3 END, \
+         (CASE WHEN {OPEN} THEN c.due_at END) IS NULL, CASE WHEN {OPEN} THEN c.due_at END, \
+         c.received_at, c.id"
+    )
 }
 
 /// The open consultation of a thread, if any.
