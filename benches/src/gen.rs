@@ -14,7 +14,7 @@ use std::path::{Path, PathBuf};
 use std::time::Instant;
 
 /// Bump when the generated data changes shape (invalidates the cache).
-pub const GEN_VERSION: u32 = 1;
+pub const GEN_VERSION: u32 = 2;
 
 pub const PARTNERS: &[(&str, PartnerKind)] = &[
     ("札幌北辰病院 地域連携室", PartnerKind::Hospital),

@@ -156,7 +156,7 @@ pub const MIGRATIONS: &[&str] = &[
     // 2: the queue at scale: a partial index of open items only, covering the triage order, so
     // the first page reads a few thousand index entries instead of every consultation.
     r#"
-    CREATE INDEX consultations_queue ON consultations(urgency, due_at, received_at, snoozed_until, status)
+    CREATE INDEX consultations_queue ON consultations(urgency, due_at, received_at)
         WHERE status NOT IN ('resolved', 'declined');
     "#,
     // 3: 1–2 character search as index lookups (see store/search.rs); filled from search_fts

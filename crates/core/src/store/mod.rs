@@ -184,8 +184,23 @@ impl Store {
     }
 }
 
+/// Busy handler: `true` = try again. ~10 s in all before `SQLITE_BUSY` reaches the caller.
+fn busy_wait(attempt: i32) -> bool {
+    let us = match attempt {
+        0..=49 => 200,
+        50..=10_000 => 1_000,
+        _ => return false,
+    };
+    std::thread::sleep(Duration::from_micros(us));
+    true
+}
+
 fn configure(conn: &Connection) -> Result<()> {
-    conn.busy_timeout(Duration::from_secs(10))?;
+    // Wait for another writer up to ~10 s, polling every 0.2–1 ms. SQLite's own busy_timeout
+    // backs off to 100 ms sleeps, which with several writers on one store (the app, `renkei
+    // serve`, its worker threads) left the lock idle most of the time: 8 in-process writers
+    // reached ~40% of one writer's commits/s, with 140 ms p99 (docs/benchmarks.md).
+    conn.busy_handler(Some(busy_wait))?;
     conn.pragma_update(None, "journal_mode", "WAL")?;
     conn.pragma_update(None, "synchronous", "FULL")?;
     conn.pragma_update(None, "foreign_keys", "ON")?;
