@@ -7,6 +7,7 @@
 //!         [--only intake,queue,policy]`
 
 mod gen;
+mod http;
 mod intake;
 mod plot;
 mod policy;
@@ -109,6 +110,8 @@ fn bench_intake(a: &Args, r: &mut Report) -> Result<()> {
     let raw1 = intake::raw_inserts(&base, "raw1", &enc, &rows, 1)?;
     let desk8 = intake::desk_intake(&base, "desk8", &enc, &rows, 8)?;
     let desk1 = intake::desk_intake(&base, "desk1", &enc, &rows, 1)?;
+    let http8 = http::post_consultations(&base, "http8", &enc, &rows, 8)?;
+    let http8_plain = http::post_consultations(&base, "http8p", &plain, &rows, 8)?;
     let desk8_plain = intake::desk_intake(&base, "desk8p", &plain, &rows, 8)?;
     let raw8_plain = intake::raw_inserts(&base, "raw8p", &plain, &rows, 8)?;
     std::fs::remove_dir_all(&base).ok();
@@ -120,6 +123,13 @@ fn bench_intake(a: &Args, r: &mut Report) -> Result<()> {
     r.row("intake Desk::intake, 1 thread, encrypted", desk1.per_sec, "rows/s", &format!("p99 {:.1} ms", desk1.latency.p99_ms));
     r.row("intake Desk::intake, 8 threads, plain", desk8_plain.per_sec, "rows/s", &format!("p99 {:.1} ms", desk8_plain.latency.p99_ms));
     r.row("intake raw rusqlite, 8 threads, plain", raw8_plain.per_sec, "rows/s", &format!("p99 {:.1} ms", raw8_plain.latency.p99_ms));
+    r.row("intake POST /v1/consultations, 8 clients, encrypted", http8.per_sec, "rows/s", &format!("p50 {:.1} ms", http8.latency.p50_ms));
+    r.row("intake POST p99, 8 clients, encrypted", http8.latency.p99_ms, "ms", "request to 201, durable");
+    r.row("intake POST /v1/consultations, 8 clients, plain", http8_plain.per_sec, "rows/s", &format!("p99 {:.1} ms", http8_plain.latency.p99_ms));
+    let ratio = http8.per_sec / raw_best;
+    r.ratio("intake_vs_raw_sqlite", ratio, ">= 0.5 (HTTP, 8 clients, vs the faster raw: 8 or 1 thread)", Some(ratio >= 0.5));
+    r.ratio("intake_p99_ms", http8.latency.p99_ms, "info (HTTP, 8 clients)", None);
+    r.ratio("intake_encrypted_vs_plain", http8.per_sec / http8_plain.per_sec, "info (HTTP; 1.0 = encryption free)", None);
     let ratio = desk8.per_sec / raw_best;
     r.ratio("desk_intake_vs_raw_sqlite", ratio, ">= 0.5 (vs the faster raw: 8 or 1 thread)", Some(ratio >= 0.5));
     r.ratio("desk_intake_p99_ms", desk8.latency.p99_ms, "info (8 threads)", None);

@@ -259,7 +259,31 @@ pub fn run(cli: Cli) -> Result<()> {
                 crate::outln!("{l}");
             }
         }
-        Command::Backup { out, json } => {
+        Command::Backup {
+            out: None, json, ..
+        } => {
+            let mut desk = open(&dir)?;
+            let o = desk.daily_backup()?;
+            output::json_or(json, &o, || match &o.written {
+                Some(p) => format!(
+                    "daily backup written to {} ({} old removed)",
+                    p.display(),
+                    o.pruned.len()
+                ),
+                None => "today's backup already exists".into(),
+            });
+            if let Some(e) = o.mirror_error {
+                return Err(CliError {
+                    message: e,
+                    exit_code: 1,
+                });
+            }
+        }
+        Command::Backup {
+            out: Some(out),
+            json,
+            ..
+        } => {
             let mut desk = open(&dir)?;
             let m = desk.backup(&out, &actor(&None))?;
             output::json_or(json, &m, || {

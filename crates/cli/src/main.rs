@@ -148,10 +148,13 @@ pub enum Command {
         #[arg(long)]
         scenario: PathBuf,
     },
-    /// Write a consistent, encrypted backup
+    /// Write a consistent, encrypted backup (--out FILE), or today's daily generation (--auto)
     Backup {
-        #[arg(long)]
-        out: PathBuf,
+        #[arg(long, required_unless_present = "auto")]
+        out: Option<PathBuf>,
+        /// Daily generation into <data dir>/backups (+ mirror folder), pruning old ones
+        #[arg(long, conflicts_with = "out")]
+        auto: bool,
         #[arg(long)]
         json: bool,
     },

@@ -265,3 +265,80 @@ pub fn restore(file: &Path, dir: &DataDir, key: &StoreKey) -> Result<Manifest> {
     }
     Ok(manifest)
 }
+
+/// What the daily backup did.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct DailyOutcome {
+    /// The backup written today, or `None` when today's already existed.
+    pub written: Option<PathBuf>,
+    /// Copied to the mirror folder.
+    pub mirrored: Option<PathBuf>,
+    /// Old generations removed.
+    pub pruned: Vec<PathBuf>,
+    /// A problem with the mirror (the local backup still succeeded).
+    pub mirror_error: Option<String>,
+}
+
+/// File name of the generation for a day: `renkei-YYYYMMDD.rkbackup` (clinic's local date).
+pub fn generation_name(day: chrono::NaiveDate) -> String {
+    format!("renkei-{}.rkbackup", day.format("%Y%m%d"))
+}
+
+fn generation_day(name: &str) -> Option<chrono::NaiveDate> {
+    let d = name.strip_prefix("renkei-")?.strip_suffix(".rkbackup")?;
+    chrono::NaiveDate::parse_from_str(d, "%Y%m%d").ok()
+}
+
+/// Once a day: writes today's generation into `folder` (if missing), copies it to `mirror`,
+/// and removes generations older than `keep_days` (in `folder` only; the mirror is the
+/// clinic's to manage).
+pub fn daily(
+    store: &Store,
+    folder: &Path,
+    mirror: Option<&Path>,
+    keep_days: u32,
+    now: DateTime<Utc>,
+) -> Result<DailyOutcome> {
+    std::fs::create_dir_all(folder)?;
+    let today = now.with_timezone(&crate::clock::jst()).date_naive();
+    let path = folder.join(generation_name(today));
+    let mut out = DailyOutcome {
+        written: None,
+        mirrored: None,
+        pruned: Vec::new(),
+        mirror_error: None,
+    };
+    if !path.exists() {
+        backup(store, &path, now)?;
+        out.written = Some(path.clone());
+    }
+    if let Some(m) = mirror {
+        let target = m.join(generation_name(today));
+        if !target.exists() {
+            let copy = || -> std::io::Result<()> {
+                std::fs::create_dir_all(m)?;
+                let tmp = target.with_extension("partial");
+                std::fs::copy(&path, &tmp)?;
+                std::fs::File::open(&tmp)?.sync_all()?;
+                std::fs::rename(&tmp, &target)
+            };
+            match copy() {
+                Ok(()) => out.mirrored = Some(target),
+                Err(e) => {
+                    out.mirror_error =
+                        Some(format!("could not copy the backup to {}: {e}", m.display()))
+                }
+            }
+        }
+    }
+    let oldest = today - chrono::Duration::days(i64::from(keep_days.max(1)) - 1);
+    for e in std::fs::read_dir(folder)?.flatten() {
+        let name = e.file_name().to_string_lossy().to_string();
+        if generation_day(&name).is_some_and(|d| d < oldest) {
+            std::fs::remove_file(e.path())?;
+            out.pruned.push(e.path());
+        }
+    }
+    out.pruned.sort();
+    Ok(out)
+}

@@ -121,6 +121,13 @@ impl Desk {
         blobs::BlobStore::new(self.store.dir().blob_dir(), self.store.key().blob_key())
     }
 
+    /// Re-reads the settings from the store (another process or window may have saved them).
+    pub fn reload_settings(&mut self) -> Result<&Settings> {
+        self.settings =
+            store::settings::get::<Settings>(self.store.conn(), SETTINGS_KEY)?.unwrap_or_default();
+        Ok(&self.settings)
+    }
+
     /// Replaces the settings (validated by their types), audited.
     pub fn save_settings(&mut self, s: Settings, by: &str) -> Result<()> {
         let now = self.now();
@@ -162,7 +169,10 @@ impl Desk {
         let now = self.now();
         let mut f = filter.clone();
         if let Some(q) = f.search.as_deref().map(str::trim).filter(|q| !q.is_empty()) {
-            f.ids = Some(search::search(self.store.conn(), q, 10_000)?);
+            // For one page, the newest matches suffice (each candidate costs a row lookup:
+            // 10,000 of them took ~100 ms on a 1M-consultation store, docs/benchmarks.md).
+            let candidates = f.limit.map_or(10_000, |l| l.saturating_mul(10).clamp(200, 10_000));
+            f.ids = Some(search::search(self.store.conn(), q, candidates)?);
         }
         let mut rows = consultations::list_rows(self.store.conn(), &f, now)?;
         sort_rows(&mut rows, now);
@@ -677,6 +687,51 @@ impl Desk {
         Ok(out)
     }
 
+    // ----- staff and sign-in -------------------------------------------------------------------
+
+    /// Adds a staff profile (optionally with a PIN).
+    pub fn add_staff(
+        &mut self,
+        name: &str,
+        role: store::staff::Role,
+        pin: Option<&str>,
+        by: &str,
+    ) -> Result<store::staff::Staff> {
+        let by = actor(by)?;
+        let now = self.now();
+        self.store.write(|tx| {
+            let id = store::staff::add(tx, name, role, pin, now)?;
+            audit::append(
+                tx,
+                now,
+                &by,
+                "staff.add",
+                Some(&format!("staff:{id}")),
+                role.as_str(),
+            )?;
+            store::staff::list(tx)?
+                .into_iter()
+                .find(|s| s.id == id)
+                .ok_or_else(|| Error::NotFound(format!("staff {id} not found")))
+        })
+    }
+
+    pub fn staff(&self) -> Result<Vec<store::staff::Staff>> {
+        store::staff::list(self.store.conn())
+    }
+
+    /// Unlocks as `name` with `pin`; every attempt is audited (never the PIN).
+    pub fn sign_in(&mut self, name: &str, pin: &str) -> Result<store::staff::Staff> {
+        let now = self.now();
+        let name = crate::model::clean_line(name);
+        self.store.write(|tx| {
+            let r = store::staff::verify(tx, &name, pin, now);
+            let action = if r.is_ok() { "login" } else { "login.failed" };
+            audit::append(tx, now, &name, action, None, "")?;
+            Ok(r)
+        })?
+    }
+
     // ----- audit, notifications, integrity -------------------------------------------------------
 
     pub fn audit(&self, f: &audit::AuditFilter) -> Result<Vec<AuditEvent>> {
@@ -733,6 +788,28 @@ impl Desk {
             ),
         )?;
         Ok(m)
+    }
+
+    /// The automatic daily backup (generations in `<data dir>/backups`, mirror from settings).
+    pub fn daily_backup(&mut self) -> Result<crate::backup::DailyOutcome> {
+        let now = self.now();
+        let b = self.settings.backup.clone();
+        let folder = self.store.dir().backup_dir();
+        let mirror = b
+            .mirror_dir
+            .as_deref()
+            .filter(|m| !m.trim().is_empty())
+            .map(std::path::PathBuf::from);
+        let out = crate::backup::daily(&self.store, &folder, mirror.as_deref(), b.keep_days, now)?;
+        if out.written.is_some() {
+            self.record(
+                "system",
+                "backup.daily",
+                None,
+                &format!("pruned {}", out.pruned.len()),
+            )?;
+        }
+        Ok(out)
     }
 
     /// Checks the store: SQLite integrity, every attachment against its hash, the audit chain.

@@ -19,6 +19,10 @@ pub struct Settings {
     pub targets: ResponseTargets,
     pub roster: Vec<RosterEntry>,
     pub intake: IntakeSettings,
+    /// Automatic daily backups.
+    pub backup: BackupSettings,
+    /// Minutes of inactivity before the app locks (0 = never).
+    pub lock_after_minutes: u32,
     /// Notification policy (its calendar and targets always follow the clinic's above).
     pub notifications: PolicySettings,
     /// UI language: "ja" or "en".
@@ -34,6 +38,8 @@ impl Default for Settings {
             roster: Vec::new(),
             intake: IntakeSettings::default(),
             notifications: PolicySettings::default(),
+            backup: BackupSettings::default(),
+            lock_after_minutes: 5,
             language: "ja".into(),
         }
     }
@@ -57,6 +63,10 @@ pub struct IntakeSettings {
     pub enabled: bool,
     pub listen: String,
     pub fax_folder: Option<String>,
+    /// LINE WORKS bot secret (env `RENKEI_LINEWORKS_BOT_SECRET` wins). Kept in the encrypted store.
+    pub lineworks_bot_secret: Option<String>,
+    /// Chatwork webhook token, base64 (env `RENKEI_CHATWORK_WEBHOOK_TOKEN` wins).
+    pub chatwork_webhook_token: Option<String>,
 }
 
 impl Default for IntakeSettings {
@@ -65,6 +75,29 @@ impl Default for IntakeSettings {
             enabled: false,
             listen: "127.0.0.1:8787".into(),
             fax_folder: None,
+            lineworks_bot_secret: None,
+            chatwork_webhook_token: None,
+        }
+    }
+}
+
+/// Daily backup generations kept in `<data dir>/backups`, plus an optional copy elsewhere.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(default)]
+pub struct BackupSettings {
+    pub enabled: bool,
+    /// Days of daily generations to keep.
+    pub keep_days: u32,
+    /// A second folder (USB drive, NAS) that receives a copy of each daily backup.
+    pub mirror_dir: Option<String>,
+}
+
+impl Default for BackupSettings {
+    fn default() -> Self {
+        BackupSettings {
+            enabled: true,
+            keep_days: 14,
+            mirror_dir: None,
         }
     }
 }

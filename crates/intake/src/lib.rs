@@ -2,9 +2,71 @@
 //!
 //! How consultations arrive by themselves: the partner HTTP API, LINE WORKS and Chatwork
 //! webhooks, the Chatwork poller and the FAX/scanner folder. Depends on `renkei-core`; knows
-//! nothing of Tauri. (Being written — issue 7.)
+//! nothing of Tauri.
+//!
+//! * [`run_server`] — `renkei serve`: prints `listening on http://HOST:PORT`, stops on
+//!   SIGINT/SIGTERM after answering the requests in flight.
+//! * [`spawn_in_process`] — the desktop app's in-process server ([`ServerHandle::stop`]).
+//! * [`serve`] + [`IntakeState`] — the building blocks (tests, embedding).
+//!
+//! Every store call is synchronous (SQLite): handlers run it on a blocking thread with a
+//! connection from a small pool ([`IntakeState::with_desk`]) and answer 2xx only after the
+//! commit returned. Every error is JSON `{code, message}` ([`errors::ApiError`]).
+//!
+//! Environment ([`IntakeConfig::from_env`]): `RENKEI_LINEWORKS_BOT_SECRET`,
+//! `RENKEI_CHATWORK_WEBHOOK_TOKEN`, `RENKEI_RATE_LIMIT_PER_MIN` (default 600, 0 = off),
+//! `RENKEI_CHATWORK_API_TOKEN` + `RENKEI_CHATWORK_ROOMS` (comma-separated room ids) +
+//! `RENKEI_CHATWORK_API_BASE` (default `https://api.chatwork.com`) + `RENKEI_CHATWORK_POLL_SECS`
+//! (default 60), `RENKEI_FAX_FOLDER` (else the folder in the store's settings).
 
-/// Runs the intake server until SIGINT/SIGTERM (stub until the intake crate lands).
-pub fn run_server(_dir: renkei_core::store::DataDir, _listen: &str) -> Result<(), String> {
-    Err("the intake server is not built into this version yet".into())
+pub mod chatwork;
+pub mod chatwork_poll;
+pub mod config;
+pub mod errors;
+pub mod fax_folder;
+pub mod lineworks;
+pub mod partner_api;
+pub mod ratelimit;
+pub mod server;
+pub mod text;
+
+pub use config::{ChatworkPollConfig, FaxFolderConfig, IntakeCallback, IntakeConfig};
+pub use errors::ApiError;
+pub use server::{
+    router, run_server, serve, spawn_in_process, spawn_with_state, spawn_workers, IntakeState,
+    ServerHandle,
+};
+
+use renkei_core::codes::{Category, Channel, Status, Urgency};
+use renkei_core::model::QueueRow;
+
+/// What the `on_intake` callback is told after a committed intake. Carries no message text.
+#[derive(Debug, Clone, PartialEq, serde::Serialize)]
+pub struct IntakeNotice {
+    pub id: i64,
+    /// A new consultation.
+    pub created: bool,
+    /// A follow-up joined an open consultation.
+    pub joined: bool,
+    pub channel: Channel,
+    pub category: Category,
+    pub urgency: Urgency,
+    pub status: Status,
+    /// The partner's name.
+    pub partner: String,
+}
+
+impl IntakeNotice {
+    pub fn from_row(row: &QueueRow, created: bool, joined: bool) -> Self {
+        IntakeNotice {
+            id: row.id,
+            created,
+            joined,
+            channel: row.channel,
+            category: row.category,
+            urgency: row.urgency,
+            status: row.status,
+            partner: row.partner.clone(),
+        }
+    }
 }

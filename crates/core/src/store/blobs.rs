@@ -16,6 +16,8 @@ use std::path::{Path, PathBuf};
 /// Largest attachment accepted.
 pub const MAX_ATTACHMENT_BYTES: usize = 20 * 1024 * 1024;
 const MAGIC: &[u8; 4] = b"RKB1";
+/// The first bytes of an encrypted blob file.
+pub const BLOB_MAGIC: &[u8] = MAGIC;
 
 /// Media types we accept, sniffed from magic bytes.
 pub fn sniff_media_type(bytes: &[u8]) -> Option<&'static str> {
@@ -140,6 +142,19 @@ impl BlobStore {
             )));
         }
         Ok(plain)
+    }
+
+    /// Replaces a plain blob file by its encrypted form (atomic rename).
+    pub fn reseal_in_place(&self, path: &Path, plain: &[u8]) -> Result<()> {
+        let sealed = self.seal(plain)?;
+        let tmp = path.with_extension("reseal.tmp");
+        {
+            let mut f = std::fs::File::create(&tmp)?;
+            f.write_all(&sealed)?;
+            f.sync_all()?;
+        }
+        std::fs::rename(&tmp, path)?;
+        Ok(())
     }
 
     fn seal(&self, bytes: &[u8]) -> Result<Vec<u8>> {

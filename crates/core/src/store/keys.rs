@@ -35,10 +35,7 @@ impl StoreKey {
     pub fn from_bytes(k: [u8; 32]) -> Self {
         StoreKey(Some(k))
     }
-    pub(crate) fn plain_for_tests() -> Self {
-        StoreKey(None)
-    }
-    /// No encryption: a plain SQLite store (benchmarks measure the cost of encryption with it).
+    /// No encryption: only for in-memory test stores and benchmarks of the encryption cost.
     pub fn plain() -> Self {
         StoreKey(None)
     }
@@ -101,10 +98,7 @@ impl StoreKey {
                 ))
             });
         }
-        if dir.db_path().exists() {
-            if is_plain_sqlite(&dir.db_path()) {
-                return Ok(StoreKey(None));
-            }
+        if dir.db_path().exists() && !is_plain_sqlite(&dir.db_path()) {
             return Err(Error::Unauthorized(format!(
                 "the store at {} is encrypted but its key is missing: set RENKEI_DB_KEY or put back the key file {}",
                 dir.db_path().display(),

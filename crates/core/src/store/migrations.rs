@@ -153,13 +153,19 @@ pub const MIGRATIONS: &[&str] = &[
         text, consultation_id UNINDEXED, tokenize = 'trigram'
     );
     "#,
-    // 2: the queue at scale: a partial index of open items only, covering the triage order, so
+    // 2: staff profiles with a PIN and lock-out (3省2ガイドライン: access control per person).
+    r#"
+    ALTER TABLE staff ADD COLUMN pin_hash TEXT;
+    ALTER TABLE staff ADD COLUMN failed_attempts INTEGER NOT NULL DEFAULT 0;
+    ALTER TABLE staff ADD COLUMN locked_until TEXT;
+    "#,
+    // 3: the queue at scale: a partial index of open items only, covering the triage order, so
     // the first page reads a few thousand index entries instead of every consultation.
     r#"
     CREATE INDEX consultations_queue ON consultations(urgency, due_at, received_at)
         WHERE status NOT IN ('resolved', 'declined');
     "#,
-    // 3: 1–2 character search as index lookups (see store/search.rs); filled from search_fts
+    // 4: 1–2 character search as index lookups (see store/search.rs); filled from search_fts
     // by `search::rebuild_bigrams` right after this step.
     r#"
     CREATE VIRTUAL TABLE search_bigram USING fts5(
@@ -170,7 +176,7 @@ pub const MIGRATIONS: &[&str] = &[
 
 /// Data steps in Rust that follow a migration's SQL (index = the version it brings a store to).
 fn after_step(tx: &Connection, version: i64) -> Result<()> {
-    if version == 3 {
+    if version == 4 {
         super::search::rebuild_bigrams(tx)?;
     }
     Ok(())

@@ -16,6 +16,7 @@ pub mod notifications;
 pub mod partners;
 pub mod search;
 pub mod settings;
+pub mod staff;
 
 use crate::error::{Error, Result};
 use chrono::{DateTime, Utc};
@@ -115,6 +116,9 @@ impl Store {
             ))
         })?;
         std::fs::create_dir_all(dir.blob_dir())?;
+        if key.is_encrypted() && keys::is_plain_sqlite(&dir.db_path()) {
+            encrypt_plain_store(dir, &key)?;
+        }
         let conn = Connection::open_with_flags(
             dir.db_path(),
             OpenFlags::SQLITE_OPEN_READ_WRITE
@@ -149,7 +153,7 @@ impl Store {
         Ok(Store {
             conn,
             dir: dir.clone(),
-            key: StoreKey::plain_for_tests(),
+            key: StoreKey::plain(),
         })
     }
 
@@ -193,6 +197,65 @@ fn busy_wait(attempt: i32) -> bool {
     };
     std::thread::sleep(Duration::from_micros(us));
     true
+}
+
+/// Converts an unencrypted store (an early version, or one restored from a plain copy) to an
+/// encrypted one in place: blobs first (each an atomic rename; already-encrypted ones are
+/// skipped, so a crash midway is safe to resume), then the database through `sqlcipher_export`
+/// into a temp file that replaces the plain one.
+fn encrypt_plain_store(dir: &DataDir, key: &StoreKey) -> Result<()> {
+    let hex = key
+        .to_hex()
+        .ok_or_else(|| Error::Integrity("no key to encrypt the store with".into()))?;
+    let blobs = blobs::BlobStore::new(dir.blob_dir(), key.blob_key());
+    for path in walk_files(&dir.blob_dir()) {
+        let raw = std::fs::read(&path)?;
+        if raw.starts_with(blobs::BLOB_MAGIC) || path.extension().is_some_and(|e| e == "tmp") {
+            continue;
+        }
+        blobs.reseal_in_place(&path, &raw)?;
+    }
+    let db = dir.db_path();
+    let tmp = db.with_extension("db.encrypting");
+    let _ = std::fs::remove_file(&tmp);
+    {
+        let conn = Connection::open(&db)?;
+        conn.busy_timeout(Duration::from_secs(10))?;
+        conn.query_row("PRAGMA wal_checkpoint(TRUNCATE)", [], |_| Ok(()))?;
+        let version: i64 = conn.query_row("PRAGMA user_version", [], |r| r.get(0))?;
+        let path = tmp.to_string_lossy().replace('\'', "''");
+        conn.execute_batch(&format!(
+            "ATTACH DATABASE '{path}' AS encrypted KEY \"x'{hex}'\";
+             SELECT sqlcipher_export('encrypted');
+             PRAGMA encrypted.user_version = {version};
+             DETACH DATABASE encrypted;"
+        ))?;
+    }
+    std::fs::File::open(&tmp)?.sync_all()?;
+    for ext in ["db-wal", "db-shm"] {
+        let _ = std::fs::remove_file(db.with_extension(ext));
+    }
+    std::fs::rename(&tmp, &db)?;
+    tracing::info!(
+        "converted the plain store in {} to an encrypted one",
+        dir.root.display()
+    );
+    Ok(())
+}
+
+fn walk_files(p: &Path) -> Vec<PathBuf> {
+    let mut out = Vec::new();
+    if let Ok(rd) = std::fs::read_dir(p) {
+        for e in rd.flatten() {
+            let path = e.path();
+            if path.is_dir() {
+                out.extend(walk_files(&path));
+            } else {
+                out.push(path);
+            }
+        }
+    }
+    out
 }
 
 fn configure(conn: &Connection) -> Result<()> {

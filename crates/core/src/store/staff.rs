@@ -1,0 +1,230 @@
+//! The `staff` table: profiles (name, role), PINs hashed with argon2, and lock-out after
+//! repeated wrong PINs. Who-did-what in the audit log comes from the unlocked profile.
+
+use crate::error::{Error, Result};
+use argon2::password_hash::{
+    rand_core::OsRng, PasswordHash, PasswordHasher, PasswordVerifier, SaltString,
+};
+use argon2::Argon2;
+use chrono::{DateTime, Duration, Utc};
+use rusqlite::{params, Connection, OptionalExtension};
+use serde::{Deserialize, Serialize};
+
+use super::{parse_opt_ts, ts};
+
+/// Wrong PINs in a row before a profile is locked.
+pub const MAX_ATTEMPTS: i64 = 5;
+/// How long a locked profile stays locked.
+pub const LOCK_MINUTES: i64 = 5;
+
+/// What a staff member may do.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Role {
+    Clerk,
+    Nurse,
+    Doctor,
+    Admin,
+}
+
+impl Role {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Role::Clerk => "clerk",
+            Role::Nurse => "nurse",
+            Role::Doctor => "doctor",
+            Role::Admin => "admin",
+        }
+    }
+    pub fn parse(s: &str) -> Result<Role> {
+        match s {
+            "clerk" => Ok(Role::Clerk),
+            "nurse" => Ok(Role::Nurse),
+            "doctor" => Ok(Role::Doctor),
+            "admin" => Ok(Role::Admin),
+            _ => Err(Error::invalid(
+                "role",
+                format!("unknown role '{s}' (clerk, nurse, doctor, admin)"),
+            )),
+        }
+    }
+    pub fn label_ja(self) -> &'static str {
+        match self {
+            Role::Clerk => "事務",
+            Role::Nurse => "看護師",
+            Role::Doctor => "医師",
+            Role::Admin => "管理者",
+        }
+    }
+    /// Settings, partner keys and deletion are for doctors and admins.
+    pub fn may_administer(self) -> bool {
+        matches!(self, Role::Doctor | Role::Admin)
+    }
+}
+
+/// A staff profile (never carries the PIN hash out).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Staff {
+    pub id: i64,
+    pub name: String,
+    pub role: Role,
+    pub active: bool,
+    pub has_pin: bool,
+}
+
+fn hash_pin(pin: &str) -> Result<String> {
+    let salt = SaltString::generate(&mut OsRng);
+    Argon2::default()
+        .hash_password(pin.as_bytes(), &salt)
+        .map(|h| h.to_string())
+        .map_err(|e| Error::Integrity(format!("cannot hash the PIN: {e}")))
+}
+
+fn check_pin_format(pin: &str) -> Result<()> {
+    if pin.len() < 4 || pin.len() > 12 || !pin.chars().all(|c| c.is_ascii_digit()) {
+        return Err(Error::invalid("pin", "the PIN must be 4–12 digits"));
+    }
+    Ok(())
+}
+
+pub fn add(
+    conn: &Connection,
+    name: &str,
+    role: Role,
+    pin: Option<&str>,
+    now: DateTime<Utc>,
+) -> Result<i64> {
+    let name = crate::model::clean_line(name);
+    if name.is_empty() || name.chars().count() > 60 {
+        return Err(Error::invalid(
+            "name",
+            "the staff name must be 1–60 characters",
+        ));
+    }
+    if by_name(conn, &name)?.is_some() {
+        return Err(Error::Conflict(format!(
+            "a staff profile named '{name}' already exists"
+        )));
+    }
+    let hash = match pin {
+        Some(p) => {
+            check_pin_format(p)?;
+            Some(hash_pin(p)?)
+        }
+        None => None,
+    };
+    conn.execute(
+        "INSERT INTO staff (name, role, pin_hash, created_at) VALUES (?1, ?2, ?3, ?4)",
+        params![name, role.as_str(), hash, ts(now)],
+    )?;
+    Ok(conn.last_insert_rowid())
+}
+
+pub fn set_pin(conn: &Connection, id: i64, pin: &str) -> Result<()> {
+    check_pin_format(pin)?;
+    let n = conn.execute(
+        "UPDATE staff SET pin_hash = ?1, failed_attempts = 0, locked_until = NULL WHERE id = ?2",
+        params![hash_pin(pin)?, id],
+    )?;
+    if n == 0 {
+        return Err(Error::NotFound(format!("staff {id} not found")));
+    }
+    Ok(())
+}
+
+fn row(r: &rusqlite::Row<'_>) -> rusqlite::Result<Staff> {
+    Ok(Staff {
+        id: r.get(0)?,
+        name: r.get(1)?,
+        role: Role::parse(&r.get::<_, String>(2)?).unwrap_or(Role::Clerk),
+        active: r.get(3)?,
+        has_pin: r.get(4)?,
+    })
+}
+
+pub fn by_name(conn: &Connection, name: &str) -> Result<Option<Staff>> {
+    Ok(conn
+        .query_row(
+            "SELECT id, name, role, active, pin_hash IS NOT NULL FROM staff WHERE name = ?1",
+            [name],
+            row,
+        )
+        .optional()?)
+}
+
+pub fn list(conn: &Connection) -> Result<Vec<Staff>> {
+    let mut st =
+        conn.prepare("SELECT id, name, role, active, pin_hash IS NOT NULL FROM staff ORDER BY id")?;
+    let v = st
+        .query_map([], row)?
+        .collect::<rusqlite::Result<Vec<_>>>()?;
+    Ok(v)
+}
+
+/// Checks a PIN. Wrong PINs count towards the lock-out; a locked profile refuses even the right
+/// PIN until the lock expires. Returns the profile on success.
+pub fn verify(conn: &Connection, name: &str, pin: &str, now: DateTime<Utc>) -> Result<Staff> {
+    type Found = (i64, Option<String>, i64, Option<String>, bool);
+    let found: Option<Found> = conn
+        .query_row(
+            "SELECT id, pin_hash, failed_attempts, locked_until, active FROM staff WHERE name = ?1",
+            [name],
+            |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?, r.get(3)?, r.get(4)?)),
+        )
+        .optional()?;
+    let wrong = || Error::Unauthorized("the name or PIN is wrong; try again".into());
+    let Some((id, hash, attempts, locked_until, active)) = found else {
+        return Err(wrong());
+    };
+    if !active {
+        return Err(Error::Unauthorized(
+            "this staff profile is disabled; ask an administrator".into(),
+        ));
+    }
+    if let Some(until) = parse_opt_ts(locked_until)? {
+        if until > now {
+            let mins = (until - now).num_minutes() + 1;
+            return Err(Error::Unauthorized(format!(
+                "too many wrong PINs: this profile is locked for {mins} more minute(s)"
+            )));
+        }
+    }
+    let Some(hash) = hash else {
+        return Err(Error::Unauthorized(
+            "no PIN set for this profile; ask an administrator".into(),
+        ));
+    };
+    let ok = PasswordHash::new(&hash)
+        .map(|h| {
+            Argon2::default()
+                .verify_password(pin.as_bytes(), &h)
+                .is_ok()
+        })
+        .unwrap_or(false);
+    if ok {
+        conn.execute(
+            "UPDATE staff SET failed_attempts = 0, locked_until = NULL WHERE id = ?1",
+            [id],
+        )?;
+        return Ok(conn.query_row(
+            "SELECT id, name, role, active, pin_hash IS NOT NULL FROM staff WHERE id = ?1",
+            [id],
+            row,
+        )?);
+    }
+    let attempts = attempts + 1;
+    if attempts >= MAX_ATTEMPTS {
+        conn.execute(
+            "UPDATE staff SET failed_attempts = 0, locked_until = ?1 WHERE id = ?2",
+            params![ts(now + Duration::minutes(LOCK_MINUTES)), id],
+        )?;
+        return Err(Error::Unauthorized(format!(
+            "too many wrong PINs: this profile is locked for {LOCK_MINUTES} minutes"
+        )));
+    }
+    conn.execute(
+        "UPDATE staff SET failed_attempts = ?1 WHERE id = ?2",
+        params![attempts, id],
+    )?;
+    Err(wrong())
+}

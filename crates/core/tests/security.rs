@@ -1,0 +1,175 @@
+//! Staff PINs and lock-out; converting a plain store to an encrypted one.
+
+#![allow(clippy::unwrap_used, clippy::expect_used)]
+
+use chrono::Duration;
+use renkei_core::clock::{parse_rfc3339, FixedClock};
+use renkei_core::desk::{Desk, Document};
+use renkei_core::model::{NewConsultation, PartnerRef};
+use renkei_core::store::staff::Role;
+use renkei_core::store::{keys, DataDir, StoreKey};
+use renkei_core::{Category, Channel, Error, PartnerKind};
+use std::sync::Arc;
+
+fn clock() -> Arc<FixedClock> {
+    Arc::new(FixedClock::new(
+        parse_rfc3339("2026-12-01T09:00:00+09:00").unwrap(),
+    ))
+}
+
+#[test]
+fn pin_sign_in_locks_out_after_repeated_wrong_pins() {
+    let d = tempfile::tempdir().unwrap();
+    let clock = clock();
+    let mut desk =
+        Desk::open_with_key(&DataDir::new(d.path()), StoreKey::random(), clock.clone()).unwrap();
+    desk.add_staff("大野", Role::Nurse, Some("4821"), "admin")
+        .unwrap();
+    assert!(matches!(
+        desk.add_staff("大野", Role::Nurse, None, "admin"),
+        Err(Error::Conflict(_))
+    ));
+    assert!(matches!(
+        desk.add_staff("田村", Role::Clerk, Some("12"), "admin"),
+        Err(Error::Invalid { .. })
+    ));
+    assert_eq!(desk.sign_in("大野", "4821").unwrap().role, Role::Nurse);
+    for _ in 0..4 {
+        assert!(matches!(
+            desk.sign_in("大野", "0000"),
+            Err(Error::Unauthorized(_))
+        ));
+    }
+    let e = desk.sign_in("大野", "0000").unwrap_err();
+    assert!(e.to_string().contains("locked"), "{e}");
+    // even the right PIN is refused while locked
+    assert!(desk
+        .sign_in("大野", "4821")
+        .unwrap_err()
+        .to_string()
+        .contains("locked"));
+    clock.advance(Duration::minutes(6));
+    assert!(desk.sign_in("大野", "4821").is_ok());
+    // unknown names get the same answer as wrong PINs
+    assert!(desk
+        .sign_in("誰か", "4821")
+        .unwrap_err()
+        .to_string()
+        .contains("wrong"));
+    let actions: Vec<String> = desk
+        .audit(&Default::default())
+        .unwrap()
+        .into_iter()
+        .map(|a| a.action)
+        .collect();
+    assert!(actions.iter().filter(|a| *a == "login.failed").count() >= 6);
+    assert!(actions.iter().any(|a| a == "login"));
+    assert!(desk.check().unwrap().problems.is_empty());
+}
+
+#[test]
+fn a_plain_store_is_converted_to_an_encrypted_one() {
+    let d = tempfile::tempdir().unwrap();
+    let dir = DataDir::new(d.path());
+    let pdf = b"%PDF-1.4\nPLAINMARKER\n%%EOF\n";
+    let id = {
+        let mut desk = Desk::open_with_key(&dir, StoreKey::plain(), clock()).unwrap();
+        let mut n = NewConsultation::new(
+            Channel::Manual,
+            PartnerRef::Named {
+                name: "北区第2地域包括支援センター".into(),
+                kind: PartnerKind::Houkatsu,
+            },
+            Category::CommunityConcern,
+            "PLAINMARKER 独居の方",
+            "本文 PLAINMARKER",
+        );
+        n.external_id = Some("p1".into());
+        let id = desk.intake(n).unwrap().id;
+        desk.attach(
+            id,
+            Document {
+                name: "a.pdf",
+                bytes: pdf,
+                declared: None,
+            },
+            "田村",
+        )
+        .unwrap();
+        id
+    };
+    assert!(keys::is_plain_sqlite(&dir.db_path()));
+    let key = StoreKey::random();
+    let mut desk = Desk::open_with_key(&dir, key.clone(), clock()).unwrap();
+    assert!(!keys::is_plain_sqlite(&dir.db_path()));
+    let detail = desk.show(id, None).unwrap();
+    assert!(detail.row.subject.contains("PLAINMARKER"));
+    let (_, bytes) = desk
+        .attachment_bytes(detail.attachment_list[0].id, "田村")
+        .unwrap();
+    assert_eq!(bytes, pdf);
+    assert!(desk.check().unwrap().problems.is_empty());
+    drop(desk);
+    let mut stack = vec![d.path().to_path_buf()];
+    while let Some(p) = stack.pop() {
+        for e in std::fs::read_dir(&p).unwrap().flatten() {
+            if e.path().is_dir() {
+                stack.push(e.path());
+            } else {
+                let b = std::fs::read(e.path()).unwrap();
+                assert!(
+                    !b.windows(11).any(|w| w == b"PLAINMARKER"),
+                    "plaintext left in {}",
+                    e.path().display()
+                );
+            }
+        }
+    }
+    assert!(Desk::open_with_key(&dir, StoreKey::random(), clock()).is_err());
+}
+
+#[test]
+fn daily_backups_keep_n_generations_and_copy_to_a_mirror() {
+    let d = tempfile::tempdir().unwrap();
+    let mirror = tempfile::tempdir().unwrap();
+    let clock = clock();
+    let mut desk = Desk::open_with_key(
+        &DataDir::new(d.path().join("data")),
+        StoreKey::random(),
+        clock.clone(),
+    )
+    .unwrap();
+    let mut s = desk.settings().clone();
+    s.backup.keep_days = 3;
+    s.backup.mirror_dir = Some(mirror.path().to_string_lossy().to_string());
+    desk.save_settings(s, "admin").unwrap();
+    for day in 0..5 {
+        let out = desk.daily_backup().unwrap();
+        assert!(out.written.is_some(), "day {day}");
+        assert!(out.mirrored.is_some());
+        // a second run the same day writes nothing
+        assert!(desk.daily_backup().unwrap().written.is_none());
+        clock.advance(Duration::days(1));
+    }
+    let mut local: Vec<String> = std::fs::read_dir(d.path().join("data/backups"))
+        .unwrap()
+        .map(|e| e.unwrap().file_name().to_string_lossy().to_string())
+        .collect();
+    local.sort();
+    assert_eq!(
+        local,
+        vec![
+            "renkei-20261203.rkbackup",
+            "renkei-20261204.rkbackup",
+            "renkei-20261205.rkbackup"
+        ]
+    );
+    assert_eq!(std::fs::read_dir(mirror.path()).unwrap().count(), 5);
+    // an unreachable mirror does not fail the local backup
+    let mut s = desk.settings().clone();
+    s.backup.mirror_dir = Some("/proc/renkei-no-such-dir".into());
+    desk.save_settings(s, "admin").unwrap();
+    let out = desk.daily_backup().unwrap();
+    assert!(out.written.is_some());
+    assert!(out.mirror_error.is_some());
+}

@@ -1,0 +1,192 @@
+//! Configuration of the intake server, from the environment (`renkei serve`) or built by the
+//! desktop app.
+
+use crate::IntakeNotice;
+use std::path::PathBuf;
+use std::sync::Arc;
+use std::time::Duration;
+
+/// Called after each committed intake (the desktop app refreshes its queue and notifies).
+pub type IntakeCallback = Arc<dyn Fn(IntakeNotice) + Send + Sync>;
+
+/// Default per-partner limit of the partner API.
+pub const DEFAULT_RATE_LIMIT_PER_MIN: u32 = 600;
+/// Default Chatwork API base.
+pub const DEFAULT_CHATWORK_API_BASE: &str = "https://api.chatwork.com";
+
+/// Everything the server needs besides the store.
+#[derive(Clone)]
+pub struct IntakeConfig {
+    /// LINE WORKS bot secret (`RENKEI_LINEWORKS_BOT_SECRET`); `None` → the callback answers 503.
+    pub lineworks_bot_secret: Option<String>,
+    /// Chatwork webhook token, base64 as Chatwork shows it (`RENKEI_CHATWORK_WEBHOOK_TOKEN`).
+    pub chatwork_webhook_token: Option<String>,
+    /// Partner API requests per minute per partner (`RENKEI_RATE_LIMIT_PER_MIN`, 0 = off).
+    pub rate_limit_per_min: u32,
+    /// Chatwork poller; `None` = off.
+    pub chatwork_poll: Option<ChatworkPollConfig>,
+    /// FAX/scanner folder watcher; `None` = off.
+    pub fax_folder: Option<FaxFolderConfig>,
+    /// Store connections used by request handlers.
+    pub desk_pool_size: usize,
+    pub on_intake: Option<IntakeCallback>,
+}
+
+impl std::fmt::Debug for IntakeConfig {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("IntakeConfig")
+            .field(
+                "lineworks_bot_secret",
+                &self.lineworks_bot_secret.as_ref().map(|_| "<set>"),
+            )
+            .field(
+                "chatwork_webhook_token",
+                &self.chatwork_webhook_token.as_ref().map(|_| "<set>"),
+            )
+            .field("rate_limit_per_min", &self.rate_limit_per_min)
+            .field("chatwork_poll", &self.chatwork_poll)
+            .field("fax_folder", &self.fax_folder)
+            .field("desk_pool_size", &self.desk_pool_size)
+            .field("on_intake", &self.on_intake.as_ref().map(|_| "<callback>"))
+            .finish()
+    }
+}
+
+impl Default for IntakeConfig {
+    fn default() -> Self {
+        IntakeConfig {
+            lineworks_bot_secret: None,
+            chatwork_webhook_token: None,
+            rate_limit_per_min: DEFAULT_RATE_LIMIT_PER_MIN,
+            chatwork_poll: None,
+            fax_folder: None,
+            desk_pool_size: 4,
+            on_intake: None,
+        }
+    }
+}
+
+/// The Chatwork poller: `GET {base}/v2/rooms/{room}/messages?force=0` per room.
+#[derive(Clone)]
+pub struct ChatworkPollConfig {
+    pub api_token: String,
+    pub rooms: Vec<String>,
+    /// Without trailing slash, e.g. `https://api.chatwork.com`.
+    pub base_url: String,
+    /// Pause between rounds over all rooms (`RENKEI_CHATWORK_POLL_SECS`, default 60 s).
+    pub interval: Duration,
+    /// First wait after an error; doubles per consecutive error up to `backoff_max`.
+    pub backoff_base: Duration,
+    pub backoff_max: Duration,
+    /// Request budget shared by all rooms: `budget` requests per `budget_period`
+    /// (Chatwork: 300 / 5 min).
+    pub budget: u32,
+    pub budget_period: Duration,
+    /// Timeout of one request.
+    pub request_timeout: Duration,
+}
+
+impl std::fmt::Debug for ChatworkPollConfig {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("ChatworkPollConfig")
+            .field("api_token", &"<set>")
+            .field("rooms", &self.rooms)
+            .field("base_url", &self.base_url)
+            .field("interval", &self.interval)
+            .field("backoff_base", &self.backoff_base)
+            .field("backoff_max", &self.backoff_max)
+            .field("budget", &self.budget)
+            .field("budget_period", &self.budget_period)
+            .finish()
+    }
+}
+
+impl ChatworkPollConfig {
+    pub fn new(api_token: &str, rooms: Vec<String>, base_url: &str) -> Self {
+        ChatworkPollConfig {
+            api_token: api_token.to_string(),
+            rooms,
+            base_url: base_url.trim_end_matches('/').to_string(),
+            interval: Duration::from_secs(60),
+            backoff_base: Duration::from_secs(2),
+            backoff_max: Duration::from_secs(300),
+            budget: 300,
+            budget_period: Duration::from_secs(300),
+            request_timeout: Duration::from_secs(30),
+        }
+    }
+}
+
+/// The FAX/scanner folder watcher.
+#[derive(Debug, Clone)]
+pub struct FaxFolderConfig {
+    pub folder: PathBuf,
+    /// Scan period (2 s: network shares deliver no change events).
+    pub interval: Duration,
+}
+
+impl FaxFolderConfig {
+    pub fn new(folder: impl Into<PathBuf>) -> Self {
+        FaxFolderConfig {
+            folder: folder.into(),
+            interval: Duration::from_secs(2),
+        }
+    }
+}
+
+fn env_nonempty(name: &str) -> Option<String> {
+    std::env::var(name)
+        .ok()
+        .map(|v| v.trim().to_string())
+        .filter(|v| !v.is_empty())
+}
+
+impl IntakeConfig {
+    /// Reads the `RENKEI_*` variables (see the crate doc). A malformed value is an error that
+    /// names the variable.
+    pub fn from_env() -> Result<IntakeConfig, String> {
+        let mut c = IntakeConfig {
+            lineworks_bot_secret: env_nonempty("RENKEI_LINEWORKS_BOT_SECRET"),
+            chatwork_webhook_token: env_nonempty("RENKEI_CHATWORK_WEBHOOK_TOKEN"),
+            ..IntakeConfig::default()
+        };
+        if let Some(v) = env_nonempty("RENKEI_RATE_LIMIT_PER_MIN") {
+            c.rate_limit_per_min = v.parse().map_err(|_| {
+                format!("RENKEI_RATE_LIMIT_PER_MIN must be a whole number of requests per minute (0 = off), not '{v}'")
+            })?;
+        }
+        if let Some(token) = env_nonempty("RENKEI_CHATWORK_API_TOKEN") {
+            let rooms: Vec<String> = env_nonempty("RENKEI_CHATWORK_ROOMS")
+                .unwrap_or_default()
+                .split(',')
+                .map(|r| r.trim().to_string())
+                .filter(|r| !r.is_empty())
+                .collect();
+            if rooms.is_empty() {
+                return Err("RENKEI_CHATWORK_API_TOKEN is set but RENKEI_CHATWORK_ROOMS is empty: list the room ids to poll, comma-separated".into());
+            }
+            if let Some(bad) = rooms
+                .iter()
+                .find(|r| !r.chars().all(|c| c.is_ascii_digit()))
+            {
+                return Err(format!(
+                    "RENKEI_CHATWORK_ROOMS: '{bad}' is not a Chatwork room id (digits only)"
+                ));
+            }
+            let base = env_nonempty("RENKEI_CHATWORK_API_BASE")
+                .unwrap_or_else(|| DEFAULT_CHATWORK_API_BASE.to_string());
+            let mut p = ChatworkPollConfig::new(&token, rooms, &base);
+            if let Some(v) = env_nonempty("RENKEI_CHATWORK_POLL_SECS") {
+                let secs: u64 = v.parse().map_err(|_| {
+                    format!("RENKEI_CHATWORK_POLL_SECS must be a number of seconds, not '{v}'")
+                })?;
+                p.interval = Duration::from_secs(secs.max(1));
+            }
+            c.chatwork_poll = Some(p);
+        }
+        if let Some(f) = env_nonempty("RENKEI_FAX_FOLDER") {
+            c.fax_folder = Some(FaxFolderConfig::new(f));
+        }
+        Ok(c)
+    }
+}

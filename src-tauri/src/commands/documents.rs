@@ -1,0 +1,126 @@
+//! Referral documents: importing dropped files (two paths, one core call), previewing images
+//! and opening a PDF in the system viewer.
+//!
+//! * `import_document_bytes` — the webview's own HTML5 `drop` handler read the file
+//!   (synthetic drops in tests, and drops Tauri does not intercept) and sends the bytes.
+//! * `import_document_paths` — Tauri's native drag-drop event gave paths (real drops from the
+//!   desktop); Rust reads the files.
+//!
+//! Both end in [`Desk::import_document`] with channel `manual`.
+
+use crate::error::{CmdResult, CommandError};
+use crate::state::DeskState;
+use base64::Engine as _;
+use renkei_core::desk::{Desk, Document, ImportOutcome};
+use renkei_core::Channel;
+use serde::Serialize;
+use std::path::PathBuf;
+use tauri::State;
+
+/// The same limit as the core's (20 MiB); checked before reading a file from disk.
+const MAX_FILE_BYTES: u64 = 20 * 1024 * 1024;
+
+/// Result of one file of a drop: the outcome or why it was refused.
+#[derive(Debug, Clone, Serialize)]
+pub struct FileImport {
+    pub name: String,
+    pub outcome: Option<ImportOutcome>,
+    pub error: Option<CommandError>,
+}
+
+fn import(d: &mut Desk, name: &str, bytes: &[u8], to: Option<i64>, by: &str) -> FileImport {
+    let doc = Document {
+        name,
+        bytes,
+        declared: None,
+    };
+    let r = d.import_document(doc, to, Channel::Manual, by);
+    FileImport {
+        name: name.to_string(),
+        outcome: r.as_ref().ok().cloned(),
+        error: r.err().map(CommandError::from),
+    }
+}
+
+/// Imports one file whose bytes the webview read (base64).
+#[tauri::command]
+pub fn import_document_bytes(
+    state: State<'_, DeskState>,
+    name: String,
+    bytes_b64: String,
+    to: Option<i64>,
+    by: String,
+) -> CmdResult<FileImport> {
+    let bytes = base64::engine::general_purpose::STANDARD
+        .decode(bytes_b64.as_bytes())
+        .map_err(|e| CommandError::new("invalid_input", format!("bytes: not base64 ({e})")))?;
+    state.change(|d| Ok(import(d, &name, &bytes, to, &by)))
+}
+
+/// Imports files by path (native drop); one result per file.
+#[tauri::command]
+pub fn import_document_paths(
+    state: State<'_, DeskState>,
+    paths: Vec<PathBuf>,
+    to: Option<i64>,
+    by: String,
+) -> CmdResult<Vec<FileImport>> {
+    state.change(|d| Ok(paths.iter().map(|p| import_path(d, p, to, &by)).collect()))
+}
+
+fn import_path(d: &mut Desk, path: &std::path::Path, to: Option<i64>, by: &str) -> FileImport {
+    let name = path
+        .file_name()
+        .map(|n| n.to_string_lossy().into_owned())
+        .unwrap_or_else(|| path.display().to_string());
+    let refuse = |e: CommandError| FileImport {
+        name: name.clone(),
+        outcome: None,
+        error: Some(e),
+    };
+    match std::fs::metadata(path) {
+        Ok(m) if m.is_dir() => {
+            return refuse(CommandError::new(
+                "unsupported_media_type",
+                "a folder cannot be imported; drop the files themselves",
+            ))
+        }
+        Ok(m) if m.len() > MAX_FILE_BYTES => {
+            return refuse(CommandError::new(
+                "too_large",
+                "the file is larger than 20 MiB",
+            ))
+        }
+        Ok(_) => {}
+        Err(e) => return refuse(e.into()),
+    }
+    match std::fs::read(path) {
+        Ok(bytes) => import(d, &name, &bytes, to, by),
+        Err(e) => refuse(e.into()),
+    }
+}
+
+/// An image attachment as a `data:` URL for an inline preview (audited as a read).
+#[tauri::command]
+pub fn attachment_data_url(
+    state: State<'_, DeskState>,
+    attachment_id: i64,
+    by: String,
+) -> CmdResult<String> {
+    let (a, bytes) = state.with(|d| Ok(d.attachment_bytes(attachment_id, &by)?))?;
+    let b64 = base64::engine::general_purpose::STANDARD.encode(bytes);
+    Ok(format!("data:{};base64,{b64}", a.media_type))
+}
+
+/// Saves an attachment to a private temp folder and opens it with the system viewer.
+#[tauri::command]
+pub fn attachment_open(
+    state: State<'_, DeskState>,
+    attachment_id: i64,
+    by: String,
+) -> CmdResult<String> {
+    let (a, bytes) = state.with(|d| Ok(d.attachment_bytes(attachment_id, &by)?))?;
+    let path = crate::opener::save_private(&a.name, &bytes)?;
+    crate::opener::open_with_system(&path)?;
+    Ok(path.display().to_string())
+}

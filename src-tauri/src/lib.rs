@@ -1,0 +1,210 @@
+//! # renkei-desk
+//!
+//! The desktop shell of Renkei Desk (連携デスク): a Tauri 2 app over `renkei-core`. It owns the
+//! window, tray, OS notifications, drag-and-drop and the store watcher, and exposes the core's
+//! [`Desk`](renkei_core::desk::Desk) to the UI (`ui/`) through thin commands (`commands/`).
+//! No business logic lives here: triage, due times, urgency, personal-data checks and audit are
+//! the core's.
+
+pub mod commands;
+pub mod dragdrop;
+pub mod error;
+pub mod notifier;
+pub mod opener;
+pub mod state;
+pub mod tray;
+pub mod watcher;
+pub mod window;
+
+use error::CommandError;
+use renkei_core::desk::Desk;
+use renkei_core::store::DataDir;
+use state::DeskState;
+use std::sync::Arc;
+use tauri::Manager;
+
+/// Opens the store named by the environment (`RENKEI_DATA_DIR`, `RENKEI_NOW`, key).
+pub fn open_desk() -> Result<Desk, CommandError> {
+    let clock =
+        renkei_core::clock::clock_from_env().map_err(|e| CommandError::new("invalid_input", e))?;
+    let dir = DataDir::from_env_or_default();
+    Ok(Desk::open(&dir, Arc::from(clock))?)
+}
+
+/// Builds the app around `state`.
+pub fn builder(state: DeskState) -> tauri::Builder<tauri::Wry> {
+    tauri::Builder::default()
+        .plugin(tauri_plugin_single_instance::init(|app, _argv, _cwd| {
+            window::show_main(app);
+        }))
+        .manage(state)
+        .setup(|app| {
+            let handle = app.handle().clone();
+            app.state::<DeskState>().attach_app(handle.clone());
+            if let Err(e) = tray::build(app) {
+                tracing::warn!("tray icon unavailable: {e}");
+            }
+            let notifier = notifier::Notifier::start(handle.clone());
+            watcher::start(handle, notifier);
+            Ok(())
+        })
+        .on_window_event(window::on_window_event)
+        .invoke_handler(tauri::generate_handler![
+            commands::queue::queue_list,
+            commands::queue::queue_counts,
+            commands::consultation::consultation_show,
+            commands::consultation::consultation_ack,
+            commands::consultation::consultation_set_status,
+            commands::consultation::consultation_assign,
+            commands::consultation::consultation_set_urgency,
+            commands::consultation::consultation_set_category,
+            commands::consultation::consultation_snooze,
+            commands::consultation::consultation_add_message,
+            commands::consultation::pii_scan,
+            commands::consultation::phone_intake,
+            commands::documents::import_document_bytes,
+            commands::documents::import_document_paths,
+            commands::documents::attachment_data_url,
+            commands::documents::attachment_open,
+            commands::partners::partners_list,
+            commands::settings::settings_get,
+            commands::settings::app_info,
+            commands::notifications::notifications_list,
+            commands::notifications::audit_list,
+        ])
+}
+
+/// Runs the app.
+pub fn run() {
+    let _ = tracing_subscriber::fmt()
+        .with_env_filter(
+            tracing_subscriber::EnvFilter::try_from_default_env()
+                .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("info")),
+        )
+        .with_writer(std::io::stderr)
+        .try_init();
+    let opened = open_desk();
+    if let Err(e) = &opened {
+        tracing::error!("the store could not be opened: {e}");
+    }
+    if let Err(e) = builder(DeskState::new(opened)).run(tauri::generate_context!()) {
+        tracing::error!("Renkei Desk stopped: {e}");
+        std::process::exit(1);
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use renkei_core::clock::FixedClock;
+    use tauri::test::{get_ipc_response, mock_builder, mock_context, noop_assets, INVOKE_KEY};
+    use tauri::webview::InvokeRequest;
+
+    fn desk(dir: &std::path::Path) -> Desk {
+        let clock = Arc::new(FixedClock::new(
+            renkei_core::clock::parse_rfc3339("2026-12-01T10:00:00+09:00").unwrap(),
+        ));
+        let store = renkei_core::store::Store::open_in_memory(&DataDir::new(dir)).unwrap();
+        Desk::from_store(store, clock).unwrap()
+    }
+
+    fn app(state: DeskState) -> tauri::WebviewWindow<tauri::test::MockRuntime> {
+        let app = mock_builder()
+            .manage(state)
+            .invoke_handler(tauri::generate_handler![
+                commands::queue::queue_list,
+                commands::consultation::consultation_show,
+                commands::consultation::consultation_set_status,
+                commands::documents::import_document_bytes,
+            ])
+            .build(mock_context(noop_assets()))
+            .unwrap();
+        tauri::WebviewWindowBuilder::new(&app, "main", Default::default())
+            .build()
+            .unwrap()
+    }
+
+    fn invoke(
+        w: &tauri::WebviewWindow<tauri::test::MockRuntime>,
+        cmd: &str,
+        body: serde_json::Value,
+    ) -> Result<serde_json::Value, serde_json::Value> {
+        get_ipc_response(
+            w,
+            InvokeRequest {
+                cmd: cmd.into(),
+                callback: tauri::ipc::CallbackFn(0),
+                error: tauri::ipc::CallbackFn(1),
+                url: "tauri://localhost".parse().unwrap(),
+                body: tauri::ipc::InvokeBody::Json(body),
+                headers: Default::default(),
+                invoke_key: INVOKE_KEY.to_string(),
+            },
+        )
+        .map(|b| b.deserialize::<serde_json::Value>().unwrap())
+    }
+
+    #[test]
+    fn core_errors_cross_the_bridge_as_code_and_message() {
+        let e = CommandError::from(renkei_core::Error::NotFound(
+            "consultation 9 not found".into(),
+        ));
+        assert_eq!(e.code, "not_found");
+        assert_eq!(
+            serde_json::to_value(&e).unwrap(),
+            serde_json::json!({"code": "not_found", "message": "consultation 9 not found"})
+        );
+    }
+
+    #[test]
+    fn commands_answer_with_code_and_message() {
+        let tmp = tempfile::tempdir().unwrap();
+        let w = app(DeskState::new(Ok(desk(tmp.path()))));
+        let rows = invoke(&w, "queue_list", serde_json::json!({"filter": {}})).unwrap();
+        assert_eq!(rows, serde_json::json!([]));
+        let err = invoke(
+            &w,
+            "consultation_show",
+            serde_json::json!({"id": 42, "by": "田村"}),
+        )
+        .unwrap_err();
+        assert_eq!(err["code"], "not_found", "{err}");
+        let err = invoke(
+            &w,
+            "consultation_set_status",
+            serde_json::json!({"id": 1, "status": "done", "by": "田村"}),
+        )
+        .unwrap_err();
+        assert_eq!(err["code"], "invalid_input", "{err}");
+    }
+
+    #[test]
+    fn a_refused_drop_says_why_and_stores_nothing() {
+        let tmp = tempfile::tempdir().unwrap();
+        let w = app(DeskState::new(Ok(desk(tmp.path()))));
+        let r = invoke(
+            &w,
+            "import_document_bytes",
+            serde_json::json!({"name": "memo.txt", "bytesB64": "aGVsbG8=", "to": null, "by": "田村"}),
+        )
+        .unwrap();
+        assert_eq!(r["error"]["code"], "unsupported_media_type", "{r}");
+        assert!(r["outcome"].is_null());
+        let rows = invoke(&w, "queue_list", serde_json::json!({"filter": {}})).unwrap();
+        assert_eq!(rows, serde_json::json!([]));
+    }
+
+    #[test]
+    fn an_unopened_store_answers_every_command_with_what_to_do() {
+        let w = app(DeskState::new(Err(CommandError::new(
+            "unauthorized",
+            "the key is missing",
+        ))));
+        let err = invoke(&w, "queue_list", serde_json::json!({"filter": {}})).unwrap_err();
+        assert_eq!(err["code"], "store_unavailable");
+        assert!(err["message"]
+            .as_str()
+            .unwrap()
+            .contains("the key is missing"));
+    }
+}

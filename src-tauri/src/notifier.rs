@@ -1,0 +1,96 @@
+//! OS notifications through notify-rust, off the main thread.
+//!
+//! `Notification::show()` blocks on D-Bus (and waiting for a click blocks until the
+//! notification closes), so one dedicated thread takes [`Notice`]s from a channel and shows
+//! them; each shown notification gets a small thread that waits for its action. Clicking it
+//! (action `default`) brings the window to the front and emits `open-consultation` with the id.
+//!
+//! Texts are built by the caller from category, partner and counts only — never message text
+//! or a patient's name (the screen may face the waiting room).
+
+use std::sync::mpsc;
+use tauri::AppHandle;
+
+/// Event the UI listens to: open this consultation (payload: its id).
+pub const OPEN_CONSULTATION: &str = "open-consultation";
+
+/// One notification to show.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Notice {
+    pub title: String,
+    pub body: String,
+    pub urgent: bool,
+    /// The consultation a click opens.
+    pub consultation_id: Option<i64>,
+}
+
+/// The sending end; cheap to clone.
+#[derive(Debug, Clone)]
+pub struct Notifier {
+    tx: mpsc::Sender<Notice>,
+}
+
+impl Notifier {
+    /// Starts the notification thread.
+    pub fn start(app: AppHandle) -> Self {
+        let (tx, rx) = mpsc::channel::<Notice>();
+        let spawned = std::thread::Builder::new()
+            .name("renkei-notifier".into())
+            .spawn(move || {
+                for n in rx {
+                    show(&app, n);
+                }
+            });
+        if let Err(e) = spawned {
+            tracing::warn!("notification thread could not start: {e}");
+        }
+        Notifier { tx }
+    }
+
+    /// Queues a notification; never blocks.
+    pub fn send(&self, n: Notice) {
+        if self.tx.send(n).is_err() {
+            tracing::warn!("notification thread has stopped; notification dropped");
+        }
+    }
+}
+
+#[cfg(all(unix, not(target_os = "macos")))]
+fn show(app: &AppHandle, n: Notice) {
+    let mut note = notify_rust::Notification::new();
+    note.appname("Renkei Desk")
+        .summary(&n.title)
+        .body(&n.body)
+        .icon("dialog-information")
+        .action("default", "開く")
+        .urgency(if n.urgent {
+            notify_rust::Urgency::Critical
+        } else {
+            notify_rust::Urgency::Normal
+        });
+    match note.show() {
+        Ok(handle) => {
+            let app = app.clone();
+            let id = n.consultation_id;
+            let _ = std::thread::Builder::new()
+                .name("renkei-notification-action".into())
+                .spawn(move || {
+                    handle.wait_for_action(|action| {
+                        if action == "default" {
+                            crate::window::open_consultation(&app, id);
+                        }
+                    })
+                });
+        }
+        Err(e) => tracing::warn!("notification not shown: {e}"),
+    }
+}
+
+#[cfg(not(all(unix, not(target_os = "macos"))))]
+fn show(_app: &AppHandle, n: Notice) {
+    let mut note = notify_rust::Notification::new();
+    note.appname("Renkei Desk").summary(&n.title).body(&n.body);
+    if let Err(e) = note.show() {
+        tracing::warn!("notification not shown: {e}");
+    }
+}

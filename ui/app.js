@@ -1,0 +1,212 @@
+// Entry point: navigation, the status bar, keyboard shortcuts, live updates ("queue-changed",
+// "open-consultation") and the drop handler. Views render; api.js talks to the app.
+
+import { api, on } from "./api.js";
+import { h, replace, debounce, icon } from "./util/dom.js";
+import { t, setLang, getLang } from "./i18n/index.js";
+import { setServerNow, clock } from "./util/time.js";
+import { get, set, subscribe, setMe, recentStaff } from "./state.js";
+import { toast, toastError, errorText } from "./util/toast.js";
+import { installDrop } from "./util/drop.js";
+import * as queue from "./views/queue.js";
+import * as cons from "./views/consultation.js";
+import { mountPhoneForm } from "./views/phone-form.js";
+import { mountPartners } from "./views/partners.js";
+import { mountNotifications } from "./views/notifications.js";
+import { mountAudit } from "./views/audit.js";
+import { mountSettings } from "./views/settings.js";
+
+const $ = (id) => document.getElementById(id);
+const NAV = ["queue", "phone", "partners", "notifications", "audit", "settings"];
+
+// ----- chrome -------------------------------------------------------------------------------
+
+function renderChrome() {
+  $("brand-name").textContent = t("app.name");
+  $("brand-sub").textContent = t("app.sub");
+  const view = get().view === "consultation" ? "queue" : get().view;
+  replace($("nav"), NAV.map((v) => h("button", {
+    type: "button", id: `nav-${v}`, dataset: { view: v }, "aria-current": v === view ? "page" : null, onclick: () => go(v),
+  }, t(`nav.${v}`), v === "queue" && get().counts.urgent ? h("span", { class: "nav__badge" }, String(get().counts.urgent)) : null)));
+  const me = $("me");
+  replace(me, icon("user"), get().me || t("me.none"));
+  me.title = t("me.switch");
+  me.classList.toggle("is-missing", !get().me);
+  renderStatusBar();
+}
+
+function renderStatusBar() {
+  const c = get().counts;
+  const item = (id, key, n, hot) => h("span", { class: `count${hot && n ? " is-hot" : ""}`, id }, t(`status_bar.${key}`), h("b", {}, String(n)));
+  replace($("status-bar"),
+    item("count-unconfirmed", "unconfirmed", c.unconfirmed, false),
+    item("count-urgent", "urgent", c.urgent, true),
+    item("count-overdue", "overdue", c.overdue, true),
+    item("count-open", "open", c.open, false),
+    h("span", { class: "spacer" }),
+    get().updatedAt ? h("span", { id: "updated-at" }, t("status_bar.updated", { t: clock(get().updatedAt) })) : null);
+}
+
+// ----- navigation ---------------------------------------------------------------------------
+
+async function go(view, id = null) {
+  if (get().view === "consultation" && view !== "consultation") cons.closeConsultation();
+  set({ view, openId: view === "consultation" ? id : null });
+  renderChrome();
+  const root = $("view");
+  switch (view) {
+    case "queue":
+      queue.mountQueue(root, { open: openConsultation, reload });
+      await reload();
+      queue.focusList();
+      break;
+    case "consultation": await cons.mountConsultation(root, id, { back: () => go("queue"), changed: reload }); break;
+    case "phone": await mountPhoneForm(root, { saved: (nid) => { set({ selectedId: nid }); go("queue"); } }); break;
+    case "partners": await mountPartners(root); break;
+    case "notifications": await mountNotifications(root, { open: openConsultation }); break;
+    case "audit": await mountAudit(root); break;
+    case "settings": await mountSettings(root, { language: (l) => { setLang(l); go("settings"); } }); break;
+  }
+}
+
+function openConsultation(id) {
+  if (id == null) return;
+  set({ selectedId: id });
+  go("consultation", id);
+}
+
+// ----- data ---------------------------------------------------------------------------------
+
+let loading = null;
+async function reload() {
+  if (loading) { loading.again = true; return; }
+  loading = { again: false };
+  try {
+    const [rows, counts, info] = await Promise.all([api.queue(queue.coreFilter()), api.counts(), api.appInfo()]);
+    setServerNow(info.now);
+    set({ rows, counts, updatedAt: info.now });
+    if (get().view === "queue") queue.render();
+    renderChrome();
+  } catch (e) {
+    if (e?.code === "store_unavailable" || e?.code === "no_bridge") fatal(e);
+    else toastError(e);
+  } finally {
+    const again = loading.again;
+    loading = null;
+    if (again) reload();
+  }
+}
+
+const onChanged = debounce(() => {
+  reload();
+  if (get().view === "consultation") cons.refreshConsultation();
+}, 150);
+
+function fatal(e) {
+  replace($("view"), h("div", { class: "fatal", id: "fatal" }, h("h1", {}, t("errors.storeTitle")), h("p", {}, errorText(e)), h("pre", {}, e.message || "")));
+}
+
+// ----- who am I -----------------------------------------------------------------------------
+
+async function whoami() {
+  const ov = $("overlay");
+  const input = h("input", { type: "text", id: "whoami-input", placeholder: t("whoami.placeholder"), value: get().me, autocomplete: "off" });
+  const names = new Set(recentStaff());
+  try {
+    const events = await api.audit({ limit: 300 });
+    events.filter((e) => e.action === "consultation.read" || e.action.startsWith("message.")).forEach((e) => names.add(e.actor));
+  } catch { /* chips are a convenience */ }
+  const done = (n) => { if (!n.trim()) { input.focus(); return; } setMe(n); ov.hidden = true; renderChrome(); if (get().view === "queue") queue.focusList(); };
+  const chips = [...names].filter(Boolean).slice(0, 8).map((n) => h("button", { class: "chip", type: "button", dataset: { name: n }, onclick: () => done(n) }, n));
+  const form = h("form", { class: "dialog", id: "whoami" },
+    h("h2", {}, t("whoami.title")), h("p", {}, t("whoami.lead")), input,
+    chips.length ? [h("div", { class: "hint" }, t("whoami.recent")), h("div", { class: "chips" }, chips)] : null,
+    h("div", { class: "actions" }, h("button", { class: "btn btn--primary", type: "submit", id: "whoami-ok" }, t("whoami.ok"))));
+  form.addEventListener("submit", (e) => { e.preventDefault(); done(input.value); });
+  form.addEventListener("keydown", (e) => { if (e.key === "Escape" && get().me) { ov.hidden = true; } });
+  replace(ov, form);
+  ov.hidden = false;
+  input.focus();
+}
+
+function help() {
+  const ov = $("overlay");
+  const k = (key, text) => [h("div", {}, h("kbd", {}, key)), h("div", {}, text)];
+  const box = h("div", { class: "dialog", id: "help" }, h("h2", {}, t("keys.title")),
+    h("div", { class: "keys" }, k("j", t("keys.j")), k("k", t("keys.k")), k("Enter", t("keys.enter")), k("a", t("keys.a")), k("r", t("keys.r")),
+      k("s", t("keys.s")), k("/", t("keys.slash")), k("n", t("keys.n")), k("?", t("keys.help")), k("Esc", t("keys.esc"))),
+    h("div", { class: "actions" }, h("button", { class: "btn", type: "button", onclick: () => { ov.hidden = true; } }, t("keys.close"))));
+  replace(ov, box);
+  ov.hidden = false;
+}
+
+// ----- keyboard -----------------------------------------------------------------------------
+
+async function ackSelected() {
+  const r = queue.selectedRow();
+  const me = get().me;
+  if (!r) return;
+  if (!me) { toast(t("errors.needName"), { kind: "error", code: "need_name" }); return; }
+  try {
+    if (r.status === "new") await api.ack(r.id, me); else await api.assign(r.id, me, me);
+    await reload();
+  } catch (e) { toastError(e); }
+}
+
+async function snoozeSelected() {
+  const r = queue.selectedRow();
+  const me = get().me;
+  if (!r || !me) return;
+  try { await api.snooze(r.id, 60, me); await reload(); } catch (e) { toastError(e); }
+}
+
+function onKey(e) {
+  const ov = $("overlay");
+  if (!ov.hidden) { if (e.key === "Escape" && (get().me || ov.querySelector("#help"))) ov.hidden = true; return; }
+  const tag = (e.target?.tagName || "").toLowerCase();
+  if (tag === "input" || tag === "textarea" || tag === "select" || e.target?.isContentEditable) return;
+  if (e.ctrlKey || e.metaKey || e.altKey) return;
+  const v = get().view;
+  const key = e.key;
+  const handled = () => e.preventDefault();
+  if (key === "?") { handled(); help(); return; }
+  if (key === "n") { handled(); go("phone"); return; }
+  if (key === "Escape") { if (v !== "queue") { handled(); go("queue"); } return; }
+  if (v === "queue") {
+    if (key === "j" || key === "ArrowDown") { handled(); queue.move(1); }
+    else if (key === "k" || key === "ArrowUp") { handled(); queue.move(-1); }
+    else if (key === "Enter" || key === "o") { handled(); openConsultation(get().selectedId); }
+    else if (key === "a") { handled(); ackSelected(); }
+    else if (key === "r") { handled(); const id = get().selectedId; if (id != null) go("consultation", id).then(() => cons.focusComposer()); }
+    else if (key === "s") { handled(); snoozeSelected(); }
+    else if (key === "/") { handled(); queue.focusSearch(); }
+  } else if (v === "consultation") {
+    if (key === "a") { handled(); cons.ackCurrent(); }
+    else if (key === "r") { handled(); cons.focusComposer(); }
+    else if (key === "s") { handled(); cons.snoozeCurrent(60); }
+  }
+}
+
+// ----- start --------------------------------------------------------------------------------
+
+async function start() {
+  setLang(getLang());
+  renderChrome();
+  $("me").addEventListener("click", whoami);
+  document.addEventListener("keydown", onKey);
+  subscribe((_, patch) => { if ("me" in patch) renderChrome(); });
+  installDrop({
+    target: () => (get().view === "consultation" ? cons.openId() : null),
+    me: () => get().me,
+    done: (ids, to) => {
+      if (to) { cons.refreshConsultation(); return; }
+      if (ids.length) { set({ selectedId: ids[ids.length - 1] }); if (get().view !== "queue") go("queue"); else reload(); }
+    },
+  });
+  on("queue-changed", onChanged);
+  on("open-consultation", (id) => openConsultation(Number(id)));
+  await go("queue");
+  if (!get().me && !$("fatal")) whoami();
+}
+
+start();
