@@ -40,13 +40,37 @@ pub const PARTNERS: &[(&str, PartnerKind)] = &[
 ];
 
 const SURNAMES: &[&str] = &[
-    "田中", "佐藤", "鈴木", "高橋", "伊藤", "渡辺", "山本", "中村", "小林", "加藤", "吉田",
-    "山田", "佐々木", "山口", "松本", "井上", "木村", "林", "斎藤", "清水",
+    "田中",
+    "佐藤",
+    "鈴木",
+    "高橋",
+    "伊藤",
+    "渡辺",
+    "山本",
+    "中村",
+    "小林",
+    "加藤",
+    "吉田",
+    "山田",
+    "佐々木",
+    "山口",
+    "松本",
+    "井上",
+    "木村",
+    "林",
+    "斎藤",
+    "清水",
 ];
 
 const SENDERS: &[&str] = &[
-    "相談員 石田", "MSW 小川", "看護師 森", "ケアマネ 岡田", "薬剤師 長谷川", "施設長 村上",
-    "相談員 近藤", "看護師 石井",
+    "相談員 石田",
+    "MSW 小川",
+    "看護師 森",
+    "ケアマネ 岡田",
+    "薬剤師 長谷川",
+    "施設長 村上",
+    "相談員 近藤",
+    "看護師 石井",
 ];
 
 /// (category, subject templates, body sentences) — `{n}` is a patient surname.
@@ -65,7 +89,10 @@ fn texts(c: Category) -> (&'static [&'static str], &'static [&'static str]) {
             ],
         ),
         Category::NursingIntro => (
-            &["訪問看護導入のご相談（{n}様）", "{n}様 訪問看護の開始について"],
+            &[
+                "訪問看護導入のご相談（{n}様）",
+                "{n}様 訪問看護の開始について",
+            ],
             &[
                 "褥瘡処置のため週2回の訪問看護を検討しています。",
                 "服薬管理とバイタル確認のため訪問看護の指示書をお願いします。",
@@ -113,7 +140,10 @@ fn texts(c: Category) -> (&'static [&'static str], &'static [&'static str]) {
             ],
         ),
         Category::Info => (
-            &["{n}様 サービス担当者会議の議事録", "ケアプラン変更のお知らせ"],
+            &[
+                "{n}様 サービス担当者会議の議事録",
+                "ケアプラン変更のお知らせ",
+            ],
             &[
                 "担当者会議の議事録を共有します。",
                 "来月よりデイサービスの利用日が変更になります。",
@@ -121,7 +151,10 @@ fn texts(c: Category) -> (&'static [&'static str], &'static [&'static str]) {
         ),
         Category::Other => (
             &["お問い合わせ", "{n}様の件でご連絡"],
-            &["お手すきの際にご連絡ください。", "書類の送付先を確認させてください。"],
+            &[
+                "お手すきの際にご連絡ください。",
+                "書類の送付先を確認させてください。",
+            ],
         ),
     }
 }
@@ -279,7 +312,10 @@ pub fn store_of_size(base: &Path, n: u64) -> Result<Generated> {
     let key = StoreKey::random();
     std::fs::write(&key_path, key.to_hex().unwrap_or_default())?;
     let t = Instant::now();
-    eprintln!("  generating a store of {n} consultations in {}", root.display());
+    eprintln!(
+        "  generating a store of {n} consultations in {}",
+        root.display()
+    );
     drop(Store::open(&dir, key.clone()).context("create store")?);
     let mut conn = raw_conn(&dir, &key)?;
     conn.pragma_update(None, "synchronous", "OFF")?;
@@ -355,8 +391,10 @@ fn fill(conn: &mut Connection, n: u64) -> Result<()> {
                 let handled = received + Duration::minutes(5 + rng.below(120) as i64);
                 let read = (status != "new").then(|| store::ts(handled));
                 let resolved = (!open).then(|| store::ts(handled + Duration::hours(3)));
-                let snoozed = (open && rng.chance(0.01)).then(|| store::ts(now + Duration::hours(2)));
-                let owner = (status != "new").then(|| *rng.pick(&["看護師 佐藤", "事務 山田", "医師 鈴木"]));
+                let snoozed =
+                    (open && rng.chance(0.01)).then(|| store::ts(now + Duration::hours(2)));
+                let owner = (status != "new")
+                    .then(|| *rng.pick(&["看護師 佐藤", "事務 山田", "医師 鈴木"]));
                 ins.execute(params![
                     s.channel.as_str(),
                     partner_ids[s.partner],
@@ -377,11 +415,23 @@ fn fill(conn: &mut Connection, n: u64) -> Result<()> {
                     s.sender,
                 ])?;
                 let id = tx.last_insert_rowid();
-                msg.execute(params![id, "inbound", s.sender, s.body, store::ts(received)])?;
+                msg.execute(params![
+                    id,
+                    "inbound",
+                    s.sender,
+                    s.body,
+                    store::ts(received)
+                ])?;
                 search::index(&tx, id, &format!("{}\n{}\n{}", s.subject, s.body, s.sender))?;
                 if rng.chance(0.3) {
                     let reply = "ご連絡ありがとうございます。担当より折り返しご連絡いたします。";
-                    msg.execute(params![id, "reply", "看護師 佐藤", reply, store::ts(handled)])?;
+                    msg.execute(params![
+                        id,
+                        "reply",
+                        "看護師 佐藤",
+                        reply,
+                        store::ts(handled)
+                    ])?;
                     search::index(&tx, id, reply)?;
                 }
             }

@@ -33,14 +33,21 @@ const COLOURS: &[RGBColor] = &[
 ];
 
 /// Draws `series` (name, [(size, ms)]) on log–log axes with horizontal target lines.
-pub fn growth(out: &Path, series: &[(String, Vec<(u64, f64)>)], targets: &[(&str, f64)]) -> Result<()> {
+pub fn growth(
+    out: &Path,
+    series: &[(String, Vec<(u64, f64)>)],
+    targets: &[(&str, f64)],
+) -> Result<()> {
     let fonts = register_font();
     if let Some(d) = out.parent() {
         std::fs::create_dir_all(d)?;
     }
     let root = BitMapBackend::new(out, (1000, 640)).into_drawing_area();
     root.fill(&WHITE).map_err(|e| anyhow!("plot: {e}"))?;
-    let xs: Vec<u64> = series.iter().flat_map(|s| s.1.iter().map(|p| p.0)).collect();
+    let xs: Vec<u64> = series
+        .iter()
+        .flat_map(|s| s.1.iter().map(|p| p.0))
+        .collect();
     let ys: Vec<f64> = series
         .iter()
         .flat_map(|s| s.1.iter().map(|p| p.1))

@@ -54,7 +54,10 @@ pub fn busy_day(threads: usize, seed: u64) -> Vec<(DateTime<Utc>, PolicyEvent)> 
     for h in 0..13 {
         let at = start + Duration::minutes(h * 60 + 20);
         ev.push((at, PolicyEvent::Focus { visible: true }));
-        ev.push((at + Duration::minutes(10), PolicyEvent::Focus { visible: false }));
+        ev.push((
+            at + Duration::minutes(10),
+            PolicyEvent::Focus { visible: false },
+        ));
     }
     ev.sort_by_key(|e| e.0);
     ev

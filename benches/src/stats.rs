@@ -123,8 +123,7 @@ impl Report {
         });
     }
     pub fn ratio(&mut self, name: &str, value: f64, target: &str, met: Option<bool>) {
-        self.ratios
-            .push((name.into(), value, target.into(), met));
+        self.ratios.push((name.into(), value, target.into(), met));
     }
     pub fn point(&mut self, figure: &str, size: u64, value: f64) {
         if let Some(s) = self.series.iter_mut().find(|s| s.0 == figure) {

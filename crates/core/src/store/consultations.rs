@@ -251,7 +251,8 @@ fn open_page_ids(
         if ids.len() >= limit {
             break;
         }
-        let sql = format!("SELECT c.id FROM consultations c{where_sql} AND {tier} LIMIT ?{limit_arg}");
+        let sql =
+            format!("SELECT c.id FROM consultations c{where_sql} AND {tier} LIMIT ?{limit_arg}");
         let mut a = args.to_vec();
         a.push(Value::Text(ts(now)));
         a.push(Value::Integer((limit - ids.len()) as i64));
@@ -523,7 +524,12 @@ mod tests {
         let store = Store::open_in_memory(&DataDir::new(&tmp)).unwrap();
         let conn = store.conn();
         let now = Utc::now();
-        let urg = [Urgency::Urgent, Urgency::Today, Urgency::Normal, Urgency::Fyi];
+        let urg = [
+            Urgency::Urgent,
+            Urgency::Today,
+            Urgency::Normal,
+            Urgency::Fyi,
+        ];
         for i in 0..400i64 {
             let received = now - Duration::minutes((i * 37) % 900);
             let u = urg[(i % 4) as usize];
@@ -538,7 +544,11 @@ mod tests {
                     partner_id: None,
                     external_id: None,
                     thread_key: None,
-                    category: if i % 3 == 0 { Category::Discharge } else { Category::Info },
+                    category: if i % 3 == 0 {
+                        Category::Discharge
+                    } else {
+                        Category::Info
+                    },
                     urgency: u,
                     urgency_reason: None,
                     urgency_confirmed: false,
@@ -553,8 +563,11 @@ mod tests {
             )
             .unwrap();
             if i % 5 == 0 {
-                conn.execute("UPDATE consultations SET status = 'resolved' WHERE id = ?1", [id])
-                    .unwrap();
+                conn.execute(
+                    "UPDATE consultations SET status = 'resolved' WHERE id = ?1",
+                    [id],
+                )
+                .unwrap();
             }
             if i % 11 == 0 {
                 let until = ts(now + Duration::minutes(if i % 2 == 0 { 30 } else { -30 }));
@@ -583,7 +596,11 @@ mod tests {
                     let mut page = list_rows(conn, &f, now).unwrap();
                     crate::desk::sort_rows(&mut page, now);
                     let want: Vec<i64> = keys(&full).into_iter().take(limit).collect();
-                    assert_eq!(keys(&page), want, "all={all} category={category:?} limit={limit}");
+                    assert_eq!(
+                        keys(&page),
+                        want,
+                        "all={all} category={category:?} limit={limit}"
+                    );
                 }
             }
         }

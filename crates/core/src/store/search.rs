@@ -67,12 +67,7 @@ fn escape_like(s: &str) -> String {
 }
 
 /// The first `limit` distinct consultation ids of a query over texts, newest text first.
-fn distinct_ids(
-    conn: &Connection,
-    sql: &str,
-    arg: &str,
-    limit: usize,
-) -> Result<BTreeSet<i64>> {
+fn distinct_ids(conn: &Connection, sql: &str, arg: &str, limit: usize) -> Result<BTreeSet<i64>> {
     let mut st = conn.prepare_cached(sql)?;
     let mut rows = st.query([arg])?;
     let mut seen = HashSet::new();
