@@ -7,6 +7,7 @@
 #   BENCH_DESKTOP=0                   skip the desktop part (renkei-desk vs a minimal Tauri app)
 #   BENCH_QUICK=1                     small sizes, short budgets (a smoke run)
 #   BENCH_PLOT=docs/bench/growth.png  where the growth plot goes
+#   BENCH_ONLY=intake,queue,policy,desktop  run only these parts
 set -euo pipefail
 cd "$(dirname "$0")/.."
 ROOT=$PWD
@@ -18,6 +19,8 @@ ARGS=(--data "$CARGO_TARGET_DIR/bench-data" --json "$OUT/results.json" --repo "$
       --plot "${BENCH_PLOT:-docs/bench/growth.png}")
 if [ "${BENCH_QUICK:-0}" = 1 ]; then ARGS+=(--quick); else ARGS+=(--sizes "${BENCH_SIZES:-10000,100000,1000000}"); fi
 
+[ -n "${BENCH_ONLY:-}" ] && ARGS+=(--only "$BENCH_ONLY")
+wants() { [ -z "${BENCH_ONLY:-}" ] || [[ ",$BENCH_ONLY," == *",$1,"* ]]; }
 log() { echo "bench: $*" >&2; }
 
 log "building renkei-bench (release)"
@@ -116,7 +119,7 @@ INNER
   rm -rf "$data"
 }
 
-if [ "${BENCH_DESKTOP:-1}" = 1 ] && command -v xvfb-run >/dev/null && command -v xdotool >/dev/null && command -v import >/dev/null; then
+if [ "${BENCH_DESKTOP:-1}" = 1 ] && wants desktop && command -v xvfb-run >/dev/null && command -v xdotool >/dev/null && command -v import >/dev/null; then
   desktop
   [ -s "$OUT/desktop.tsv" ] && ARGS+=(--desktop "$OUT/desktop.tsv")
 else
