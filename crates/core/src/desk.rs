@@ -169,7 +169,12 @@ impl Desk {
         let now = self.now();
         let mut f = filter.clone();
         if let Some(q) = f.search.as_deref().map(str::trim).filter(|q| !q.is_empty()) {
-            f.ids = Some(search::search(self.store.conn(), q, 10_000)?);
+            // For one page, the newest matches suffice (each candidate costs a row lookup:
+            // 10,000 of them took ~100 ms on a 1M-consultation store, docs/benchmarks.md).
+            let candidates = f
+                .limit
+                .map_or(10_000, |l| l.saturating_mul(10).clamp(200, 10_000));
+            f.ids = Some(search::search(self.store.conn(), q, candidates)?);
         }
         let mut rows = consultations::list_rows(self.store.conn(), &f, now)?;
         sort_rows(&mut rows, now);

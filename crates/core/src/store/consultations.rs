@@ -178,16 +178,105 @@ pub fn list_rows(conn: &Connection, f: &QueueFilter, now: DateTime<Utc>) -> Resu
         let list: Vec<String> = ids.iter().map(|i| i.to_string()).collect();
         wh.push(format!("c.id IN ({})", list.join(",")));
     }
-    let sql = if wh.is_empty() {
-        ROW_SQL.to_string()
+    let where_sql = if wh.is_empty() {
+        String::new()
     } else {
-        format!("{ROW_SQL} WHERE {}", wh.join(" AND "))
+        format!(" WHERE {}", wh.join(" AND "))
+    };
+    let sql = match f.limit {
+        // The open queue's first page: walk the partial index of open items in triage order.
+        Some(limit) if !f.all && f.status.is_none() && f.ids.is_none() => {
+            let ids = open_page_ids(conn, &where_sql, &args, now, limit)?;
+            args.clear();
+            let list: Vec<String> = ids.iter().map(|i| i.to_string()).collect();
+            format!("{ROW_SQL} WHERE c.id IN ({})", list.join(","))
+        }
+        // Only the first `limit` rows in triage order: ordered and cut in SQL, then the full
+        // rows for just those ids. The caller still sorts with `triage::queue_order`; this
+        // order must pick the same rows.
+        Some(limit) => {
+            args.push(Value::Text(ts(now)));
+            let now_arg = args.len();
+            format!(
+                "{ROW_SQL} WHERE c.id IN (SELECT c.id FROM consultations c{where_sql} ORDER BY {} LIMIT {limit})",
+                triage_order_sql(now_arg)
+            )
+        }
+        None => format!("{ROW_SQL}{where_sql}"),
     };
     let mut st = conn.prepare(&sql)?;
     let rows = st
         .query_map(params_from_iter(args), |r| row_from(r, now))?
         .collect::<rusqlite::Result<Vec<_>>>()?;
     Ok(rows)
+}
+
+/// Ids of the first `limit` open items in triage order, without sorting every open item: the
+/// partial index `consultations_queue (urgency, due_at, received_at) WHERE open` already holds
+/// each urgency's items in due order, so the order is a concatenation of short index range
+/// scans — overdue items of each urgency (most urgent first), then per urgency the items due
+/// later and those with no due time — each stopping as soon as the page is full. Snoozed items
+/// (last in the order) are only looked for when the page is not full yet.
+fn open_page_ids(
+    conn: &Connection,
+    where_sql: &str,
+    args: &[Value],
+    now: DateTime<Utc>,
+    limit: usize,
+) -> Result<Vec<i64>> {
+    const URGENCIES: [&str; 4] = ["urgent", "today", "normal", "fyi"];
+    let now_arg = args.len() + 1;
+    let limit_arg = args.len() + 2;
+    let awake = format!("(c.snoozed_until IS NULL OR c.snoozed_until <= ?{now_arg})");
+    let mut tiers: Vec<String> = Vec::new();
+    for u in URGENCIES {
+        tiers.push(format!(
+            "c.urgency = '{u}' AND c.due_at < ?{now_arg} AND {awake} ORDER BY c.due_at, c.received_at, c.id"
+        ));
+    }
+    for u in URGENCIES {
+        tiers.push(format!(
+            "c.urgency = '{u}' AND c.due_at >= ?{now_arg} AND {awake} ORDER BY c.due_at, c.received_at, c.id"
+        ));
+        tiers.push(format!(
+            "c.urgency = '{u}' AND c.due_at IS NULL AND {awake} ORDER BY c.received_at, c.id"
+        ));
+    }
+    tiers.push(format!(
+        "c.snoozed_until > ?{now_arg} ORDER BY {}",
+        triage_order_sql(now_arg)
+    ));
+    let mut ids: Vec<i64> = Vec::with_capacity(limit);
+    for tier in tiers {
+        if ids.len() >= limit {
+            break;
+        }
+        let sql =
+            format!("SELECT c.id FROM consultations c{where_sql} AND {tier} LIMIT ?{limit_arg}");
+        let mut a = args.to_vec();
+        a.push(Value::Text(ts(now)));
+        a.push(Value::Integer((limit - ids.len()) as i64));
+        let mut st = conn.prepare_cached(&sql)?;
+        let got = st
+            .query_map(params_from_iter(a), |r| r.get::<_, i64>(0))?
+            .collect::<rusqlite::Result<Vec<_>>>()?;
+        ids.extend(got);
+    }
+    Ok(ids)
+}
+
+/// `ORDER BY` terms equal to `triage::queue_order` (`?{now}` = now as stored text; stored
+/// timestamps have fixed precision, so text order is time order): snoozed last, overdue first,
+/// urgency, earliest due (none last; closed items count as having none), arrival, id.
+fn triage_order_sql(now: usize) -> String {
+    const OPEN: &str = "c.status NOT IN ('resolved', 'declined')";
+    format!(
+        "(c.snoozed_until IS NOT NULL AND c.snoozed_until > ?{now}), \
+         ({OPEN} AND c.due_at IS NOT NULL AND c.due_at < ?{now}) DESC, \
+         CASE c.urgency WHEN 'urgent' THEN 0 WHEN 'today' THEN 1 WHEN 'normal' THEN 2 ELSE 3 END, \
+         (CASE WHEN {OPEN} THEN c.due_at END) IS NULL, CASE WHEN {OPEN} THEN c.due_at END, \
+         c.received_at, c.id"
+    )
 }
 
 /// The open consultation of a thread, if any.
@@ -420,4 +509,100 @@ pub fn reads(conn: &Connection, id: i64) -> Result<Vec<ReadReceipt>> {
         })?
         .collect::<rusqlite::Result<Vec<_>>>()?;
     Ok(rows)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::store::{DataDir, Store};
+    use chrono::Duration;
+
+    /// The first page computed in SQL picks exactly the rows of a full sort in triage order.
+    #[test]
+    fn first_page_matches_the_full_triage_sort() {
+        let tmp = std::env::temp_dir().join(format!("renkei-page-{}", std::process::id()));
+        let store = Store::open_in_memory(&DataDir::new(&tmp)).unwrap();
+        let conn = store.conn();
+        let now = Utc::now();
+        let urg = [
+            Urgency::Urgent,
+            Urgency::Today,
+            Urgency::Normal,
+            Urgency::Fyi,
+        ];
+        for i in 0..400i64 {
+            let received = now - Duration::minutes((i * 37) % 900);
+            let u = urg[(i % 4) as usize];
+            let due = match (u, i % 7) {
+                (Urgency::Fyi, _) | (_, 6) => None,
+                _ => Some(received + Duration::minutes((i * 13) % 600)),
+            };
+            let id = insert(
+                conn,
+                &ConsultationInsert {
+                    channel: Channel::Manual,
+                    partner_id: None,
+                    external_id: None,
+                    thread_key: None,
+                    category: if i % 3 == 0 {
+                        Category::Discharge
+                    } else {
+                        Category::Info
+                    },
+                    urgency: u,
+                    urgency_reason: None,
+                    urgency_confirmed: false,
+                    subject: format!("s{i}"),
+                    due_at: due,
+                    received_at: received,
+                    patient_ref: None,
+                    sender: Sender::default(),
+                    owner: None,
+                    pii_flags_json: "[]".into(),
+                },
+            )
+            .unwrap();
+            if i % 5 == 0 {
+                conn.execute(
+                    "UPDATE consultations SET status = 'resolved' WHERE id = ?1",
+                    [id],
+                )
+                .unwrap();
+            }
+            if i % 11 == 0 {
+                let until = ts(now + Duration::minutes(if i % 2 == 0 { 30 } else { -30 }));
+                conn.execute(
+                    "UPDATE consultations SET snoozed_until = ?1 WHERE id = ?2",
+                    params![until, id],
+                )
+                .unwrap();
+            }
+        }
+        let keys = |rows: &[QueueRow]| rows.iter().map(|r| r.id).collect::<Vec<_>>();
+        for all in [false, true] {
+            for category in [None, Some(Category::Discharge)] {
+                let base = QueueFilter {
+                    all,
+                    category,
+                    ..QueueFilter::default()
+                };
+                let mut full = list_rows(conn, &base, now).unwrap();
+                crate::desk::sort_rows(&mut full, now);
+                for limit in [1, 7, 50, 200, 1000] {
+                    let f = QueueFilter {
+                        limit: Some(limit),
+                        ..base.clone()
+                    };
+                    let mut page = list_rows(conn, &f, now).unwrap();
+                    crate::desk::sort_rows(&mut page, now);
+                    let want: Vec<i64> = keys(&full).into_iter().take(limit).collect();
+                    assert_eq!(
+                        keys(&page),
+                        want,
+                        "all={all} category={category:?} limit={limit}"
+                    );
+                }
+            }
+        }
+    }
 }

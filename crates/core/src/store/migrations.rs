@@ -159,7 +159,28 @@ pub const MIGRATIONS: &[&str] = &[
     ALTER TABLE staff ADD COLUMN failed_attempts INTEGER NOT NULL DEFAULT 0;
     ALTER TABLE staff ADD COLUMN locked_until TEXT;
     "#,
+    // 3: the queue at scale: a partial index of open items only, covering the triage order, so
+    // the first page reads a few thousand index entries instead of every consultation.
+    r#"
+    CREATE INDEX consultations_queue ON consultations(urgency, due_at, received_at)
+        WHERE status NOT IN ('resolved', 'declined');
+    "#,
+    // 4: 1–2 character search as index lookups (see store/search.rs); filled from search_fts
+    // by `search::rebuild_bigrams` right after this step.
+    r#"
+    CREATE VIRTUAL TABLE search_bigram USING fts5(
+        text, consultation_id UNINDEXED, tokenize = 'unicode61'
+    );
+    "#,
 ];
+
+/// Data steps in Rust that follow a migration's SQL (index = the version it brings a store to).
+fn after_step(tx: &Connection, version: i64) -> Result<()> {
+    if version == 4 {
+        super::search::rebuild_bigrams(tx)?;
+    }
+    Ok(())
+}
 
 /// The schema version this build writes.
 pub fn latest_version() -> i64 {
@@ -182,6 +203,7 @@ pub fn migrate(conn: &mut Connection) -> Result<()> {
     let tx = conn.transaction_with_behavior(TransactionBehavior::Immediate)?;
     for (i, sql) in MIGRATIONS.iter().enumerate().skip(current as usize) {
         tx.execute_batch(sql)?;
+        after_step(&tx, (i + 1) as i64)?;
         tx.pragma_update(None, "user_version", (i + 1) as i64)?;
     }
     tx.commit()?;

@@ -188,6 +188,17 @@ impl Store {
     }
 }
 
+/// Busy handler: `true` = try again. ~10 s in all before `SQLITE_BUSY` reaches the caller.
+fn busy_wait(attempt: i32) -> bool {
+    let us = match attempt {
+        0..=49 => 200,
+        50..=10_000 => 1_000,
+        _ => return false,
+    };
+    std::thread::sleep(Duration::from_micros(us));
+    true
+}
+
 /// Converts an unencrypted store (an early version, or one restored from a plain copy) to an
 /// encrypted one in place: blobs first (each an atomic rename; already-encrypted ones are
 /// skipped, so a crash midway is safe to resume), then the database through `sqlcipher_export`
@@ -248,11 +259,19 @@ fn walk_files(p: &Path) -> Vec<PathBuf> {
 }
 
 fn configure(conn: &Connection) -> Result<()> {
-    conn.busy_timeout(Duration::from_secs(10))?;
+    // Wait for another writer up to ~10 s, polling every 0.2–1 ms. SQLite's own busy_timeout
+    // backs off to 100 ms sleeps, which with several writers on one store (the app, `renkei
+    // serve`, its worker threads) left the lock idle most of the time: 8 in-process writers
+    // reached ~40% of one writer's commits/s, with 140 ms p99 (docs/benchmarks.md).
+    conn.busy_handler(Some(busy_wait))?;
     conn.pragma_update(None, "journal_mode", "WAL")?;
     conn.pragma_update(None, "synchronous", "FULL")?;
     conn.pragma_update(None, "foreign_keys", "ON")?;
     conn.pragma_update(None, "temp_store", "MEMORY")?;
+    // Page cache of up to 64 MiB (default 2 MiB): with SQLCipher every page read from the OS is
+    // also decrypted and its HMAC checked, so a queue or search over a large store that does not
+    // fit the cache pays that on every call. Grows only as pages are used.
+    conn.pragma_update(None, "cache_size", -65_536)?;
     Ok(())
 }
 

@@ -1,0 +1,437 @@
+//! `renkei-bench`: one run of every benchmark of issue 11, printed as a markdown table and one
+//! `RATIO name=value` line per figure. Ratios, not absolute times: both sides of each ratio are
+//! measured in the same run on the same machine.
+//!
+//! Usage: `renkei-bench [--sizes 10000,100000,1000000] [--intake-rows 1600] [--quick]
+//!         [--data DIR] [--plot docs/bench/growth.png] [--json FILE] [--repo DIR]
+//!         [--only intake,queue,policy]`
+
+mod gen;
+mod http;
+mod intake;
+mod plot;
+mod policy;
+mod queue;
+mod stats;
+
+use anyhow::{bail, Context, Result};
+use renkei_core::store::StoreKey;
+use stats::Report;
+use std::path::PathBuf;
+use std::time::Duration;
+
+struct Args {
+    sizes: Vec<u64>,
+    intake_rows: usize,
+    data: PathBuf,
+    plot: Option<PathBuf>,
+    json: Option<PathBuf>,
+    repo: PathBuf,
+    only: Option<Vec<String>>,
+    budget: Duration,
+    desktop: Option<PathBuf>,
+}
+
+fn parse_args() -> Result<Args> {
+    let mut a = Args {
+        sizes: vec![10_000, 100_000, 1_000_000],
+        intake_rows: 1600,
+        data: PathBuf::from("target/bench-data"),
+        plot: Some(PathBuf::from("docs/bench/growth.png")),
+        json: None,
+        repo: PathBuf::from("."),
+        only: None,
+        budget: Duration::from_secs(3),
+        desktop: None,
+    };
+    let mut it = std::env::args().skip(1);
+    while let Some(flag) = it.next() {
+        let mut val = || it.next().with_context(|| format!("{flag} needs a value"));
+        match flag.as_str() {
+            "--sizes" => {
+                a.sizes = val()?
+                    .split(',')
+                    .map(|s| s.trim().parse::<u64>())
+                    .collect::<Result<_, _>>()
+                    .context("--sizes: comma-separated counts")?
+            }
+            "--intake-rows" => a.intake_rows = val()?.parse()?,
+            "--data" => a.data = PathBuf::from(val()?),
+            "--plot" => a.plot = Some(PathBuf::from(val()?)),
+            "--no-plot" => a.plot = None,
+            "--json" => a.json = Some(PathBuf::from(val()?)),
+            "--repo" => a.repo = PathBuf::from(val()?),
+            "--desktop" => a.desktop = Some(PathBuf::from(val()?)),
+            "--only" => a.only = Some(val()?.split(',').map(str::to_string).collect()),
+            "--quick" => {
+                a.sizes = vec![2_000, 20_000];
+                a.intake_rows = 400;
+                a.budget = Duration::from_millis(500);
+            }
+            "-h" | "--help" => {
+                println!("usage: renkei-bench [--sizes 10000,100000,1000000] [--intake-rows N] [--quick] [--data DIR] [--plot PNG|--no-plot] [--json FILE] [--repo DIR] [--only intake,queue,policy]");
+                std::process::exit(0);
+            }
+            other => bail!("unknown argument {other} (see --help)"),
+        }
+    }
+    Ok(a)
+}
+
+fn wants(a: &Args, part: &str) -> bool {
+    a.only.as_ref().is_none_or(|o| o.iter().any(|x| x == part))
+}
+
+fn main() -> Result<()> {
+    let a = parse_args()?;
+    std::fs::create_dir_all(&a.data)?;
+    let mut r = Report::default();
+    if wants(&a, "intake") {
+        bench_intake(&a, &mut r)?;
+    }
+    if wants(&a, "queue") {
+        bench_queue(&a, &mut r)?;
+    }
+    if wants(&a, "policy") {
+        bench_policy(&a, &mut r)?;
+    }
+    if let Some(d) = &a.desktop {
+        bench_desktop(d, &mut r)?;
+    }
+    r.print();
+    if let Some(j) = &a.json {
+        std::fs::write(j, serde_json::to_string_pretty(&r)?)?;
+    }
+    Ok(())
+}
+
+fn bench_intake(a: &Args, r: &mut Report) -> Result<()> {
+    eprintln!("intake: {} rows per configuration", a.intake_rows);
+    let rows = intake::samples(a.intake_rows, 42);
+    let base = a.data.join(format!("intake-{}", std::process::id()));
+    std::fs::create_dir_all(&base)?;
+    let enc = StoreKey::random();
+    let plain = StoreKey::plain();
+    let raw8 = intake::raw_inserts(&base, "raw8", &enc, &rows, 8)?;
+    let raw1 = intake::raw_inserts(&base, "raw1", &enc, &rows, 1)?;
+    let desk8 = intake::desk_intake(&base, "desk8", &enc, &rows, 8)?;
+    let desk1 = intake::desk_intake(&base, "desk1", &enc, &rows, 1)?;
+    let http8 = http::post_consultations(&base, "http8", &enc, &rows, 8)?;
+    let http8_plain = http::post_consultations(&base, "http8p", &plain, &rows, 8)?;
+    let desk8_plain = intake::desk_intake(&base, "desk8p", &plain, &rows, 8)?;
+    let raw8_plain = intake::raw_inserts(&base, "raw8p", &plain, &rows, 8)?;
+    std::fs::remove_dir_all(&base).ok();
+    let raw_best = raw8.per_sec.max(raw1.per_sec);
+    r.row(
+        "intake raw rusqlite, 8 threads, encrypted",
+        raw8.per_sec,
+        "rows/s",
+        &format!("p99 {:.1} ms", raw8.latency.p99_ms),
+    );
+    r.row(
+        "intake raw rusqlite, 1 thread, encrypted",
+        raw1.per_sec,
+        "rows/s",
+        &format!("p99 {:.1} ms", raw1.latency.p99_ms),
+    );
+    r.row(
+        "intake Desk::intake, 8 threads, encrypted",
+        desk8.per_sec,
+        "rows/s",
+        &format!("p50 {:.1} ms", desk8.latency.p50_ms),
+    );
+    r.row(
+        "intake Desk::intake p99, 8 threads, encrypted",
+        desk8.latency.p99_ms,
+        "ms",
+        "per consultation, durable",
+    );
+    r.row(
+        "intake Desk::intake, 1 thread, encrypted",
+        desk1.per_sec,
+        "rows/s",
+        &format!("p99 {:.1} ms", desk1.latency.p99_ms),
+    );
+    r.row(
+        "intake Desk::intake, 8 threads, plain",
+        desk8_plain.per_sec,
+        "rows/s",
+        &format!("p99 {:.1} ms", desk8_plain.latency.p99_ms),
+    );
+    r.row(
+        "intake raw rusqlite, 8 threads, plain",
+        raw8_plain.per_sec,
+        "rows/s",
+        &format!("p99 {:.1} ms", raw8_plain.latency.p99_ms),
+    );
+    r.row(
+        "intake POST /v1/consultations, 8 clients, encrypted",
+        http8.per_sec,
+        "rows/s",
+        &format!("p50 {:.1} ms", http8.latency.p50_ms),
+    );
+    r.row(
+        "intake POST p99, 8 clients, encrypted",
+        http8.latency.p99_ms,
+        "ms",
+        "request to 201, durable",
+    );
+    r.row(
+        "intake POST /v1/consultations, 8 clients, plain",
+        http8_plain.per_sec,
+        "rows/s",
+        &format!("p99 {:.1} ms", http8_plain.latency.p99_ms),
+    );
+    let ratio = http8.per_sec / raw_best;
+    r.ratio(
+        "intake_vs_raw_sqlite",
+        ratio,
+        ">= 0.5 (HTTP, 8 clients, vs the faster raw: 8 or 1 thread)",
+        Some(ratio >= 0.5),
+    );
+    r.ratio(
+        "intake_p99_ms",
+        http8.latency.p99_ms,
+        "info (HTTP, 8 clients)",
+        None,
+    );
+    r.ratio(
+        "intake_encrypted_vs_plain",
+        http8.per_sec / http8_plain.per_sec,
+        "info (HTTP; 1.0 = encryption free)",
+        None,
+    );
+    let ratio = desk8.per_sec / raw_best;
+    r.ratio(
+        "desk_intake_vs_raw_sqlite",
+        ratio,
+        ">= 0.5 (vs the faster raw: 8 or 1 thread)",
+        Some(ratio >= 0.5),
+    );
+    r.ratio(
+        "desk_intake_p99_ms",
+        desk8.latency.p99_ms,
+        "info (8 threads)",
+        None,
+    );
+    r.ratio(
+        "desk_intake_encrypted_vs_plain",
+        desk8.per_sec / desk8_plain.per_sec,
+        "info (1.0 = encryption free)",
+        None,
+    );
+    r.ratio(
+        "raw_sqlite_encrypted_vs_plain",
+        raw8.per_sec / raw8_plain.per_sec,
+        "info",
+        None,
+    );
+    Ok(())
+}
+
+fn bench_queue(a: &Args, r: &mut Report) -> Result<()> {
+    let mut last = None;
+    for &n in &a.sizes {
+        let g = gen::store_of_size(&a.data, n)?;
+        if let Some(s) = g.seconds_to_generate {
+            r.row(
+                &format!("generate store of {n}"),
+                s,
+                "s",
+                "bulk SQL, synchronous=OFF (cached)",
+            );
+        }
+        eprintln!("queue/search at {n}");
+        let f = queue::measure(&g, a.budget)?;
+        r.row(&format!("open Desk at {n}"), f.open_ms, "ms", "");
+        r.row(
+            &format!("queue first page p95 at {n}"),
+            f.first_page.p95_ms,
+            "ms",
+            &format!(
+                "p50 {:.2} ms, cold first call {:.1} ms, {} rows",
+                f.first_page.p50_ms, f.first_call_ms, f.first_page_rows
+            ),
+        );
+        r.point("queue first page", n, f.first_page.p95_ms);
+        for (q, s, hits) in &f.search {
+            r.row(
+                &format!("search '{q}' p95 at {n}"),
+                s.p95_ms,
+                "ms",
+                &format!("p50 {:.2} ms, {hits} rows on page", s.p50_ms),
+            );
+            let series = if q.chars().count() <= 2 {
+                "search 2 chars (worst)"
+            } else {
+                "search 4+ chars (worst)"
+            };
+            r.point(series, n, s.p95_ms);
+        }
+        last = Some((n, f));
+    }
+    // Series over equal query lengths: keep the worst of each length per size.
+    merge_max(&mut r.series);
+    if let Some((n, f)) = last {
+        let suffix = if n == 1_000_000 {
+            "1m".to_string()
+        } else {
+            n.to_string()
+        };
+        let q = f.first_page.p95_ms;
+        r.ratio(
+            &format!("queue_first_page_p95_ms_at_{suffix}"),
+            q,
+            "<= 10 ms",
+            Some(q <= 10.0),
+        );
+        let s = f.search.iter().map(|x| x.1.p95_ms).fold(0.0, f64::max);
+        r.ratio(
+            &format!("search_p95_ms_at_{suffix}"),
+            s,
+            "<= 25 ms (worst query)",
+            Some(s <= 25.0),
+        );
+    }
+    if let Some(p) = &a.plot {
+        let series: Vec<_> = r.series.clone();
+        plot::growth(
+            p,
+            &series,
+            &[("queue target 10 ms", 10.0), ("search target 25 ms", 25.0)],
+        )?;
+        eprintln!("wrote {}", p.display());
+    }
+    Ok(())
+}
+
+/// Series with the same name keep the max per size (two queries of the same length).
+fn merge_max(series: &mut [(String, Vec<(u64, f64)>)]) {
+    for s in series.iter_mut() {
+        let mut out: Vec<(u64, f64)> = Vec::new();
+        for (x, y) in &s.1 {
+            match out.iter_mut().find(|p| p.0 == *x) {
+                Some(p) => p.1 = p.1.max(*y),
+                None => out.push((*x, *y)),
+            }
+        }
+        s.1 = out;
+    }
+}
+
+fn bench_policy(a: &Args, r: &mut Report) -> Result<()> {
+    eprintln!("notification policy");
+    let p = policy::measure(&a.repo)?;
+    for (threads, n, rate) in &p.scaling {
+        r.row(
+            &format!("policy handle+tick, day of {threads} consultations"),
+            *rate,
+            "events/s",
+            &format!("{n} events"),
+        );
+    }
+    r.row(
+        "policy handle+tick (400/day)",
+        p.events_per_sec,
+        "events/s",
+        &format!(
+            "{} events, {} notifications per pass",
+            p.events, p.notifications
+        ),
+    );
+    r.row(
+        "scenario::run busy_weekday.json p95",
+        p.busy_weekday.p95_ms,
+        "ms",
+        &format!(
+            "{} events, p50 {:.3} ms",
+            p.busy_weekday_events, p.busy_weekday.p50_ms
+        ),
+    );
+    r.row(
+        "scenario::run synthetic busy day p95",
+        p.synthetic.p95_ms,
+        "ms",
+        &format!(
+            "{} events, {} notifications, p50 {:.1} ms",
+            p.synthetic_events, p.synthetic_notifications, p.synthetic.p50_ms
+        ),
+    );
+    r.ratio("policy_events_per_sec", p.events_per_sec, "info", None);
+    r.ratio(
+        "scenario_busy_weekday_ms",
+        p.busy_weekday.p95_ms,
+        "info",
+        None,
+    );
+    Ok(())
+}
+
+/// Reads the launches measured by scripts/bench.sh (name, ms to window, ms to first paint,
+/// RSS kB, PSS kB, processes) and reports medians of renkei-desk against the minimal app.
+fn bench_desktop(path: &std::path::Path, r: &mut Report) -> Result<()> {
+    let text = std::fs::read_to_string(path)?;
+    let mut runs: std::collections::BTreeMap<String, Vec<[f64; 5]>> = Default::default();
+    for line in text.lines() {
+        let f: Vec<&str> = line.split('\t').collect();
+        if f.len() < 6 {
+            continue;
+        }
+        let mut v = [0.0; 5];
+        for (i, x) in f[1..6].iter().enumerate() {
+            v[i] = x.trim().parse().unwrap_or(0.0);
+        }
+        runs.entry(f[0].to_string()).or_default().push(v);
+    }
+    let median = |name: &str, i: usize| -> Option<f64> {
+        let mut xs: Vec<f64> = runs.get(name)?.iter().map(|v| v[i]).collect();
+        xs.sort_by(|a, b| a.total_cmp(b));
+        xs.get(xs.len() / 2).copied()
+    };
+    let (Some(hp), Some(dp)) = (median("hello", 1), median("renkei-desk", 1)) else {
+        bail!("{}: no launches of both apps", path.display());
+    };
+    let n = runs.get("renkei-desk").map_or(0, Vec::len);
+    for (name, label) in [
+        ("renkei-desk", "renkei-desk"),
+        ("hello", "minimal Tauri app"),
+    ] {
+        let m = |i| median(name, i).unwrap_or(0.0);
+        r.row(
+            &format!("desktop {label}: window shown"),
+            m(0),
+            "ms",
+            &format!("median of {n} cold starts"),
+        );
+        r.row(
+            &format!("desktop {label}: first paint"),
+            m(1),
+            "ms",
+            "window no longer blank",
+        );
+        r.row(
+            &format!("desktop {label}: idle RSS"),
+            m(2) / 1024.0,
+            "MiB",
+            &format!("app + WebKit processes ({})", m(4)),
+        );
+        r.row(
+            &format!("desktop {label}: idle PSS"),
+            m(3) / 1024.0,
+            "MiB",
+            "8 s after first paint",
+        );
+    }
+    let startup = dp / hp.max(1.0);
+    r.ratio(
+        "startup_vs_minimal_tauri",
+        startup,
+        "<= 1.3",
+        Some(startup <= 1.3),
+    );
+    let pss = median("renkei-desk", 3).unwrap_or(0.0) / median("hello", 3).unwrap_or(1.0).max(1.0);
+    r.ratio("idle_pss_vs_minimal_tauri", pss, "<= 1.3", Some(pss <= 1.3));
+    let rss = median("renkei-desk", 2).unwrap_or(0.0) / median("hello", 2).unwrap_or(1.0).max(1.0);
+    r.ratio("idle_rss_vs_minimal_tauri", rss, "info", None);
+    Ok(())
+}

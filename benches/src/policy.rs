@@ -1,0 +1,181 @@
+//! The pure notification policy: events/s through `handle` + `tick`, and `scenario::run` on the
+//! busy-weekday fixture and on a synthetic busy day with thousands of events.
+
+use crate::gen;
+use crate::stats::{repeat, summarize, Rng, Summary};
+use anyhow::{anyhow, Result};
+use chrono::{DateTime, Duration, Utc};
+use renkei_core::clock::jst;
+use renkei_core::policy::{scenario, Arrival, NotificationPolicy, PolicyEvent, PolicySettings};
+use renkei_core::Urgency;
+use std::path::Path;
+use std::time::Instant;
+
+/// A synthetic day: `threads` consultations arriving 07:00–20:00 JST with follow-ups, reads,
+/// acks, resolves and the queue shown/hidden now and then. Returned in time order.
+pub fn busy_day(threads: usize, seed: u64) -> Vec<(DateTime<Utc>, PolicyEvent)> {
+    let mut rng = Rng::new(seed);
+    let start = gen::bench_now() - Duration::hours(3); // 07:00 JST
+    let span = 13 * 3600;
+    let mut ev = Vec::new();
+    for i in 0..threads {
+        let s = gen::sample(&mut rng);
+        let at = start + Duration::seconds(rng.below(span) as i64);
+        let id = format!("c-{i}");
+        let arrival = Arrival {
+            id: id.clone(),
+            partner: gen::PARTNERS[s.partner].0.to_string(),
+            partner_kind: Some(gen::PARTNERS[s.partner].1),
+            channel: Some(s.channel),
+            category: s.category,
+            urgency: s.urgency,
+            due_at: None,
+        };
+        ev.push((at, PolicyEvent::Arrive(arrival.clone())));
+        if rng.chance(0.3) {
+            let later = at + Duration::minutes(rng.below(90) as i64 + 1);
+            let mut follow = arrival.clone();
+            if rng.chance(0.1) {
+                follow.urgency = Urgency::Urgent;
+            }
+            ev.push((later, PolicyEvent::Arrive(follow)));
+        }
+        let read = at + Duration::minutes(rng.below(60) as i64 + 1);
+        ev.push((read, PolicyEvent::Read { id: id.clone() }));
+        if rng.chance(0.8) {
+            let ack = read + Duration::minutes(rng.below(30) as i64);
+            ev.push((ack, PolicyEvent::Ack { id: id.clone() }));
+            if rng.chance(0.7) {
+                let done = ack + Duration::minutes(rng.below(240) as i64 + 5);
+                ev.push((done, PolicyEvent::Resolve { id }));
+            }
+        }
+    }
+    for h in 0..13 {
+        let at = start + Duration::minutes(h * 60 + 20);
+        ev.push((at, PolicyEvent::Focus { visible: true }));
+        ev.push((
+            at + Duration::minutes(10),
+            PolicyEvent::Focus { visible: false },
+        ));
+    }
+    ev.sort_by_key(|e| e.0);
+    ev
+}
+
+/// Feeds events through `handle`, calling `tick` at every wakeup the policy asks for before
+/// the next event. Returns (events handled, notifications).
+pub fn drive(events: &[(DateTime<Utc>, PolicyEvent)]) -> (usize, usize) {
+    let mut p = NotificationPolicy::new(PolicySettings::default());
+    let mut shown = 0;
+    for (at, e) in events {
+        while let Some(w) = p.next_wakeup() {
+            if w >= *at {
+                break;
+            }
+            shown += p.tick(w).len();
+        }
+        shown += p.handle(*at, e.clone()).len();
+    }
+    if let Some(last) = events.last() {
+        let end = last.0 + Duration::hours(24);
+        while let Some(w) = p.next_wakeup() {
+            if w > end {
+                break;
+            }
+            shown += p.tick(w).len();
+        }
+    }
+    (events.len(), shown)
+}
+
+/// The same synthetic day as scenario JSON (for `scenario::run`).
+pub fn as_scenario(events: &[(DateTime<Utc>, PolicyEvent)]) -> Result<String> {
+    let t = |d: &DateTime<Utc>| d.with_timezone(&jst()).to_rfc3339();
+    let mut out = Vec::new();
+    for (at, e) in events {
+        let v = match e {
+            PolicyEvent::Arrive(a) => serde_json::json!({
+                "at": t(at), "type": "arrive", "id": a.id, "partner": a.partner,
+                "partner_kind": a.partner_kind.map(|k| k.as_str()),
+                "channel": a.channel.map(|c| c.as_str()),
+                "category": a.category.as_str(), "urgency": a.urgency.as_str(),
+            }),
+            PolicyEvent::Read { id } => serde_json::json!({"at": t(at), "type": "read", "id": id}),
+            PolicyEvent::Ack { id } => serde_json::json!({"at": t(at), "type": "ack", "id": id}),
+            PolicyEvent::Resolve { id } => {
+                serde_json::json!({"at": t(at), "type": "resolve", "id": id})
+            }
+            PolicyEvent::Focus { visible } => {
+                serde_json::json!({"at": t(at), "type": "focus", "visible": visible})
+            }
+        };
+        out.push(v);
+    }
+    let first = events.first().ok_or_else(|| anyhow!("no events"))?.0;
+    let last = events.last().ok_or_else(|| anyhow!("no events"))?.0;
+    Ok(serde_json::to_string(&serde_json::json!({
+        "start": t(&(first - Duration::hours(1))),
+        "end": t(&(last + Duration::hours(14))),
+        "events": out,
+    }))?)
+}
+
+pub struct PolicyFigures {
+    /// (threads in the day, events, events/s)
+    pub scaling: Vec<(usize, usize, f64)>,
+    pub events_per_sec: f64,
+    pub events: usize,
+    pub notifications: usize,
+    pub busy_weekday: Summary,
+    pub busy_weekday_events: usize,
+    pub synthetic: Summary,
+    pub synthetic_events: usize,
+    pub synthetic_notifications: usize,
+}
+
+/// Events/s through `handle` + `tick` for a day of `threads` consultations.
+fn rate(threads: usize, secs: f64) -> (usize, usize, f64) {
+    let events = busy_day(threads, 7);
+    let t = Instant::now();
+    let mut reps = 0;
+    let (mut n, mut shown) = (0, 0);
+    while reps < 1 || t.elapsed().as_secs_f64() < secs {
+        (n, shown) = drive(&events);
+        reps += 1;
+    }
+    (n, shown, (n * reps) as f64 / t.elapsed().as_secs_f64())
+}
+
+pub fn measure(repo: &Path) -> Result<PolicyFigures> {
+    let mut scaling = Vec::new();
+    for threads in [100, 400, 1600] {
+        let (n, _, r) = rate(threads, 1.0);
+        scaling.push((threads, n, r));
+    }
+    let (n, shown, events_per_sec) = rate(400, 1.0);
+
+    let fixture = std::fs::read_to_string(repo.join("tests/scenarios/busy_weekday.json"))?;
+    let budget = std::time::Duration::from_secs(2);
+    let (lat, fixture_out) = repeat(10, 2000, budget, || {
+        scenario::run(&fixture).map_err(|e| anyhow!("busy_weekday.json: {e}"))
+    })?;
+    let busy_weekday = summarize(&lat);
+
+    let day = busy_day(1_000, 11);
+    let json = as_scenario(&day)?;
+    let (lat2, out) = repeat(3, 200, budget, || {
+        scenario::run(&json).map_err(|e| anyhow!("synthetic day: {e}"))
+    })?;
+    Ok(PolicyFigures {
+        scaling,
+        events_per_sec,
+        events: n,
+        notifications: shown,
+        busy_weekday,
+        busy_weekday_events: fixture_out.summary.events,
+        synthetic: summarize(&lat2),
+        synthetic_events: out.summary.events,
+        synthetic_notifications: out.summary.notifications,
+    })
+}
