@@ -282,7 +282,16 @@ impl NotificationPolicy {
 
     /// Fires everything due up to and including `now`.
     pub fn tick(&mut self, now: DateTime<Utc>) -> Vec<Notification> {
-        self.run_due(now, true)
+        let out = self.run_due(now, true);
+        // Forget what can no longer cause a notification, so a policy running for weeks in
+        // the app stays small: resolved items with nothing pending, and items taken days ago.
+        // (A later message on such a thread arrives as a new item, which is what reopening is.)
+        let stale = now - Duration::days(3);
+        self.items.retain(|_, i| {
+            let quiet = i.pending_since.is_none();
+            !(quiet && (i.resolved || (i.acked && i.first_at < stale)))
+        });
+        out
     }
 
     /// When the caller should call [`Self::tick`] next (`None` = only on the next event).
