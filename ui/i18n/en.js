@@ -64,7 +64,7 @@ export default {
   },
   settings: {
     title: "Settings", staff: "My name (user of this PC)", staffHint: "Used for the audit trail.",
-    staffSignedIn: "The signed-in staff member. To switch, lock with 🔒.",
+    staffSignedIn: "The signed-in staff member. To switch, lock (top right, Ctrl+L).",
     save: "Save", language: "Language", clinic: "Clinic", hours: "Opening hours", dataDir: "Data location", version: "Version",
     saved: "Saved", readonly: "Hours and rules are changed by an administrator.",
     clinicSettings: "Clinic settings", saveClinic: "Save settings", savedClinic: "Settings saved. Notifications follow them at once.",
@@ -96,7 +96,7 @@ export default {
       listen: "Write the listen address like 127.0.0.1:8787.", lock: "Lock minutes must be 0–1440.",
       core: "Not saved. Check the settings: {m}",
     },
-    staff: {
+    staffAdmin: {
       name: "Name", role: "Role", pin: "PIN (4–12 digits)", newPin: "New PIN", add: "Add staff", added: "Added {name}",
       resetPin: "Reset PIN", setPin: "Use this PIN", pinReset: "PIN of {name} reset", pinSet: "set", noPin: "none",
       hint: "As soon as one profile has a PIN, the app starts locked and locks when idle.",

@@ -64,7 +64,7 @@ export default {
   },
   settings: {
     title: "設定", staff: "自分の名前（この端末の担当者）", staffHint: "操作の記録に使います。",
-    staffSignedIn: "ロック解除したスタッフです。替わるときは 🔒 でロックしてください。",
+    staffSignedIn: "ロック解除したスタッフです。替わるときは 右上の鍵ボタン（Ctrl+L）でロックしてください。",
     save: "保存", language: "表示言語", clinic: "クリニック", hours: "診療時間", dataDir: "データの場所", version: "バージョン",
     saved: "保存しました", readonly: "診療時間などの変更は管理者が行います。",
     clinicSettings: "クリニックの設定", saveClinic: "設定を保存", savedClinic: "設定を保存しました。通知の設定にもすぐ反映されます。",
@@ -96,7 +96,7 @@ export default {
       listen: "待ち受けアドレスは 127.0.0.1:8787 のように入れてください。", lock: "ロックまでの分は 0〜1440 にしてください。",
       core: "保存できませんでした。内容を確認してください: {m}",
     },
-    staff: {
+    staffAdmin: {
       name: "名前", role: "役割", pin: "PIN（4〜12桁の数字）", newPin: "新しいPIN", add: "スタッフを追加", added: "{name} さんを追加しました",
       resetPin: "PINを再設定", setPin: "このPINにする", pinReset: "{name} さんのPINを再設定しました", pinSet: "設定済み", noPin: "なし",
       hint: "PINのあるスタッフが1人でもいると、起動時と一定時間操作がないときに画面がロックされます。",

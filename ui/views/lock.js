@@ -2,7 +2,7 @@
 // while the app is locked (the lock itself lives in Rust: every data command answers "locked").
 
 import { api } from "../api.js";
-import { h, replace } from "../util/dom.js";
+import { h, replace, icon } from "../util/dom.js";
 import { t, label } from "../i18n/index.js";
 
 /** The Japanese sentence for a failed sign-in. */
@@ -42,7 +42,7 @@ export async function mountLock(root, { unlocked, lastName = "" }) {
   };
 
   const form = h("form", { class: "lock__box", autocomplete: "off" },
-    h("div", { class: "lock__icon", "aria-hidden": "true" }, "🔒"),
+    h("div", { class: "lock__icon" }, icon("lock")),
     h("h1", {}, t("lock.title")), h("p", { class: "lock__lead" }, t("lock.lead")),
     h("div", { class: "lock__label" }, t("lock.who")), staffBox,
     h("div", { class: "lock__row" }, pin, ok), err);

@@ -171,28 +171,28 @@ function quickCheck(s) {
 function staffAdmin(staff, mayAdmin, reload) {
   const me = () => get().me;
   const rows = staff.map((p) => {
-    const pinInput = h("input", { type: "password", class: "staff-reset-pin", inputmode: "numeric", maxlength: "12", placeholder: t("settings.staff.newPin"), hidden: true });
+    const pinInput = h("input", { type: "password", class: "staff-reset-pin", inputmode: "numeric", maxlength: "12", placeholder: t("settings.staffAdmin.newPin"), hidden: true });
     const btn = h("button", { type: "button", class: "btn btn--small staff-reset", dataset: { id: p.id }, disabled: !mayAdmin, onclick: async () => {
-      if (pinInput.hidden) { pinInput.hidden = false; pinInput.focus(); btn.textContent = t("settings.staff.setPin"); return; }
-      try { await api.staffResetPin(p.id, pinInput.value, me()); toast(t("settings.staff.pinReset", { name: p.name }), { kind: "ok", code: "pin_reset" }); reload(); } catch (e) { toastError(e); }
-    } }, t("settings.staff.resetPin"));
+      if (pinInput.hidden) { pinInput.hidden = false; pinInput.focus(); btn.textContent = t("settings.staffAdmin.setPin"); return; }
+      try { await api.staffResetPin(p.id, pinInput.value, me()); toast(t("settings.staffAdmin.pinReset", { name: p.name }), { kind: "ok", code: "pin_reset" }); reload(); } catch (e) { toastError(e); }
+    } }, t("settings.staffAdmin.resetPin"));
     return h("tr", { dataset: { id: p.id, name: p.name } }, h("td", {}, p.name), h("td", {}, label("role", p.role)),
-      h("td", {}, p.has_pin ? t("settings.staff.pinSet") : t("settings.staff.noPin")), h("td", {}, pinInput, " ", btn));
+      h("td", {}, p.has_pin ? t("settings.staffAdmin.pinSet") : t("settings.staffAdmin.noPin")), h("td", {}, pinInput, " ", btn));
   });
-  const name = text("staff-add-name", "", { placeholder: t("settings.staff.name") });
+  const name = text("staff-add-name", "", { placeholder: t("settings.staffAdmin.name") });
   const role = select({ id: "staff-add-role" }, ROLES.map((r) => ({ value: r, label: label("role", r) })), "clerk");
-  const pin = h("input", { id: "staff-add-pin", type: "password", inputmode: "numeric", maxlength: "12", autocomplete: "new-password", placeholder: t("settings.staff.pin") });
+  const pin = h("input", { id: "staff-add-pin", type: "password", inputmode: "numeric", maxlength: "12", autocomplete: "new-password", placeholder: t("settings.staffAdmin.pin") });
   const add = h("button", { type: "button", class: "btn", id: "staff-add", disabled: !mayAdmin, onclick: async () => {
     try {
       await api.staffAdd(name.value, role.value, pin.value || null, me());
-      toast(t("settings.staff.added", { name: name.value }), { kind: "ok", code: "staff_added" });
+      toast(t("settings.staffAdmin.added", { name: name.value }), { kind: "ok", code: "staff_added" });
       reload();
     } catch (e) { toastError(e); }
-  } }, t("settings.staff.add"));
+  } }, t("settings.staffAdmin.add"));
   return h("div", { class: "form", id: "staff-admin" }, h("h2", {}, t("settings.sec.staff")),
-    h("table", { class: "table", id: "staff-table" }, h("thead", {}, h("tr", {}, h("th", {}, t("settings.staff.name")), h("th", {}, t("settings.staff.role")), h("th", {}, "PIN"), h("th", {}))), h("tbody", {}, rows)),
+    h("table", { class: "table", id: "staff-table" }, h("thead", {}, h("tr", {}, h("th", {}, t("settings.staffAdmin.name")), h("th", {}, t("settings.staffAdmin.role")), h("th", {}, "PIN"), h("th", {}))), h("tbody", {}, rows)),
     h("div", { class: "settings__row" }, name, role, pin, add),
-    h("p", { class: "hint" }, t("settings.staff.hint")));
+    h("p", { class: "hint" }, t("settings.staffAdmin.hint")));
 }
 
 export async function mountSettings(container, acts) {
