@@ -305,10 +305,34 @@ mod tests {
     }
 
     #[test]
+    fn an_idle_session_locks_and_activity_keeps_it_open() {
+        use renkei_core::store::staff::Role;
+        use std::time::Duration;
+        let tmp = tempfile::tempdir().unwrap();
+        let mut d = desk(tmp.path());
+        d.add_staff("大野", Role::Nurse, Some("4821"), "setup")
+            .unwrap();
+        let state = DeskState::new(Ok(d));
+        assert!(state.locked().unwrap());
+        state.sign_in("大野", "4821").unwrap();
+        assert_eq!(state.actor("誰か"), "大野");
+        assert!(!state.lock_if_idle(Duration::from_secs(60)).unwrap());
+        assert!(!state.locked().unwrap());
+        assert!(state.lock_if_idle(Duration::ZERO).unwrap());
+        assert!(state.locked().unwrap());
+        assert!(state.signed_in().is_none());
+        // a locked app does not lock again
+        assert!(!state.lock_if_idle(Duration::ZERO).unwrap());
+    }
+
+    #[test]
     fn without_pins_the_app_never_locks() {
         let tmp = tempfile::tempdir().unwrap();
         let w = app(DeskState::new(Ok(desk(tmp.path()))));
-        assert_eq!(invoke(&w, "lock_now", serde_json::json!({})).unwrap(), false);
+        assert_eq!(
+            invoke(&w, "lock_now", serde_json::json!({})).unwrap(),
+            false
+        );
         let status = invoke(&w, "lock_status", serde_json::json!({})).unwrap();
         assert_eq!(status["locked"], false);
         assert_eq!(status["required"], false);

@@ -40,7 +40,10 @@ pub struct DeskState {
 }
 
 fn locked_error() -> CommandError {
-    CommandError::new("locked", "the app is locked: sign in with your name and PIN")
+    CommandError::new(
+        "locked",
+        "the app is locked: sign in with your name and PIN",
+    )
 }
 
 impl DeskState {

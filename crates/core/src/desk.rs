@@ -792,7 +792,10 @@ impl Desk {
 
     /// A backup now ("今すぐバックアップ"), next to the daily generations in
     /// `<data dir>/backups` (named `renkei-manual-…`, so the daily pruning leaves it).
-    pub fn backup_now(&mut self, by: &str) -> Result<(std::path::PathBuf, crate::backup::Manifest)> {
+    pub fn backup_now(
+        &mut self,
+        by: &str,
+    ) -> Result<(std::path::PathBuf, crate::backup::Manifest)> {
         let folder = self.store.dir().backup_dir();
         std::fs::create_dir_all(&folder)?;
         let stamp = self

@@ -225,7 +225,10 @@ fn only_doctors_and_admins_change_settings_and_staff_once_pins_exist() {
         .into_iter()
         .map(|e| e.action)
         .collect();
-    assert!(actions.iter().any(|a| a == "staff.pin_reset"), "{actions:?}");
+    assert!(
+        actions.iter().any(|a| a == "staff.pin_reset"),
+        "{actions:?}"
+    );
 }
 
 #[test]

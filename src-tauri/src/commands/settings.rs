@@ -24,7 +24,9 @@ pub struct Holiday {
 pub fn holidays_upcoming(state: State<'_, DeskState>, count: usize) -> CmdResult<Vec<Holiday>> {
     state.with(|d| {
         let v = d.upcoming_holidays(count.min(40));
-        Ok(v.into_iter().map(|(date, name)| Holiday { date, name }).collect())
+        Ok(v.into_iter()
+            .map(|(date, name)| Holiday { date, name })
+            .collect())
     })
 }
 
