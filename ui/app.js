@@ -24,6 +24,7 @@ const NAV = ["queue", "phone", "partners", "notifications", "audit", "settings"]
 // ----- chrome -------------------------------------------------------------------------------
 
 function renderChrome() {
+  if (get().locked) return;
   $("brand-name").textContent = t("app.name");
   $("brand-sub").textContent = t("app.sub");
   const view = get().view === "consultation" ? "queue" : get().view;
@@ -42,6 +43,7 @@ function renderChrome() {
 }
 
 function renderStatusBar() {
+  if (get().locked) return;
   const c = get().counts;
   const item = (id, key, n, hot) => h("span", { class: `count${hot && n ? " is-hot" : ""}`, id }, t(`status_bar.${key}`), h("b", {}, String(n)));
   replace($("status-bar"),
@@ -106,6 +108,7 @@ async function reload() {
 }
 
 const onChanged = debounce(() => {
+  if (get().locked) return;
   reload();
   if (get().view === "consultation") cons.refreshConsultation();
 }, 150);
@@ -121,7 +124,7 @@ function showLock() {
   if (get().locked && $("lock")) return;
   if (get().view === "consultation") cons.closeConsultation();
   const last = get().me;
-  set({ locked: true, rows: [], counts: { unconfirmed: 0, urgent: 0, overdue: 0, open: 0 }, openId: null, me: "" });
+  set({ locked: true, view: "queue", rows: [], counts: { unconfirmed: 0, urgent: 0, overdue: 0, open: 0 }, openId: null, me: "", staff: null });
   for (const id of ["view", "nav", "status-bar", "me", "overlay", "toast"]) $(id).replaceChildren();
   $("overlay").hidden = true;
   $("app").hidden = true;
@@ -256,13 +259,13 @@ async function start() {
   const st = await api.lockStatus().catch(() => null);
   if (st) set({ lockRequired: st.required, staff: st.staff || null });
   if (st?.staff) set({ me: st.staff.name });
-  renderChrome();
+  if (!st?.locked) renderChrome();
   $("me").addEventListener("click", () => (get().lockRequired ? lockNow() : whoami()));
   $("lock-now").addEventListener("click", lockNow);
   document.addEventListener("keydown", onKey);
   for (const ev of ["keydown", "mousedown", "mousemove", "wheel", "touchstart"]) window.addEventListener(ev, activity, { passive: true, capture: true });
   on("lock-changed", (p) => { if (p?.locked) showLock(); });
-  on("backup-problem", (p) => toast(t("settings.backup.problem"), { kind: "error", detail: p?.message || "", code: "backup_problem" }));
+  on("backup-problem", (p) => toast(t("settings.problem"), { kind: "error", detail: p?.message || "", code: "backup_problem" }));
   subscribe((_, patch) => { if ("me" in patch) renderChrome(); });
   installDrop({
     target: () => (get().view === "consultation" ? cons.openId() : null),
