@@ -97,6 +97,8 @@ export default {
       core: "Not saved. Check the settings: {m}",
     },
     staffAdmin: {
+      firstAdmin: "The first profile with a PIN must be a doctor or an administrator (they manage staff and settings).",
+      empty: "No staff yet. Add a doctor or an administrator with a PIN first.",
       name: "Name", role: "Role", pin: "PIN (4–12 digits)", newPin: "New PIN", add: "Add staff", added: "Added {name}",
       resetPin: "Reset PIN", setPin: "Use this PIN", pinReset: "PIN of {name} reset", pinSet: "set", noPin: "none",
       hint: "As soon as one profile has a PIN, the app starts locked and locks when idle.",

@@ -97,6 +97,8 @@ export default {
       core: "保存できませんでした。内容を確認してください: {m}",
     },
     staffAdmin: {
+      firstAdmin: "最初にPINを設定するスタッフは「医師」か「管理者」にしてください（その人がスタッフと設定を管理します）。",
+      empty: "スタッフはまだいません。最初に医師か管理者をPIN付きで追加してください。",
       name: "名前", role: "役割", pin: "PIN（4〜12桁の数字）", newPin: "新しいPIN", add: "スタッフを追加", added: "{name} さんを追加しました",
       resetPin: "PINを再設定", setPin: "このPINにする", pinReset: "{name} さんのPINを再設定しました", pinSet: "設定済み", noPin: "なし",
       hint: "PINのあるスタッフが1人でもいると、起動時と一定時間操作がないときに画面がロックされます。",

@@ -183,6 +183,10 @@ function staffAdmin(staff, mayAdmin, reload) {
   const role = select({ id: "staff-add-role" }, ROLES.map((r) => ({ value: r, label: label("role", r) })), "clerk");
   const pin = h("input", { id: "staff-add-pin", type: "password", inputmode: "numeric", maxlength: "12", autocomplete: "new-password", placeholder: t("settings.staffAdmin.pin") });
   const add = h("button", { type: "button", class: "btn", id: "staff-add", disabled: !mayAdmin, onclick: async () => {
+    if (!staff.some((p) => p.has_pin) && pin.value && !["doctor", "admin"].includes(role.value)) {
+      toast(t("settings.staffAdmin.firstAdmin"), { kind: "error", code: "invalid_input" });
+      return;
+    }
     try {
       await api.staffAdd(name.value, role.value, pin.value || null, me());
       toast(t("settings.staffAdmin.added", { name: name.value }), { kind: "ok", code: "staff_added" });
@@ -190,7 +194,7 @@ function staffAdmin(staff, mayAdmin, reload) {
     } catch (e) { toastError(e); }
   } }, t("settings.staffAdmin.add"));
   return h("div", { class: "form", id: "staff-admin" }, h("h2", {}, t("settings.sec.staff")),
-    h("table", { class: "table", id: "staff-table" }, h("thead", {}, h("tr", {}, h("th", {}, t("settings.staffAdmin.name")), h("th", {}, t("settings.staffAdmin.role")), h("th", {}, "PIN"), h("th", {}))), h("tbody", {}, rows)),
+    h("table", { class: "table", id: "staff-table" }, h("thead", {}, h("tr", {}, h("th", {}, t("settings.staffAdmin.name")), h("th", {}, t("settings.staffAdmin.role")), h("th", {}, "PIN"), h("th", {}))), h("tbody", {}, rows.length ? rows : h("tr", { id: "staff-empty" }, h("td", { colspan: "4", class: "hint" }, t("settings.staffAdmin.empty"))))),
     h("div", { class: "settings__row" }, name, role, pin, add),
     h("p", { class: "hint" }, t("settings.staffAdmin.hint")));
 }

@@ -757,6 +757,13 @@ impl Desk {
         by: &str,
     ) -> Result<store::staff::Staff> {
         self.authorize_admin(by)?;
+        if pin.is_some() && !role.may_administer() && !self.lock_required()? {
+            return Err(Error::invalid(
+                "role",
+                "the first staff profile with a PIN must be a doctor or an administrator, \
+                 so that someone can manage staff and settings once the app locks",
+            ));
+        }
         self.add_staff(name, role, pin, by)
     }
 

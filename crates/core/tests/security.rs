@@ -182,6 +182,11 @@ fn only_doctors_and_admins_change_settings_and_staff_once_pins_exist() {
         Desk::open_with_key(&DataDir::new(d.path()), StoreKey::random(), clock()).unwrap();
     // first run: no PIN yet, anyone may create the first administrator
     assert!(!desk.lock_required().unwrap());
+    // … but not as a clerk: nobody could manage staff afterwards
+    assert!(matches!(
+        desk.admin_add_staff("田村", Role::Clerk, Some("1234"), "田村"),
+        Err(Error::Invalid { .. })
+    ));
     desk.admin_add_staff("院長", Role::Doctor, Some("9999"), "田村")
         .unwrap();
     assert!(desk.lock_required().unwrap());
