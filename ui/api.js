@@ -3,13 +3,20 @@
 
 const bridge = () => window.__TAURI__;
 
+// Called when any command answers {code: "locked"} (app.js shows the lock screen).
+let lockedHandler = () => {};
+export function onLocked(fn) { lockedHandler = fn; }
+
 async function call(cmd, args = {}) {
   const b = bridge();
   if (!b) throw { code: "no_bridge", message: "window.__TAURI__ missing" };
   try {
     return await b.core.invoke(cmd, args);
   } catch (e) {
-    if (e && typeof e === "object" && "code" in e) throw e;
+    if (e && typeof e === "object" && "code" in e) {
+      if (e.code === "locked") lockedHandler(e);
+      throw e;
+    }
     throw { code: "unknown", message: String(e) };
   }
 }
@@ -34,6 +41,16 @@ export const api = {
   importPaths: (paths, to, by) => call("import_document_paths", { paths, to, by }),
   attachmentDataUrl: (attachmentId, by) => call("attachment_data_url", { attachmentId, by }),
   attachmentOpen: (attachmentId, by) => call("attachment_open", { attachmentId, by }),
+  // staff and the lock (lockStatus, staffList and signIn work while locked)
+  lockStatus: () => call("lock_status"),
+  staffList: () => call("staff_list"),
+  signIn: (name, pin) => call("sign_in", { name, pin }),
+  lockNow: () => call("lock_now"),
+  activity: () => call("ui_activity").catch(() => {}),
+  staffAdd: (name, role, pin, by) => call("staff_add", { name, role, pin, by }),
+  staffResetPin: (id, pin, by) => call("staff_reset_pin", { id, pin, by }),
+  holidays: (count) => call("holidays_upcoming", { count }),
+  backupNow: (by) => call("backup_now", { by }),
   // partners, settings, notifications, audit
   partners: () => call("partners_list"),
   settings: () => call("settings_get"),
@@ -44,7 +61,8 @@ export const api = {
   audit: (filter) => call("audit_list", { filter }),
 };
 
-/** Subscribes to an app event: "queue-changed", "open-consultation", "native-drop", "native-drag". */
+/** Subscribes to an app event: "queue-changed", "open-consultation", "native-drop", "native-drag",
+ *  "lock-changed" ({locked}), "backup-problem" ({message}). */
 export function on(event, handler) {
   const b = bridge();
   if (!b?.event?.listen) return Promise.resolve(() => {});

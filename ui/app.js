@@ -1,7 +1,8 @@
-// Entry point: navigation, the status bar, keyboard shortcuts, live updates ("queue-changed",
-// "open-consultation") and the drop handler. Views render; api.js talks to the app.
+// Entry point: the lock screen, navigation, the status bar, keyboard shortcuts, live updates
+// ("queue-changed", "open-consultation", "lock-changed") and the drop handler. Views render;
+// api.js talks to the app.
 
-import { api, on } from "./api.js";
+import { api, on, onLocked } from "./api.js";
 import { h, replace, debounce, icon } from "./util/dom.js";
 import { t, setLang, getLang } from "./i18n/index.js";
 import { setServerNow, clock } from "./util/time.js";
@@ -15,6 +16,7 @@ import { mountPartners } from "./views/partners.js";
 import { mountNotifications } from "./views/notifications.js";
 import { mountAudit } from "./views/audit.js";
 import { mountSettings } from "./views/settings.js";
+import { mountLock } from "./views/lock.js";
 
 const $ = (id) => document.getElementById(id);
 const NAV = ["queue", "phone", "partners", "notifications", "audit", "settings"];
@@ -22,6 +24,7 @@ const NAV = ["queue", "phone", "partners", "notifications", "audit", "settings"]
 // ----- chrome -------------------------------------------------------------------------------
 
 function renderChrome() {
+  if (get().locked) return;
   $("brand-name").textContent = t("app.name");
   $("brand-sub").textContent = t("app.sub");
   const view = get().view === "consultation" ? "queue" : get().view;
@@ -32,10 +35,15 @@ function renderChrome() {
   replace(me, icon("user"), get().me || t("me.none"));
   me.title = t("me.switch");
   me.classList.toggle("is-missing", !get().me);
+  const lockBtn = $("lock-now");
+  lockBtn.hidden = !get().lockRequired;
+  lockBtn.title = t("lock.now");
+  lockBtn.setAttribute("aria-label", t("lock.now"));
   renderStatusBar();
 }
 
 function renderStatusBar() {
+  if (get().locked) return;
   const c = get().counts;
   const item = (id, key, n, hot) => h("span", { class: `count${hot && n ? " is-hot" : ""}`, id }, t(`status_bar.${key}`), h("b", {}, String(n)));
   replace($("status-bar"),
@@ -50,6 +58,7 @@ function renderStatusBar() {
 // ----- navigation ---------------------------------------------------------------------------
 
 async function go(view, id = null) {
+  if (get().locked) return;
   if (get().view === "consultation" && view !== "consultation") cons.closeConsultation();
   set({ view, openId: view === "consultation" ? id : null });
   api.viewChanged(view);
@@ -66,7 +75,7 @@ async function go(view, id = null) {
     case "partners": await mountPartners(root); break;
     case "notifications": await mountNotifications(root, { open: openConsultation }); break;
     case "audit": await mountAudit(root); break;
-    case "settings": await mountSettings(root, { language: (l) => { setLang(l); go("settings"); } }); break;
+    case "settings": await mountSettings(root, { language: (l) => { setLang(l); go("settings"); }, lockRequired: () => refreshLockStatus() }); break;
   }
 }
 
@@ -90,7 +99,7 @@ async function reload() {
     renderChrome();
   } catch (e) {
     if (e?.code === "store_unavailable" || e?.code === "no_bridge") fatal(e);
-    else toastError(e);
+    else if (e?.code !== "locked") toastError(e);
   } finally {
     const again = loading.again;
     loading = null;
@@ -99,12 +108,64 @@ async function reload() {
 }
 
 const onChanged = debounce(() => {
+  if (get().locked) return;
   reload();
   if (get().view === "consultation") cons.refreshConsultation();
 }, 150);
 
 function fatal(e) {
   replace($("view"), h("div", { class: "fatal", id: "fatal" }, h("h1", {}, t("errors.storeTitle")), h("p", {}, errorText(e)), h("pre", {}, e.message || "")));
+}
+
+// ----- lock ---------------------------------------------------------------------------------
+
+/** Shows the lock screen and removes everything else from the DOM (nothing left behind it). */
+function showLock() {
+  if (get().locked && $("lock")) return;
+  if (get().view === "consultation") cons.closeConsultation();
+  const last = get().me;
+  set({ locked: true, view: "queue", rows: [], counts: { unconfirmed: 0, urgent: 0, overdue: 0, open: 0 }, openId: null, me: "", staff: null });
+  for (const id of ["view", "nav", "status-bar", "me", "overlay", "toast"]) $(id).replaceChildren();
+  $("overlay").hidden = true;
+  $("app").hidden = true;
+  let root = $("lock");
+  if (!root) { root = h("div", { id: "lock", class: "lock" }); document.body.append(root); }
+  mountLock(root, { lastName: last, unlocked });
+}
+
+function unlocked(staff) {
+  $("lock")?.remove();
+  $("app").hidden = false;
+  set({ locked: false, lockRequired: true, me: staff.name, staff });
+  renderChrome();
+  go("queue");
+}
+
+async function lockNow() {
+  if (get().locked) return;
+  try {
+    if (await api.lockNow()) showLock();
+    else toast(t("lock.notAvailable"), { kind: "info", code: "no_pin" });
+  } catch (e) { if (e?.code !== "locked") toastError(e); }
+}
+
+async function refreshLockStatus() {
+  try {
+    const st = await api.lockStatus();
+    set({ lockRequired: st.required });
+    renderChrome();
+    if (st.locked) showLock();
+    return st;
+  } catch (e) { return null; }
+}
+
+let lastPing = 0;
+function activity() {
+  if (get().locked) return;
+  const now = Date.now();
+  if (now - lastPing < 15000) return;
+  lastPing = now;
+  api.activity();
 }
 
 // ----- who am I -----------------------------------------------------------------------------
@@ -162,6 +223,8 @@ async function snoozeSelected() {
 }
 
 function onKey(e) {
+  if (get().locked) return;
+  if ((e.ctrlKey || e.metaKey) && !e.altKey && e.key.toLowerCase() === "l") { e.preventDefault(); lockNow(); return; }
   const ov = $("overlay");
   if (!ov.hidden) { if (e.key === "Escape" && (get().me || ov.querySelector("#help"))) ov.hidden = true; return; }
   const tag = (e.target?.tagName || "").toLowerCase();
@@ -192,9 +255,17 @@ function onKey(e) {
 
 async function start() {
   setLang(getLang());
-  renderChrome();
-  $("me").addEventListener("click", whoami);
+  onLocked(() => showLock());
+  const st = await api.lockStatus().catch(() => null);
+  if (st) set({ lockRequired: st.required, staff: st.staff || null });
+  if (st?.staff) set({ me: st.staff.name });
+  if (!st?.locked) renderChrome();
+  $("me").addEventListener("click", () => (get().lockRequired ? lockNow() : whoami()));
+  $("lock-now").addEventListener("click", lockNow);
   document.addEventListener("keydown", onKey);
+  for (const ev of ["keydown", "mousedown", "mousemove", "wheel", "touchstart"]) window.addEventListener(ev, activity, { passive: true, capture: true });
+  on("lock-changed", (p) => { if (p?.locked) showLock(); });
+  on("backup-problem", (p) => toast(t("settings.problem"), { kind: "error", detail: p?.message || "", code: "backup_problem" }));
   subscribe((_, patch) => { if ("me" in patch) renderChrome(); });
   installDrop({
     target: () => (get().view === "consultation" ? cons.openId() : null),
@@ -206,8 +277,9 @@ async function start() {
   });
   on("queue-changed", onChanged);
   on("open-consultation", (id) => openConsultation(Number(id)));
+  if (st?.locked) { showLock(); return; }
   await go("queue");
-  if (!get().me && !$("fatal")) whoami();
+  if (!get().me && !get().lockRequired && !get().locked && !$("fatal")) whoami();
 }
 
 start();

@@ -7,8 +7,11 @@ const state = {
   filter: { category: "", urgency: "", status: "", partner_id: "", owner: "", mine: false, all: false, search: "" },
   rows: [],
   counts: { unconfirmed: 0, urgent: 0, overdue: 0, open: 0 },
-  me: localStorage.getItem("renkei.staff") || "",
+  me: localStorage.getItem("renkei.staff") || "",  // replaced by the signed-in name when PINs exist
   updatedAt: null,
+  locked: false,          // the lock screen is shown (the lock itself lives in Rust)
+  lockRequired: false,    // some staff profile has a PIN: sign-in replaces "who am I"
+  staff: null,            // the signed-in profile {id, name, role}
   error: null,
 };
 

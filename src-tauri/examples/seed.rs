@@ -5,7 +5,8 @@
 //!       cargo run -p renkei-desk --example seed
 //!
 //! With an argument `urgent`, adds one more urgent consultation (as `renkei serve` would), to
-//! watch it arrive in a running app.
+//! watch it arrive in a running app. With `staff`, adds three staff profiles with PINs (the app
+//! then starts locked): 院長 (doctor, 9999), 田村 (clerk, 1234), 大野 (nurse, 4821).
 
 use renkei_core::desk::{Desk, Document};
 use renkei_core::model::{MessageKind, NewConsultation, PartnerRef, Sender};
@@ -31,6 +32,20 @@ type Item<'a> = (
 fn main() -> R {
     let clock = renkei_core::clock::clock_from_env()?;
     let mut desk = Desk::open(&DataDir::from_env_or_default(), Arc::from(clock))?;
+    if std::env::args().nth(1).as_deref() == Some("staff") {
+        use renkei_core::store::staff::Role;
+        for (name, role, pin) in [
+            ("院長", Role::Doctor, "9999"),
+            ("田村", Role::Clerk, "1234"),
+            ("大野", Role::Nurse, "4821"),
+        ] {
+            match desk.add_staff(name, role, Some(pin), "seed") {
+                Ok(s) => println!("staff {} ({})", s.name, s.role.as_str()),
+                Err(e) => println!("staff {name}: {e}"),
+            }
+        }
+        return Ok(());
+    }
     if std::env::args().nth(1).as_deref() == Some("urgent") {
         let mut n = NewConsultation::new(
             Channel::Lineworks,

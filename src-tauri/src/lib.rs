@@ -6,10 +6,12 @@
 //! No business logic lives here: triage, due times, urgency, personal-data checks and audit are
 //! the core's.
 
+pub mod backup;
 pub mod commands;
 pub mod dragdrop;
 pub mod error;
 pub mod intake;
+pub mod lock;
 pub mod notifier;
 pub mod opener;
 pub mod state;
@@ -48,10 +50,12 @@ pub fn builder(state: DeskState) -> tauri::Builder<tauri::Wry> {
             app.manage(intake::IntakeServer::default());
             if let Ok(Some(settings)) = app
                 .state::<DeskState>()
-                .with(|d| Ok(Some(d.settings().intake.clone())))
+                .internal(|d| Ok(Some(d.settings().intake.clone())))
             {
                 intake::start_if_enabled(&settings, &app.state::<intake::IntakeServer>());
             }
+            backup::start(handle.clone());
+            lock::start(handle.clone());
             let notifier = notifier::Notifier::start(handle.clone());
             watcher::start(handle, notifier);
             Ok(())
@@ -76,7 +80,18 @@ pub fn builder(state: DeskState) -> tauri::Builder<tauri::Wry> {
             commands::documents::attachment_open,
             commands::partners::partners_list,
             commands::settings::settings_get,
+            commands::settings::settings_save,
+            commands::settings::holidays_upcoming,
+            commands::settings::backup_now,
+            commands::settings::ui_view_changed,
             commands::settings::app_info,
+            commands::staff::lock_status,
+            commands::staff::staff_list,
+            commands::staff::sign_in,
+            commands::staff::lock_now,
+            commands::staff::ui_activity,
+            commands::staff::staff_add,
+            commands::staff::staff_reset_pin,
             commands::notifications::notifications_list,
             commands::notifications::audit_list,
         ])
@@ -124,6 +139,12 @@ mod tests {
                 commands::consultation::consultation_show,
                 commands::consultation::consultation_set_status,
                 commands::documents::import_document_bytes,
+                commands::settings::settings_get,
+                commands::settings::settings_save,
+                commands::staff::lock_status,
+                commands::staff::staff_list,
+                commands::staff::sign_in,
+                commands::staff::lock_now,
             ])
             .build(mock_context(noop_assets()))
             .unwrap();
@@ -214,5 +235,107 @@ mod tests {
             .as_str()
             .unwrap()
             .contains("the key is missing"));
+    }
+
+    #[test]
+    fn a_locked_app_answers_locked_until_someone_signs_in() {
+        use renkei_core::store::staff::Role;
+        let tmp = tempfile::tempdir().unwrap();
+        let mut d = desk(tmp.path());
+        d.add_staff("院長", Role::Doctor, Some("9999"), "setup")
+            .unwrap();
+        d.add_staff("田村", Role::Clerk, Some("1234"), "setup")
+            .unwrap();
+        let mut s = d.settings().clone();
+        s.intake.lineworks_bot_secret = Some("bot-secret".into());
+        d.save_settings(s, "setup").unwrap();
+        let w = app(DeskState::new(Ok(d)));
+        let status = invoke(&w, "lock_status", serde_json::json!({})).unwrap();
+        assert_eq!(status["locked"], true, "{status}");
+        let err = invoke(&w, "queue_list", serde_json::json!({"filter": {}})).unwrap_err();
+        assert_eq!(err["code"], "locked", "{err}");
+        let err = invoke(&w, "settings_get", serde_json::json!({})).unwrap_err();
+        assert_eq!(err["code"], "locked", "{err}");
+        // the lock screen still gets the names
+        let staff = invoke(&w, "staff_list", serde_json::json!({})).unwrap();
+        assert_eq!(staff.as_array().unwrap().len(), 2);
+        let err = invoke(
+            &w,
+            "sign_in",
+            serde_json::json!({"name": "田村", "pin": "0000"}),
+        )
+        .unwrap_err();
+        assert_eq!(err["code"], "unauthorized", "{err}");
+        let me = invoke(
+            &w,
+            "sign_in",
+            serde_json::json!({"name": "田村", "pin": "1234"}),
+        )
+        .unwrap();
+        assert_eq!(me["role"], "clerk");
+        let rows = invoke(&w, "queue_list", serde_json::json!({"filter": {}})).unwrap();
+        assert_eq!(rows, serde_json::json!([]));
+        // settings leave masked; a clerk may not save them, whatever name the UI sends
+        let settings = invoke(&w, "settings_get", serde_json::json!({})).unwrap();
+        assert_eq!(settings["intake"]["lineworks_bot_secret"], "********");
+        let err = invoke(
+            &w,
+            "settings_save",
+            serde_json::json!({"settings": settings, "by": "院長"}),
+        )
+        .unwrap_err();
+        assert_eq!(err["code"], "forbidden", "{err}");
+        // locking again closes everything
+        assert_eq!(invoke(&w, "lock_now", serde_json::json!({})).unwrap(), true);
+        let err = invoke(&w, "queue_list", serde_json::json!({"filter": {}})).unwrap_err();
+        assert_eq!(err["code"], "locked", "{err}");
+        invoke(
+            &w,
+            "sign_in",
+            serde_json::json!({"name": "院長", "pin": "9999"}),
+        )
+        .unwrap();
+        let saved = invoke(
+            &w,
+            "settings_save",
+            serde_json::json!({"settings": settings, "by": "院長"}),
+        )
+        .unwrap();
+        assert_eq!(saved["intake"]["lineworks_bot_secret"], "********");
+    }
+
+    #[test]
+    fn an_idle_session_locks_and_activity_keeps_it_open() {
+        use renkei_core::store::staff::Role;
+        use std::time::Duration;
+        let tmp = tempfile::tempdir().unwrap();
+        let mut d = desk(tmp.path());
+        d.add_staff("大野", Role::Nurse, Some("4821"), "setup")
+            .unwrap();
+        let state = DeskState::new(Ok(d));
+        assert!(state.locked().unwrap());
+        state.sign_in("大野", "4821").unwrap();
+        assert_eq!(state.actor("誰か"), "大野");
+        assert!(!state.lock_if_idle(Duration::from_secs(60)).unwrap());
+        assert!(!state.locked().unwrap());
+        assert!(state.lock_if_idle(Duration::ZERO).unwrap());
+        assert!(state.locked().unwrap());
+        assert!(state.signed_in().is_none());
+        // a locked app does not lock again
+        assert!(!state.lock_if_idle(Duration::ZERO).unwrap());
+    }
+
+    #[test]
+    fn without_pins_the_app_never_locks() {
+        let tmp = tempfile::tempdir().unwrap();
+        let w = app(DeskState::new(Ok(desk(tmp.path()))));
+        assert_eq!(
+            invoke(&w, "lock_now", serde_json::json!({})).unwrap(),
+            false
+        );
+        let status = invoke(&w, "lock_status", serde_json::json!({})).unwrap();
+        assert_eq!(status["locked"], false);
+        assert_eq!(status["required"], false);
+        invoke(&w, "queue_list", serde_json::json!({"filter": {}})).unwrap();
     }
 }

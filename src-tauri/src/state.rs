@@ -1,14 +1,27 @@
 //! The app's managed state: the one [`Desk`] behind a mutex, or the reason it could not be
-//! opened (then every command answers with that error and the UI shows what to do).
+//! opened (then every command answers with that error and the UI shows what to do), and the
+//! lock: who is signed in. While some staff profile has a PIN and nobody is signed in, every
+//! data command answers `{code: "locked"}` — the lock lives here, so reloading the page cannot
+//! bypass it. Background threads (watcher, backup) use [`DeskState::internal`].
 
 use crate::error::{CmdResult, CommandError};
 use renkei_core::desk::Desk;
+use renkei_core::store::staff::Staff;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Mutex, OnceLock};
+use std::time::{Duration, Instant};
 use tauri::{AppHandle, Emitter};
 
 /// Event the UI listens to: data changed, reload what is shown.
 pub const QUEUE_CHANGED: &str = "queue-changed";
+/// Event the UI listens to: the app locked (`{locked: true}`) or unlocked.
+pub const LOCK_CHANGED: &str = "lock-changed";
+
+/// Who is signed in on this PC and when the user last touched the window.
+struct Session {
+    staff: Option<Staff>,
+    last_activity: Instant,
+}
 
 /// Shared by commands, the store watcher and the drop handler.
 pub struct DeskState {
@@ -23,6 +36,14 @@ pub struct DeskState {
     /// The UI shows the queue (not a consultation, settings, …).
     queue_shown: AtomicBool,
     app: OnceLock<AppHandle>,
+    session: Mutex<Session>,
+}
+
+fn locked_error() -> CommandError {
+    CommandError::new(
+        "locked",
+        "the app is locked: sign in with your name and PIN",
+    )
 }
 
 impl DeskState {
@@ -45,11 +66,26 @@ impl DeskState {
             window_focused: AtomicBool::new(false),
             queue_shown: AtomicBool::new(true),
             app: OnceLock::new(),
+            session: Mutex::new(Session {
+                staff: None,
+                last_activity: Instant::now(),
+            }),
         }
     }
 
-    /// Runs `f` with the desk locked.
+    /// Runs `f` with the desk for a command of the UI: refused with `locked` while the app is
+    /// locked.
     pub fn with<T>(&self, f: impl FnOnce(&mut Desk) -> CmdResult<T>) -> CmdResult<T> {
+        self.internal(|d| {
+            if self.is_locked(d)? {
+                return Err(locked_error());
+            }
+            f(d)
+        })
+    }
+
+    /// Runs `f` with the desk whether or not the app is locked: background threads, sign-in.
+    pub fn internal<T>(&self, f: impl FnOnce(&mut Desk) -> CmdResult<T>) -> CmdResult<T> {
         let mut guard = self
             .desk
             .lock()
@@ -59,6 +95,82 @@ impl DeskState {
             None => Err(self.open_error.clone().unwrap_or_else(|| {
                 CommandError::new("store_unavailable", "データを開けませんでした")
             })),
+        }
+    }
+
+    fn session(&self) -> CmdResult<std::sync::MutexGuard<'_, Session>> {
+        self.session
+            .lock()
+            .map_err(|_| CommandError::new("busy", "内部エラー: アプリを再起動してください"))
+    }
+
+    /// Locked = some profile has a PIN ([`Desk::lock_required`]) and nobody is signed in.
+    fn is_locked(&self, d: &Desk) -> CmdResult<bool> {
+        Ok(self.session()?.staff.is_none() && d.lock_required()?)
+    }
+
+    /// Whether the app is locked now.
+    pub fn locked(&self) -> CmdResult<bool> {
+        self.internal(|d| self.is_locked(d))
+    }
+
+    /// The signed-in staff member, if any.
+    pub fn signed_in(&self) -> Option<Staff> {
+        self.session().ok().and_then(|s| s.staff.clone())
+    }
+
+    /// Who acts: the signed-in staff member, else the name the UI sends (first run, no PINs).
+    pub fn actor(&self, by: &str) -> String {
+        self.signed_in()
+            .map(|s| s.name)
+            .unwrap_or_else(|| by.to_string())
+    }
+
+    /// Checks the PIN in the core (audited, lock-out after wrong PINs) and unlocks.
+    pub fn sign_in(&self, name: &str, pin: &str) -> CmdResult<Staff> {
+        let staff = self.internal(|d| Ok(d.sign_in(name, pin)?))?;
+        {
+            let mut s = self.session()?;
+            s.staff = Some(staff.clone());
+            s.last_activity = Instant::now();
+        }
+        self.emit_lock(false);
+        Ok(staff)
+    }
+
+    /// Locks now (🔒, Ctrl+L, idle). Returns whether the app is locked (not when no profile
+    /// has a PIN: there is nobody to unlock as).
+    pub fn lock(&self) -> CmdResult<bool> {
+        self.session()?.staff = None;
+        let locked = self.locked()?;
+        if locked {
+            self.emit_lock(true);
+        }
+        Ok(locked)
+    }
+
+    /// The user touched the window (keyboard, mouse).
+    pub fn touch(&self) {
+        if let Ok(mut s) = self.session() {
+            s.last_activity = Instant::now();
+        }
+    }
+
+    /// Locks when someone is signed in and nobody touched the window for `after`.
+    pub fn lock_if_idle(&self, after: Duration) -> CmdResult<bool> {
+        let idle = {
+            let s = self.session()?;
+            s.staff.is_some() && s.last_activity.elapsed() >= after
+        };
+        if idle {
+            return self.lock();
+        }
+        Ok(false)
+    }
+
+    fn emit_lock(&self, locked: bool) {
+        if let Some(app) = self.app.get() {
+            let _ = app.emit(LOCK_CHANGED, serde_json::json!({ "locked": locked }));
         }
     }
 

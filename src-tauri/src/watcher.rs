@@ -29,7 +29,7 @@ pub fn start(app: AppHandle, notifier: Notifier) {
 
 fn run(app: AppHandle, notifier: Notifier) {
     let state = app.state::<DeskState>();
-    let started = state.with(|d| {
+    let started = state.internal(|d| {
         let settings = d.settings().policy_settings();
         Ok(LiveNotifications::start(d, settings)?)
     });
@@ -45,7 +45,7 @@ fn run(app: AppHandle, notifier: Notifier) {
     loop {
         let now_visible = state.queue_in_front();
         let local_change = state.take_dirty();
-        let tick = state.with(|d| {
+        let tick = state.internal(|d| {
             let mut shown = Vec::new();
             if now_visible != visible {
                 shown.extend(live.focus(d, now_visible)?);

@@ -718,6 +718,107 @@ impl Desk {
         })
     }
 
+    /// Whether the desktop app must start locked: some active profile has a PIN. Until then
+    /// (first run) the app asks "who am I" and anyone may manage staff and settings.
+    pub fn lock_required(&self) -> Result<bool> {
+        store::staff::any_pin(self.store.conn())
+    }
+
+    /// Refuses unless `by` may administer (doctor, admin). While no profile has a PIN (first
+    /// run) everyone may, so the first administrator can be created.
+    pub fn authorize_admin(&self, by: &str) -> Result<()> {
+        if !self.lock_required()? {
+            return Ok(());
+        }
+        let by = crate::model::clean_line(by);
+        match store::staff::by_name(self.store.conn(), &by)? {
+            Some(s) if s.active && s.role.may_administer() => Ok(()),
+            Some(s) if s.active => Err(Error::Forbidden(format!(
+                "{} ({}) may not change settings or staff; ask a doctor or an administrator",
+                s.name,
+                s.role.as_str()
+            ))),
+            _ => Err(Error::Forbidden(
+                "sign in as a doctor or an administrator to change settings or staff".into(),
+            )),
+        }
+    }
+
+    /// Saves settings from the settings screen: only for administrators, validated
+    /// ([`Settings::validate`]), masked secrets keep their stored value.
+    pub fn update_settings(&mut self, mut s: Settings, by: &str) -> Result<()> {
+        self.authorize_admin(by)?;
+        s.keep_secrets_from(&self.settings);
+        s.validate().map_err(|m| Error::invalid("settings", m))?;
+        self.save_settings(s, by)
+    }
+
+    /// Adds a staff profile from the settings screen (administrators only).
+    pub fn admin_add_staff(
+        &mut self,
+        name: &str,
+        role: store::staff::Role,
+        pin: Option<&str>,
+        by: &str,
+    ) -> Result<store::staff::Staff> {
+        self.authorize_admin(by)?;
+        if pin.is_some() && !role.may_administer() && !self.lock_required()? {
+            return Err(Error::invalid(
+                "role",
+                "the first staff profile with a PIN must be a doctor or an administrator, \
+                 so that someone can manage staff and settings once the app locks",
+            ));
+        }
+        self.add_staff(name, role, pin, by)
+    }
+
+    /// Sets a new PIN for a profile and lifts its lock-out (administrators only), audited.
+    pub fn admin_reset_pin(&mut self, id: i64, pin: &str, by: &str) -> Result<()> {
+        self.authorize_admin(by)?;
+        let by = actor(by)?;
+        let now = self.now();
+        self.store.write(|tx| {
+            store::staff::set_pin(tx, id, pin)?;
+            audit::append(
+                tx,
+                now,
+                &by,
+                "staff.pin_reset",
+                Some(&format!("staff:{id}")),
+                "",
+            )?;
+            Ok(())
+        })
+    }
+
+    /// The next `count` national holidays from today (JST), for the settings screen.
+    pub fn upcoming_holidays(&self, count: usize) -> Vec<(chrono::NaiveDate, &'static str)> {
+        use chrono::Datelike;
+        let today = crate::calendar::jst_date(self.now());
+        (today.year()..=today.year() + 1)
+            .flat_map(crate::calendar::holidays::holidays_in_year)
+            .filter(|(d, _)| *d >= today)
+            .take(count)
+            .collect()
+    }
+
+    /// A backup now ("今すぐバックアップ"), next to the daily generations in
+    /// `<data dir>/backups` (named `renkei-manual-…`, so the daily pruning leaves it).
+    pub fn backup_now(
+        &mut self,
+        by: &str,
+    ) -> Result<(std::path::PathBuf, crate::backup::Manifest)> {
+        let folder = self.store.dir().backup_dir();
+        std::fs::create_dir_all(&folder)?;
+        let stamp = self
+            .now()
+            .with_timezone(&crate::clock::jst())
+            .format("%Y%m%d-%H%M%S");
+        let path = folder.join(format!("renkei-manual-{stamp}.rkbackup"));
+        let m = self.backup(&path, by)?;
+        Ok((path, m))
+    }
+
     pub fn staff(&self) -> Result<Vec<store::staff::Staff>> {
         store::staff::list(self.store.conn())
     }

@@ -15,6 +15,10 @@ pub enum ErrorCode {
     UnsupportedMediaType,
     TooLarge,
     Unauthorized,
+    /// Too many wrong PINs: the staff profile is locked for a while.
+    LockedOut,
+    /// The signed-in staff member's role may not do this.
+    Forbidden,
     Storage,
     Integrity,
     Io,
@@ -30,6 +34,8 @@ impl ErrorCode {
             ErrorCode::UnsupportedMediaType => "unsupported_media_type",
             ErrorCode::TooLarge => "too_large",
             ErrorCode::Unauthorized => "unauthorized",
+            ErrorCode::LockedOut => "locked_out",
+            ErrorCode::Forbidden => "forbidden",
             ErrorCode::Storage => "storage",
             ErrorCode::Integrity => "integrity",
             ErrorCode::Io => "io",
@@ -61,6 +67,10 @@ pub enum Error {
     TooLarge(String),
     #[error("{0}")]
     Unauthorized(String),
+    #[error("{0}")]
+    LockedOut(String),
+    #[error("{0}")]
+    Forbidden(String),
     #[error("store error: {0}. Run `renkei check`; if it persists, restore the latest backup")]
     Sqlite(#[from] rusqlite::Error),
     #[error("{0}")]
@@ -85,6 +95,8 @@ impl Error {
             Error::UnsupportedMedia(_) => ErrorCode::UnsupportedMediaType,
             Error::TooLarge(_) => ErrorCode::TooLarge,
             Error::Unauthorized(_) => ErrorCode::Unauthorized,
+            Error::LockedOut(_) => ErrorCode::LockedOut,
+            Error::Forbidden(_) => ErrorCode::Forbidden,
             Error::Sqlite(_) => ErrorCode::Storage,
             Error::Integrity(_) => ErrorCode::Integrity,
             Error::Io(_) => ErrorCode::Io,

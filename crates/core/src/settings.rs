@@ -11,6 +11,10 @@ use serde::{Deserialize, Serialize};
 /// Settings key in the store.
 pub const SETTINGS_KEY: &str = "clinic";
 
+/// What a set secret (bot secret, webhook token) looks like when settings leave the core for a
+/// screen; saving this value back keeps the stored secret.
+pub const SECRET_MASK: &str = "********";
+
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[serde(default)]
 pub struct Settings {
@@ -116,6 +120,93 @@ impl Settings {
         p
     }
 
+    /// Problems with the settings, in words: the calendar, the notification policy, the roster,
+    /// backups, the intake server and the screen lock. The settings screen shows the message.
+    pub fn validate(&self) -> Result<(), String> {
+        if self.clinic_name.trim().is_empty() {
+            return Err("clinic_name must not be empty".into());
+        }
+        self.calendar
+            .validate()
+            .map_err(|e| format!("calendar: {e}"))?;
+        self.policy_settings()
+            .validate()
+            .map_err(|e| format!("notifications: {e}"))?;
+        for (i, e) in self.roster.iter().enumerate() {
+            let n = i + 1;
+            if !(1..=7).contains(&e.weekday) {
+                return Err(format!("roster {n}: weekday must be 1 (Mon) … 7 (Sun)"));
+            }
+            match (minutes(&e.start), minutes(&e.end)) {
+                (Some(s), Some(en)) if s < en && en <= 24 * 60 => {}
+                _ => {
+                    return Err(format!(
+                        "roster {n}: {}–{} must be HH:MM before HH:MM",
+                        e.start, e.end
+                    ))
+                }
+            }
+            if e.staff.trim().is_empty() {
+                return Err(format!("roster {n}: staff must not be empty"));
+            }
+        }
+        if self.backup.keep_days < 1 {
+            return Err("backup.keep_days must be at least 1".into());
+        }
+        if self.intake.listen.parse::<std::net::SocketAddr>().is_err() {
+            return Err(format!(
+                "intake.listen '{}' is not an address like 127.0.0.1:8787",
+                self.intake.listen
+            ));
+        }
+        if self.lock_after_minutes > 24 * 60 {
+            return Err("lock_after_minutes must be 0 (never) … 1440".into());
+        }
+        if self.language != "ja" && self.language != "en" {
+            return Err(format!("language '{}' must be ja or en", self.language));
+        }
+        Ok(())
+    }
+
+    /// A copy safe to show on a screen: set secrets replaced by [`SECRET_MASK`].
+    pub fn masked(&self) -> Settings {
+        let mut s = self.clone();
+        let mask = |v: &mut Option<String>| {
+            if v.as_deref().is_some_and(|x| !x.is_empty()) {
+                *v = Some(SECRET_MASK.to_string());
+            }
+        };
+        mask(&mut s.intake.lineworks_bot_secret);
+        mask(&mut s.intake.chatwork_webhook_token);
+        s
+    }
+
+    /// Puts back the secrets of `old` where this copy still carries [`SECRET_MASK`]; an empty
+    /// secret clears it.
+    pub fn keep_secrets_from(&mut self, old: &Settings) {
+        fn keep(new: &mut Option<String>, old: &Option<String>) {
+            match new.as_deref().map(str::trim) {
+                Some(SECRET_MASK) => *new = old.clone(),
+                Some("") => *new = None,
+                _ => {}
+            }
+        }
+        keep(
+            &mut self.intake.lineworks_bot_secret,
+            &old.intake.lineworks_bot_secret,
+        );
+        keep(
+            &mut self.intake.chatwork_webhook_token,
+            &old.intake.chatwork_webhook_token,
+        );
+    }
+
+    /// Inactivity after which the app locks (`None` = never).
+    pub fn lock_after(&self) -> Option<std::time::Duration> {
+        (self.lock_after_minutes > 0)
+            .then(|| std::time::Duration::from_secs(u64::from(self.lock_after_minutes) * 60))
+    }
+
     /// The staff member on duty at `t`, if the roster names one.
     pub fn on_duty(&self, t: DateTime<Utc>) -> Option<&str> {
         let local = t.with_timezone(&crate::clock::jst());
@@ -156,5 +247,64 @@ mod tests {
         assert_eq!(s.on_duty(tue_10), Some("大野"));
         assert_eq!(s.on_duty(tue_14), Some("田村"));
         assert_eq!(s.on_duty(wed_10), None);
+    }
+
+    #[test]
+    fn defaults_are_valid_and_bad_values_say_what_is_wrong() {
+        assert_eq!(Settings::default().validate(), Ok(()));
+        let mut s = Settings::default();
+        s.calendar.open = "9時".into();
+        assert!(s.validate().unwrap_err().contains("calendar"));
+        let mut s = Settings::default();
+        s.notifications.digest_interval_minutes = 0;
+        assert!(s
+            .validate()
+            .unwrap_err()
+            .contains("digest_interval_minutes"));
+        let mut s = Settings::default();
+        s.roster.push(RosterEntry {
+            weekday: 8,
+            start: "09:00".into(),
+            end: "12:00".into(),
+            staff: "大野".into(),
+        });
+        assert!(s.validate().unwrap_err().contains("roster 1"));
+        let mut s = Settings::default();
+        s.roster.push(RosterEntry {
+            weekday: 1,
+            start: "13:00".into(),
+            end: "12:00".into(),
+            staff: "大野".into(),
+        });
+        assert!(s.validate().unwrap_err().contains("roster 1"));
+        let mut s = Settings::default();
+        s.intake.listen = "localhost".into();
+        assert!(s.validate().unwrap_err().contains("intake.listen"));
+        let mut s = Settings::default();
+        s.backup.keep_days = 0;
+        assert!(s.validate().unwrap_err().contains("keep_days"));
+    }
+
+    #[test]
+    fn secrets_are_masked_and_a_masked_value_keeps_the_old_one() {
+        let mut old = Settings::default();
+        old.intake.lineworks_bot_secret = Some("s3cret".into());
+        old.intake.chatwork_webhook_token = Some("dG9rZW4=".into());
+        let shown = old.masked();
+        assert_eq!(
+            shown.intake.lineworks_bot_secret.as_deref(),
+            Some(SECRET_MASK)
+        );
+        let text = serde_json::to_string(&shown).unwrap();
+        assert!(!text.contains("s3cret") && !text.contains("dG9rZW4="));
+        let mut back = shown.clone();
+        back.intake.chatwork_webhook_token = Some("".into());
+        back.keep_secrets_from(&old);
+        assert_eq!(back.intake.lineworks_bot_secret.as_deref(), Some("s3cret"));
+        assert_eq!(back.intake.chatwork_webhook_token, None);
+        let mut changed = shown;
+        changed.intake.lineworks_bot_secret = Some("new".into());
+        changed.keep_secrets_from(&old);
+        assert_eq!(changed.intake.lineworks_bot_secret.as_deref(), Some("new"));
     }
 }

@@ -42,6 +42,7 @@ fn pin_sign_in_locks_out_after_repeated_wrong_pins() {
     }
     let e = desk.sign_in("大野", "0000").unwrap_err();
     assert!(e.to_string().contains("locked"), "{e}");
+    assert_eq!(e.code().as_str(), "locked_out");
     // even the right PIN is refused while locked
     assert!(desk
         .sign_in("大野", "4821")
@@ -172,4 +173,81 @@ fn daily_backups_keep_n_generations_and_copy_to_a_mirror() {
     let out = desk.daily_backup().unwrap();
     assert!(out.written.is_some());
     assert!(out.mirror_error.is_some());
+}
+
+#[test]
+fn only_doctors_and_admins_change_settings_and_staff_once_pins_exist() {
+    let d = tempfile::tempdir().unwrap();
+    let mut desk =
+        Desk::open_with_key(&DataDir::new(d.path()), StoreKey::random(), clock()).unwrap();
+    // first run: no PIN yet, anyone may create the first administrator
+    assert!(!desk.lock_required().unwrap());
+    // … but not as a clerk: nobody could manage staff afterwards
+    assert!(matches!(
+        desk.admin_add_staff("田村", Role::Clerk, Some("1234"), "田村"),
+        Err(Error::Invalid { .. })
+    ));
+    desk.admin_add_staff("院長", Role::Doctor, Some("9999"), "田村")
+        .unwrap();
+    assert!(desk.lock_required().unwrap());
+    // now a clerk may not
+    desk.admin_add_staff("田村", Role::Clerk, Some("1234"), "院長")
+        .unwrap();
+    let e = desk
+        .admin_add_staff("大野", Role::Nurse, Some("4821"), "田村")
+        .unwrap_err();
+    assert!(matches!(e, Error::Forbidden(_)), "{e}");
+    assert_eq!(e.code().as_str(), "forbidden");
+    let s = desk.settings().clone();
+    assert!(matches!(
+        desk.update_settings(s.clone(), "田村"),
+        Err(Error::Forbidden(_))
+    ));
+    assert!(matches!(
+        desk.update_settings(s.clone(), "誰か"),
+        Err(Error::Forbidden(_))
+    ));
+    let tamura = desk.staff().unwrap()[1].id;
+    assert!(matches!(
+        desk.admin_reset_pin(tamura, "5555", "田村"),
+        Err(Error::Forbidden(_))
+    ));
+    // the doctor may; invalid settings are refused with the validator's words
+    let mut bad = s.clone();
+    bad.calendar.close = "8:00".into();
+    let e = desk.update_settings(bad, "院長").unwrap_err();
+    assert!(matches!(e, Error::Invalid { .. }));
+    assert!(e.to_string().contains("before close"), "{e}");
+    let mut good = s;
+    good.lock_after_minutes = 10;
+    desk.update_settings(good, "院長").unwrap();
+    assert_eq!(desk.settings().lock_after_minutes, 10);
+    desk.admin_reset_pin(tamura, "5555", "院長").unwrap();
+    assert!(desk.sign_in("田村", "5555").is_ok());
+    let actions: Vec<String> = desk
+        .audit(&Default::default())
+        .unwrap()
+        .into_iter()
+        .map(|e| e.action)
+        .collect();
+    assert!(
+        actions.iter().any(|a| a == "staff.pin_reset"),
+        "{actions:?}"
+    );
+}
+
+#[test]
+fn masked_secrets_survive_a_save_from_the_screen() {
+    let d = tempfile::tempdir().unwrap();
+    let mut desk =
+        Desk::open_with_key(&DataDir::new(d.path()), StoreKey::random(), clock()).unwrap();
+    let mut s = desk.settings().clone();
+    s.intake.lineworks_bot_secret = Some("bot-secret".into());
+    desk.update_settings(s, "田村").unwrap();
+    let shown = desk.settings().masked();
+    desk.update_settings(shown, "田村").unwrap();
+    assert_eq!(
+        desk.settings().intake.lineworks_bot_secret.as_deref(),
+        Some("bot-secret")
+    );
 }

@@ -90,7 +90,8 @@ impl From<Error> for ApiError {
             ErrorCode::Conflict | ErrorCode::InvalidTransition => StatusCode::CONFLICT,
             ErrorCode::UnsupportedMediaType => StatusCode::UNSUPPORTED_MEDIA_TYPE,
             ErrorCode::TooLarge => StatusCode::PAYLOAD_TOO_LARGE,
-            ErrorCode::Unauthorized => StatusCode::UNAUTHORIZED,
+            ErrorCode::Unauthorized | ErrorCode::LockedOut => StatusCode::UNAUTHORIZED,
+            ErrorCode::Forbidden => StatusCode::FORBIDDEN,
             ErrorCode::Storage | ErrorCode::Integrity | ErrorCode::Io => {
                 StatusCode::INTERNAL_SERVER_ERROR
             }

@@ -8,6 +8,7 @@ pub mod notifications;
 pub mod partners;
 pub mod queue;
 pub mod settings;
+pub mod staff;
 
 use crate::error::{CmdResult, CommandError};
 use std::str::FromStr;

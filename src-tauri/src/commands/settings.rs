@@ -1,4 +1,5 @@
-//! Settings (read-only display for now) and facts about the running app.
+//! Settings (secrets masked on the way out, checked and saved by the core), the next national
+//! holidays, "back up now", and facts about the running app.
 
 use crate::error::CmdResult;
 use crate::state::DeskState;
@@ -9,7 +10,45 @@ use tauri::State;
 
 #[tauri::command]
 pub fn settings_get(state: State<'_, DeskState>) -> CmdResult<Settings> {
-    state.with(|d| Ok(d.settings().clone()))
+    state.with(|d| Ok(d.settings().masked()))
+}
+
+/// A national holiday for the read-only list in the settings.
+#[derive(Debug, Clone, Serialize)]
+pub struct Holiday {
+    pub date: chrono::NaiveDate,
+    pub name: &'static str,
+}
+
+#[tauri::command]
+pub fn holidays_upcoming(state: State<'_, DeskState>, count: usize) -> CmdResult<Vec<Holiday>> {
+    state.with(|d| {
+        let v = d.upcoming_holidays(count.min(40));
+        Ok(v.into_iter()
+            .map(|(date, name)| Holiday { date, name })
+            .collect())
+    })
+}
+
+/// What "今すぐバックアップ" wrote.
+#[derive(Debug, Clone, Serialize)]
+pub struct BackupResult {
+    pub path: String,
+    pub consultations: u64,
+    pub attachments: u64,
+}
+
+#[tauri::command]
+pub fn backup_now(state: State<'_, DeskState>, by: String) -> CmdResult<BackupResult> {
+    let by = state.actor(&by);
+    state.with(|d| {
+        let (path, m) = d.backup_now(&by)?;
+        Ok(BackupResult {
+            path: path.display().to_string(),
+            consultations: m.consultations,
+            attachments: m.attachments,
+        })
+    })
 }
 
 /// What the UI needs to know about the app: version, data folder, domain "now".
@@ -39,9 +78,10 @@ pub fn settings_save(
     settings: Settings,
     by: String,
 ) -> CmdResult<Settings> {
+    let by = state.actor(&by);
     let saved = state.change(|d| {
-        d.save_settings(settings, &by)?;
-        Ok(d.settings().clone())
+        d.update_settings(settings, &by)?;
+        Ok(d.settings().masked())
     })?;
     state.mark_settings_changed();
     Ok(saved)

@@ -152,6 +152,15 @@ pub fn by_name(conn: &Connection, name: &str) -> Result<Option<Staff>> {
         .optional()?)
 }
 
+/// Whether any active profile has a PIN: then the desktop app starts locked.
+pub fn any_pin(conn: &Connection) -> Result<bool> {
+    Ok(conn.query_row(
+        "SELECT EXISTS (SELECT 1 FROM staff WHERE active AND pin_hash IS NOT NULL)",
+        [],
+        |r| r.get(0),
+    )?)
+}
+
 pub fn list(conn: &Connection) -> Result<Vec<Staff>> {
     let mut st =
         conn.prepare("SELECT id, name, role, active, pin_hash IS NOT NULL FROM staff ORDER BY id")?;
@@ -184,7 +193,7 @@ pub fn verify(conn: &Connection, name: &str, pin: &str, now: DateTime<Utc>) -> R
     if let Some(until) = parse_opt_ts(locked_until)? {
         if until > now {
             let mins = (until - now).num_minutes() + 1;
-            return Err(Error::Unauthorized(format!(
+            return Err(Error::LockedOut(format!(
                 "too many wrong PINs: this profile is locked for {mins} more minute(s)"
             )));
         }
@@ -218,7 +227,7 @@ pub fn verify(conn: &Connection, name: &str, pin: &str, now: DateTime<Utc>) -> R
             "UPDATE staff SET failed_attempts = 0, locked_until = ?1 WHERE id = ?2",
             params![ts(now + Duration::minutes(LOCK_MINUTES)), id],
         )?;
-        return Err(Error::Unauthorized(format!(
+        return Err(Error::LockedOut(format!(
             "too many wrong PINs: this profile is locked for {LOCK_MINUTES} minutes"
         )));
     }
