@@ -101,7 +101,11 @@ function paint(first) {
       d.due_at ? h("span", {}, `${t("consultation.due")} `, liveUntil(h("span", { class: "due" }), d.due_at)) : null));
   replace(els.thread, d.thread.map(message));
   if (first || atBottom) els.thread.scrollTop = els.thread.scrollHeight;
-  paintSide(d);
+  // A live refresh must not throw away what someone is typing in the side panel (the owner
+  // field): repaint it only when nobody is editing there.
+  const active = document.activeElement;
+  const editing = !first && active && els.side?.contains(active) && active.tagName === "INPUT";
+  if (!editing) paintSide(d);
 }
 
 function message(m) {
