@@ -176,7 +176,7 @@ async function whoami() {
   const names = new Set(recentStaff());
   try {
     const events = await api.audit({ limit: 300 });
-    events.filter((e) => e.action === "consultation.read" || e.action.startsWith("message.")).forEach((e) => names.add(e.actor));
+    events.filter((e) => e.action === "consultation.read" || (e.action.startsWith("message.") && e.action !== "message.inbound")).forEach((e) => names.add(e.actor));
   } catch { /* chips are a convenience */ }
   const done = (n) => { if (!n.trim()) { input.focus(); return; } setMe(n); ov.hidden = true; renderChrome(); if (get().view === "queue") queue.focusList(); };
   const chips = [...names].filter(Boolean).slice(0, 8).map((n) => h("button", { class: "chip", type: "button", dataset: { name: n }, onclick: () => done(n) }, n));
