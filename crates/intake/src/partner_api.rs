@@ -165,7 +165,13 @@ pub async fn view(
     let id = parse_id(&id)?;
     let pid = partner.id;
     let v = state
-        .with_desk(move |desk| Ok(desk.partner_view(pid, id)?))
+        .with_desk(move |desk| match desk.partner_view(pid, id) {
+            // Said the same way for unknown ids and other partners' ids.
+            Err(renkei_core::Error::NotFound(_)) => Err(ApiError::not_found(format!(
+                "consultation {id} not found among your organisation's consultations"
+            ))),
+            r => Ok(r?),
+        })
         .await?;
     Ok(Json(v).into_response())
 }
