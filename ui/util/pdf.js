@@ -22,19 +22,21 @@ export function dataUrlBytes(url) {
   return out;
 }
 
-/** Draws page 1 of the PDF `bytes` into `canvas`, `width` CSS pixels wide; resolves to the page count. */
+/** Draws page 1 of the PDF `bytes` into `canvas` for `width` CSS pixels (at 2× or the screen's
+ * pixel ratio, so small print stays legible); resolves to the page count. */
 export async function renderFirstPage(bytes, canvas, width = 320) {
   const { getDocument } = await pdfjs();
-  const doc = await getDocument({ data: bytes, isEvalSupported: false, isOffscreenCanvasSupported: false }).promise;
+  const task = getDocument({ data: bytes, isEvalSupported: false, isOffscreenCanvasSupported: false });
   try {
+    const doc = await task.promise;
     const page = await doc.getPage(1);
-    const scale = (width / page.getViewport({ scale: 1 }).width) * Math.max(1, window.devicePixelRatio || 1);
+    const scale = (width / page.getViewport({ scale: 1 }).width) * Math.max(2, window.devicePixelRatio || 1);
     const viewport = page.getViewport({ scale });
     canvas.width = Math.floor(viewport.width);
     canvas.height = Math.floor(viewport.height);
     await page.render({ canvasContext: canvas.getContext("2d"), viewport }).promise;
     return doc.numPages;
   } finally {
-    doc.destroy();
+    task.destroy(); // also on a broken file: ends the document and frees the worker's copy
   }
 }
