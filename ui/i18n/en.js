@@ -27,6 +27,7 @@ export default {
     ack: "Acknowledge and take (a)", snooze: "Snooze", snoozeFor: "Snooze…", snooze30: "30 min", snooze60: "1 hour", snooze240: "4 hours", unsnooze: "Wake up",
     piiFlags: "Personal data", noAttachments: "No documents. Drop a file on this screen to attach it.",
     open: "Open", preview: "Preview", saveOpen: "Save and open", reads: "Read by",
+    pdfPages: "Page 1 of {n}", pdfFailed: "This PDF cannot be shown here. Use “Save and open”.",
     historyStatus: "{by}: {from} → {to}", historyRead: "opened by {by}", loading: "Loading…",
     kinds: { inbound: "Inbound", reply: "Reply (partner sees it)", note: "Internal note", phone: "Phone log" },
     notFound: "This consultation was not found. Go back to the queue.",

@@ -27,6 +27,7 @@ export default {
     ack: "確認して担当する (a)", snooze: "保留", snoozeFor: "保留…", snooze30: "30分", snooze60: "1時間", snooze240: "4時間", unsnooze: "保留を解除",
     piiFlags: "個人情報の注意", noAttachments: "添付はありません。ファイルをこの画面にドロップすると添付できます。",
     open: "開く", preview: "プレビュー", saveOpen: "保存して開く", reads: "既読",
+    pdfPages: "全{n}ページ中 1ページ目", pdfFailed: "PDFを表示できませんでした。「保存して開く」で確認してください。",
     historyStatus: "{by}: {from} → {to}", historyRead: "{by} が開封", loading: "読み込み中…",
     kinds: { inbound: "受信", reply: "返信（先方に見える）", note: "院内メモ", phone: "電話記録" },
     notFound: "この相談は見つかりません。一覧に戻ってください。",

@@ -9,6 +9,7 @@ import { t, label, codes } from "../i18n/index.js";
 import { clock, full, liveUntil } from "../util/time.js";
 import { get, recentStaff } from "../state.js";
 import { toast, toastError } from "../util/toast.js";
+import { dataUrlBytes, renderFirstPage } from "../util/pdf.js";
 
 let cur = null;       // {id, detail}
 let els = {};
@@ -190,22 +191,47 @@ function paintSide(d) {
 
 function attachment(a) {
   const isImg = a.media_type.startsWith("image/") && a.media_type !== "image/tiff";
+  const isPdf = a.media_type === "application/pdf";
   const size = a.size >= 1048576 ? `${(a.size / 1048576).toFixed(1)} MB` : `${Math.max(1, Math.round(a.size / 1024))} KB`;
   const item = h("div", { class: "att__item", dataset: { id: a.id, type: a.media_type } },
     h("div", {}, h("div", { class: "att__name" }, icon("clip"), h("span", {}, a.name)), h("div", { class: "att__meta" }, `${a.media_type} · ${size}`)));
-  const btn = isImg
-    ? h("button", { class: "btn btn--small", type: "button", onclick: async () => {
-        const me = by(); if (!me) return;
-        try {
-          const url = await api.attachmentDataUrl(a.id, me);
-          item.querySelector(".att__preview")?.remove();
-          item.append(h("img", { class: "att__preview", src: url, alt: a.name }));
-        } catch (e) { toastError(e); }
-      } }, t("consultation.preview"))
-    : h("button", { class: "btn btn--small", type: "button", onclick: async () => {
-        const me = by(); if (!me) return;
-        try { await api.attachmentOpen(a.id, me); } catch (e) { toastError(e); }
-      } }, t("consultation.saveOpen"));
+  const openBtn = () => h("button", { class: "btn btn--small", type: "button", onclick: async () => {
+    const me = by(); if (!me) return;
+    try { await api.attachmentOpen(a.id, me); } catch (e) { toastError(e); }
+  } }, t("consultation.saveOpen"));
+  const previewBtn = (show) => h("button", { class: "btn btn--small", type: "button", onclick: async (ev) => {
+    const me = by(); if (!me) return;
+    try { await show(me, ev.currentTarget); } catch (e) { toastError(e); }
+  } }, t("consultation.preview"));
+  let btn;
+  if (isImg) {
+    btn = previewBtn(async (me) => {
+      const url = await api.attachmentDataUrl(a.id, me);
+      item.querySelector(".att__preview")?.remove();
+      item.append(h("img", { class: "att__preview", src: url, alt: a.name }));
+    });
+  } else if (isPdf) {
+    // First page on a canvas; the full document (or a PDF pdf.js cannot draw) opens in the system viewer.
+    btn = previewBtn(async (me, b) => {
+      const url = await api.attachmentDataUrl(a.id, me);
+      item.querySelectorAll(".att__preview, .att__note").forEach((el) => el.remove());
+      const canvas = h("canvas", { dataset: { pdfPage: 1 }, "aria-label": a.name });
+      const box = h("div", { class: "att__preview att__preview--pdf", dataset: { state: "loading" } }, canvas);
+      item.append(box);
+      b.replaceWith(openBtn());
+      try {
+        const pages = await renderFirstPage(dataUrlBytes(url), canvas);
+        box.dataset.state = "ok";
+        if (pages > 1) box.append(h("div", { class: "att__meta" }, t("consultation.pdfPages", { n: pages })));
+      } catch (e) {
+        console.warn("pdf preview", e);
+        box.remove();
+        item.append(h("p", { class: "att__note", dataset: { code: "pdf_preview_failed" } }, t("consultation.pdfFailed")));
+      }
+    });
+  } else {
+    btn = openBtn();
+  }
   item.append(btn);
   return item;
 }

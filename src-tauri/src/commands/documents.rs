@@ -100,7 +100,7 @@ fn import_path(d: &mut Desk, path: &std::path::Path, to: Option<i64>, by: &str) 
     }
 }
 
-/// An image attachment as a `data:` URL for an inline preview (audited as a read).
+/// An image or PDF attachment as a `data:` URL for an inline preview (audited as a read).
 #[tauri::command]
 pub fn attachment_data_url(
     state: State<'_, DeskState>,
