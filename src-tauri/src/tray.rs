@@ -1,5 +1,5 @@
 //! The tray icon: menu 開く / 終了, and a tooltip (and menu label, since Linux tray hosts show
-//! no tooltips) with the unconfirmed/urgent counts. While open urgent items exist the icon
+//! no tooltips) with the unconfirmed/urgent counts. While urgent items nobody has taken exist the icon
 //! carries a red dot (`icons/tray-urgent.png`).
 
 use crate::commands::queue::QueueCounts;
@@ -61,7 +61,7 @@ pub fn tooltip(c: &QueueCounts) -> String {
 
 /// Whether the icon should carry the urgent dot.
 pub fn is_urgent(c: &QueueCounts) -> bool {
-    c.urgent > 0
+    c.urgent_untaken > 0
 }
 
 /// Updates tooltip and the "開く" label, and swaps the icon when the urgent state changes.
@@ -105,15 +105,19 @@ mod tests {
     }
 
     #[test]
-    fn urgent_dot_only_with_open_urgent_items() {
+    fn urgent_dot_only_while_an_urgent_item_is_untaken() {
         let mut c = QueueCounts {
             unconfirmed: 3,
-            urgent: 0,
+            urgent: 1,
+            urgent_untaken: 0,
             overdue: 2,
             open: 5,
         };
-        assert!(!is_urgent(&c));
-        c.urgent = 1;
+        assert!(
+            !is_urgent(&c),
+            "an urgent item someone took does not keep the dot"
+        );
+        c.urgent_untaken = 1;
         assert!(is_urgent(&c));
     }
 }

@@ -368,6 +368,8 @@ pub struct QueueCounts {
     pub unconfirmed: usize,
     /// Open urgent items.
     pub urgent: usize,
+    /// Urgent items nobody has taken yet (status `new`): the tray's red dot.
+    pub urgent_untaken: usize,
     pub overdue: usize,
     pub open: usize,
 }
@@ -379,6 +381,10 @@ impl QueueCounts {
         QueueCounts {
             unconfirmed: open.iter().filter(|r| r.status == Status::New).count(),
             urgent: open.iter().filter(|r| r.urgency == Urgency::Urgent).count(),
+            urgent_untaken: open
+                .iter()
+                .filter(|r| r.urgency == Urgency::Urgent && r.status == Status::New)
+                .count(),
             overdue: open.iter().filter(|r| r.overdue).count(),
             open: open.len(),
         }
