@@ -273,41 +273,56 @@ impl Desk {
 
     /// Staff confirm or change the urgency; the due time follows.
     pub fn set_urgency(&mut self, id: i64, u: Urgency, by: &str) -> Result<QueueRow> {
-        let by = actor(by)?;
-        let now = self.now();
-        let s = self.settings.clone();
-        self.store.write(|tx| {
-            let row = consultations::get_row(tx, id, now)?;
-            let due = triage::due_at(&s.calendar, &s.targets, row.category, u, row.received_at);
-            consultations::set_urgency(tx, id, u, due, now)?;
-            audit::append(
-                tx,
-                now,
-                &by,
-                "consultation.urgency",
-                Some(&target(id)),
-                &format!("{} -> {u}", row.urgency),
-            )?;
-            consultations::get_row(tx, id, now)
-        })
+        self.retriage(id, by, None, Some(u))
     }
 
+    /// Staff change the category; the due time follows (targets may differ per category).
     pub fn set_category(&mut self, id: i64, c: Category, by: &str) -> Result<QueueRow> {
+        self.retriage(id, by, Some(c), None)
+    }
+
+    /// Changes category and/or urgency, recomputes the due time from both, audits each change.
+    fn retriage(
+        &mut self,
+        id: i64,
+        by: &str,
+        category: Option<Category>,
+        urgency: Option<Urgency>,
+    ) -> Result<QueueRow> {
         let by = actor(by)?;
         let now = self.now();
         let s = self.settings.clone();
         self.store.write(|tx| {
             let row = consultations::get_row(tx, id, now)?;
-            let due = triage::due_at(&s.calendar, &s.targets, c, row.urgency, row.received_at);
-            consultations::set_category(tx, id, c, due)?;
-            audit::append(
-                tx,
-                now,
-                &by,
-                "consultation.category",
-                Some(&target(id)),
-                &format!("{} -> {c}", row.category),
-            )?;
+            let (c, u) = (
+                category.unwrap_or(row.category),
+                urgency.unwrap_or(row.urgency),
+            );
+            let due = triage::due_at(&s.calendar, &s.targets, c, u, row.received_at);
+            if let Some(u) = urgency {
+                consultations::set_urgency(tx, id, u, due, now)?;
+                let detail = format!("{} -> {u}", row.urgency);
+                audit::append(
+                    tx,
+                    now,
+                    &by,
+                    "consultation.urgency",
+                    Some(&target(id)),
+                    &detail,
+                )?;
+            }
+            if let Some(c) = category {
+                consultations::set_category(tx, id, c, due)?;
+                let detail = format!("{} -> {c}", row.category);
+                audit::append(
+                    tx,
+                    now,
+                    &by,
+                    "consultation.category",
+                    Some(&target(id)),
+                    &detail,
+                )?;
+            }
             consultations::get_row(tx, id, now)
         })
     }
