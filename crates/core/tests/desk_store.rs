@@ -587,3 +587,54 @@ fn partner_sees_only_its_own_consultations() {
     desk.revoke_api_key(p1.id, "admin").unwrap();
     assert!(desk.partner_by_key(&key1).unwrap().is_none());
 }
+
+#[test]
+fn changing_urgency_or_category_moves_the_due_time_and_is_audited() {
+    let d = tempfile::tempdir().unwrap();
+    let mut desk = desk_in(d.path(), &StoreKey::random(), clock());
+    let mut n = hospital_item("R1", "ご相談", "本文");
+    n.urgency = Some(Urgency::Normal);
+    let id = desk.intake(n).unwrap().id;
+    let before = desk.show(id, None).unwrap().row;
+    let urgent = desk.set_urgency(id, Urgency::Urgent, "大野").unwrap();
+    assert_eq!(urgent.urgency, Urgency::Urgent);
+    assert!(urgent.urgency_confirmed);
+    // received Tue 10:00 → urgent is due 30 minutes later
+    assert_eq!(
+        urgent.due_at,
+        Some(parse_rfc3339("2026-12-01T10:30:00+09:00").unwrap())
+    );
+    assert!(urgent.due_at < before.due_at);
+    desk.set_urgency(id, Urgency::Normal, "大野").unwrap();
+    let normal_due = desk.show(id, None).unwrap().row.due_at;
+    // bed availability answers faster than other normal items (a per-category target)
+    let bed = desk
+        .set_category(id, Category::BedAvailability, "大野")
+        .unwrap();
+    assert_eq!(bed.category, Category::BedAvailability);
+    assert!(
+        bed.due_at < normal_due,
+        "{:?} vs {normal_due:?}",
+        bed.due_at
+    );
+    let actions: Vec<String> = desk
+        .audit(&Default::default())
+        .unwrap()
+        .into_iter()
+        .map(|a| a.action)
+        .collect();
+    assert_eq!(
+        actions
+            .iter()
+            .filter(|a| *a == "consultation.urgency")
+            .count(),
+        2
+    );
+    assert_eq!(
+        actions
+            .iter()
+            .filter(|a| *a == "consultation.category")
+            .count(),
+        1
+    );
+}
