@@ -290,7 +290,13 @@ class Desk:
     def ready(self, staff):
         """Waits for the page, answers "who am I" when asked, waits for the queue."""
         wait_until(lambda: self.js("return document.readyState === 'complete' && !!document.getElementById('view')"), 30, what="page load")
-        wait_until(lambda: self.q("#queue") or self.q("#fatal"), 15, what="#queue or #fatal")
+        # The queue view mounts before its first load finishes, and an unopenable store only
+        # shows #fatal when that load fails: wait for the load's outcome, not the mount.
+        wait_until(
+            lambda: self.q("#queue .queue-row") or self.q("#queue-empty") or self.q("#fatal"),
+            15,
+            what="the first queue load (rows, empty state or #fatal)",
+        )
         if self.fatal() is not None or staff is None:
             return
         # The dialog opens after the first queue load when no name is stored.
