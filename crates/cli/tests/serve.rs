@@ -135,8 +135,13 @@ fn every_acknowledged_consultation_survives_a_kill_mid_load() {
         }));
     }
     // wait until a good number are acknowledged, then SIGKILL
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(120);
     while acked.lock().unwrap().len() < 60 {
-        std::thread::yield_now();
+        assert!(
+            std::time::Instant::now() < deadline && writers.iter().any(|w| !w.is_finished()),
+            "the server stopped acknowledging before the kill"
+        );
+        std::thread::sleep(std::time::Duration::from_millis(5));
     }
     server.child.kill().unwrap();
     server.child.wait().unwrap();
