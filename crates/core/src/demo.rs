@@ -22,7 +22,7 @@ use crate::desk::{Desk, Document};
 use crate::error::{Error, Result};
 use crate::model::{MessageKind, NewConsultation, PartnerRef, Sender};
 use crate::store::partners::NewPartner;
-use chrono::{Duration, NaiveTime};
+use chrono::{DateTime, Duration, NaiveTime, Utc};
 use serde::{Deserialize, Serialize};
 use std::collections::{HashMap, HashSet};
 use std::sync::Arc;
@@ -194,32 +194,8 @@ pub fn load(desk: &mut Desk) -> Result<DemoSummary> {
             match *step {
                 Step::Intake(i) => {
                     let c = &day.consultations[i];
-                    let kind = kinds.get(c.partner.as_str()).copied().ok_or_else(|| {
-                        Error::Integrity(format!(
-                            "demo data: {} names an unknown partner '{}'",
-                            c.ext, c.partner
-                        ))
-                    })?;
-                    let mut n = NewConsultation::new(
-                        c.channel,
-                        PartnerRef::Named {
-                            name: c.partner.clone(),
-                            kind,
-                        },
-                        c.category,
-                        &c.subject,
-                        &c.body,
-                    );
-                    n.external_id = Some(c.ext.clone());
-                    n.thread_key = c.thread.clone();
+                    let mut n = inbound(c, &kinds, &c.body, &c.ext, at)?;
                     n.urgency = c.urgency;
-                    n.sender = Sender {
-                        name: c.sender.clone(),
-                        role: c.role.clone(),
-                        phone: None,
-                    };
-                    n.patient_ref = c.patient_ref.clone();
-                    n.received_at = Some(at);
                     n.entered_by = c.entered_by.clone();
                     let out = replay.intake(n)?;
                     ids.insert(i, out.id);
@@ -243,29 +219,7 @@ pub fn load(desk: &mut Desk) -> Result<DemoSummary> {
                 Step::Followup(i, j) => {
                     let c = &day.consultations[i];
                     let f = &c.followups[j];
-                    let kind = kinds
-                        .get(c.partner.as_str())
-                        .copied()
-                        .unwrap_or(PartnerKind::Other);
-                    let mut n = NewConsultation::new(
-                        c.channel,
-                        PartnerRef::Named {
-                            name: c.partner.clone(),
-                            kind,
-                        },
-                        c.category,
-                        &c.subject,
-                        &f.body,
-                    );
-                    n.external_id = Some(f.ext.clone());
-                    n.thread_key = c.thread.clone();
-                    n.sender = Sender {
-                        name: c.sender.clone(),
-                        role: c.role.clone(),
-                        phone: None,
-                    };
-                    n.patient_ref = c.patient_ref.clone();
-                    n.received_at = Some(at);
+                    let n = inbound(c, &kinds, &f.body, &f.ext, at)?;
                     if replay.intake(n)?.created {
                         created = true;
                     }
@@ -289,6 +243,37 @@ pub fn load(desk: &mut Desk) -> Result<DemoSummary> {
 }
 
 /// One clinic action on a consultation this run created.
+/// A message of consultation `c` from its partner (the first one, or a follow-up on its thread).
+fn inbound(
+    c: &DemoConsultation,
+    kinds: &HashMap<&str, PartnerKind>,
+    body: &str,
+    ext: &str,
+    at: DateTime<Utc>,
+) -> Result<NewConsultation> {
+    let kind = kinds.get(c.partner.as_str()).copied().ok_or_else(|| {
+        Error::Integrity(format!(
+            "demo data: {} names an unknown partner '{}'",
+            c.ext, c.partner
+        ))
+    })?;
+    let partner = PartnerRef::Named {
+        name: c.partner.clone(),
+        kind,
+    };
+    let mut n = NewConsultation::new(c.channel, partner, c.category, &c.subject, body);
+    n.external_id = Some(ext.to_string());
+    n.thread_key = c.thread.clone();
+    n.sender = Sender {
+        name: c.sender.clone(),
+        role: c.role.clone(),
+        phone: None,
+    };
+    n.patient_ref = c.patient_ref.clone();
+    n.received_at = Some(at);
+    Ok(n)
+}
+
 fn apply(desk: &mut Desk, id: i64, a: &DemoAction) -> Result<()> {
     let text = || {
         a.text
