@@ -2,7 +2,7 @@
 //! print. Errors become [`CliError`] with a one-line message and an exit code per error kind.
 
 use crate::output;
-use crate::{Cli, Command, PartnerCmd};
+use crate::{Cli, Command, KeyCmd, PartnerCmd};
 use renkei_core::clock::clock_from_env;
 use renkei_core::desk::{Desk, Document};
 use renkei_core::error::ErrorCode;
@@ -349,6 +349,7 @@ pub fn run(cli: Cli) -> Result<()> {
                 });
             }
         }
+        Command::Key(k) => key(&dir, k)?,
         Command::Audit { json, limit } => {
             let desk = open(&dir)?;
             let rows = desk.audit(&renkei_core::store::audit::AuditFilter {
@@ -356,6 +357,78 @@ pub fn run(cli: Cli) -> Result<()> {
                 ..Default::default()
             })?;
             output::audit(&rows, json);
+        }
+    }
+    Ok(())
+}
+
+fn key(dir: &DataDir, k: KeyCmd) -> Result<()> {
+    use renkei_core::store::keys;
+    if !dir.db_path().exists() {
+        return Err(CliError {
+            message: format!(
+                "no store in {} yet: run `renkei init` first",
+                dir.root.display()
+            ),
+            exit_code: 2,
+        });
+    }
+    match k {
+        KeyCmd::Status { json } => {
+            // Opening proves the key fits this store before we say where it is.
+            drop(open(dir)?);
+            let (key, source) = keys::locate(dir)?;
+            let fingerprint = key.fingerprint();
+            let keyring = match renkei_core::store::keyring::get() {
+                renkei_core::store::keyring::Lookup::Found(_) => "holds a store key".to_string(),
+                renkei_core::store::keyring::Lookup::Missing => "available, no store key".into(),
+                renkei_core::store::keyring::Lookup::Unavailable(why) => why,
+            };
+            let v = serde_json::json!({
+                "source": match &source {
+                    keys::KeySource::Env => "env",
+                    keys::KeySource::File(_) => "file",
+                    keys::KeySource::Keyring => "keyring",
+                },
+                "location": source.to_string(),
+                "fingerprint": fingerprint,
+                "keyring": keyring,
+            });
+            output::json_or(json, &v, || {
+                format!("store key: {source} (fingerprint {fingerprint}); OS keyring: {keyring}")
+            });
+        }
+        KeyCmd::Export { out, by } => {
+            let mut desk = open(dir)?;
+            let (key, _) = keys::locate(dir)?;
+            keys::export_key(&key, &out)?;
+            desk.record(&actor(&by), "key.export", None, &key.fingerprint())?;
+            crate::outln!(
+                "key written to {} — keep it offline (a safe, not this PC); anyone with it and a backup can read the store",
+                out.display()
+            );
+        }
+        KeyCmd::MoveToKeyring { by } => {
+            let mut desk = open(dir)?;
+            let removed = keys::move_to_keyring(dir)?;
+            desk.record(&actor(&by), "key.move", None, "file → OS keyring")?;
+            crate::outln!(
+                "the store key is now in the OS keyring; the key file {} was removed",
+                removed.display()
+            );
+            if std::env::var_os("RENKEI_KEY_FILE").is_some() {
+                crate::outln!("unset RENKEI_KEY_FILE now, so the key is looked up in the keyring");
+            }
+        }
+        KeyCmd::MoveToFile { out, by } => {
+            let mut desk = open(dir)?;
+            keys::move_to_file(dir, &out)?;
+            desk.record(&actor(&by), "key.move", None, "OS keyring → file")?;
+            crate::outln!(
+                "the store key is now in {}; set RENKEI_KEY_FILE to it unless it is the default path {}",
+                out.display(),
+                keys::key_file_path().display()
+            );
         }
     }
     Ok(())

@@ -169,12 +169,43 @@ pub enum Command {
         #[arg(long)]
         json: bool,
     },
+    /// Where the store key lives (OS keyring or key file), its export and moves
+    #[command(subcommand)]
+    Key(KeyCmd),
     /// The audit trail (newest first)
     Audit {
         #[arg(long)]
         json: bool,
         #[arg(long, default_value_t = 50)]
         limit: usize,
+    },
+}
+
+#[derive(Subcommand, Debug)]
+pub enum KeyCmd {
+    /// Where the key is kept and its fingerprint (never the key itself)
+    Status {
+        #[arg(long)]
+        json: bool,
+    },
+    /// Write the key to a new file (0600) for the clinic's offline key backup (audited)
+    Export {
+        #[arg(long, value_name = "FILE")]
+        out: PathBuf,
+        #[arg(long)]
+        by: Option<String>,
+    },
+    /// Move the key from its key file into the OS keyring, then remove the file (audited)
+    MoveToKeyring {
+        #[arg(long)]
+        by: Option<String>,
+    },
+    /// Move the key from the OS keyring into a new key file (audited)
+    MoveToFile {
+        #[arg(long, value_name = "FILE")]
+        out: PathBuf,
+        #[arg(long)]
+        by: Option<String>,
     },
 }
 

@@ -9,6 +9,7 @@ pub mod attachments;
 pub mod audit;
 pub mod blobs;
 pub mod consultations;
+pub mod keyring;
 pub mod keys;
 pub mod messages;
 pub mod migrations;
