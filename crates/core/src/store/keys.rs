@@ -242,7 +242,7 @@ fn key_init_lock(dir: &DataDir) -> Result<std::fs::File> {
         .create(true)
         .truncate(false)
         .write(true)
-        .open(&dir.root.join("key.lock"))?;
+        .open(dir.root.join("key.lock"))?;
     f.lock()?;
     Ok(f)
 }
