@@ -416,3 +416,33 @@ def test_urgent_arrival_sends_an_os_notification_without_message_text(demo_store
         assert desk.attr(f"#queue .queue-row[data-id='{res['id']}']", "data-urgency") == "urgent"
     finally:
         mon.stop()
+
+
+# ----- capabilities -------------------------------------------------------------------------
+
+PROBE_JS = """
+const calls = arguments[0], done = arguments[arguments.length - 1];
+Promise.all(calls.map(([cmd, args]) => window.__TAURI__.core.invoke(cmd, args)
+  .then(() => "allowed", (e) => "denied: " + (typeof e === "string" ? e : JSON.stringify(e)))))
+  .then(done, (e) => done(["probe failed: " + e]));
+"""
+
+
+def test_the_page_may_call_only_the_apps_own_commands(demo_store, launch):
+    """Least privilege: an injected script could call the app's commands (all go through the
+    lock and role checks in core) but none of Tauri's window, path, event-emit or webview APIs."""
+    desk = launch(demo_store)
+    desk.one("#queue .queue-row")
+    desk.driver.set_script_timeout(10)
+    calls = [
+        ["queue_counts", {}],  # positive control: the app's own command
+        ["plugin:window|set_title", {"label": "main", "value": "pwned"}],
+        ["plugin:path|resolve_directory", {"directory": 11}],
+        ["plugin:event|emit", {"event": "renkei://native-drop", "payload": ["/etc/passwd"]}],
+        ["plugin:webview|create_webview_window", {"options": {"label": "x", "url": "https://example.com"}}],
+    ]
+    out = desk.driver.execute_async_script(PROBE_JS, calls)
+    assert out[0] == "allowed", out
+    for (cmd, _), result in zip(calls[1:], out[1:]):
+        assert result.startswith("denied"), f"{cmd} should be refused by the capabilities: {result}"
+    assert "pwned" not in desk.driver.title
