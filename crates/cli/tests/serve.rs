@@ -1,18 +1,37 @@
 //! `renkei serve` as a real process on a real socket: the ready line, SIGTERM drains and exits
-//! 0, and every consultation acknowledged with a 2xx survives a SIGKILL mid-load.
+//! 0, and under a SIGKILL mid-load with client retries every consultation is stored exactly once
+//! and every acknowledged one survives.
 
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
+use std::collections::{HashMap, HashSet, VecDeque};
 use std::io::{BufRead, BufReader, Read, Write};
-use std::net::TcpStream;
+use std::net::{SocketAddr, TcpStream};
+use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Stdio};
+use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering::SeqCst};
+use std::sync::Arc;
+use std::time::{Duration, Instant};
 
+const PARTNER: &str = "ひまわり訪問看護ステーション";
+/// Bounds every socket operation, so a hung server fails the test instead of hanging CI.
+const IO_TIMEOUT: Duration = Duration::from_secs(30);
+
+/// A running `renkei serve`; killed when dropped, so a failed assertion leaves no server behind.
 struct Server {
     child: Child,
     addr: String,
+    log: PathBuf,
 }
 
-fn renkei(data: &std::path::Path, key: &std::path::Path) -> Command {
+impl Drop for Server {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+fn renkei(data: &Path, key: &Path) -> Command {
     let mut c = Command::new(env!("CARGO_BIN_EXE_renkei"));
     c.arg("--data-dir")
         .arg(data)
@@ -22,54 +41,108 @@ fn renkei(data: &std::path::Path, key: &std::path::Path) -> Command {
     c
 }
 
-fn start(data: &std::path::Path, key: &std::path::Path) -> Server {
+/// Starts `renkei serve` on a free port; its stderr goes to `log`.
+fn start(data: &Path, key: &Path, log: PathBuf) -> Server {
     let mut child = renkei(data, key)
         .args(["serve", "--listen", "127.0.0.1:0"])
         .stdout(Stdio::piped())
-        .stderr(Stdio::null())
+        .stderr(std::fs::File::create(&log).unwrap())
         .spawn()
         .unwrap();
-    let mut line = String::new();
-    BufReader::new(child.stdout.take().unwrap())
-        .read_line(&mut line)
-        .unwrap();
-    let addr = line
+    let stdout = child.stdout.take().unwrap();
+    let mut server = Server {
+        child,
+        addr: String::new(),
+        log,
+    };
+    // The ready line is read on a helper thread so that a server that never gets ready fails
+    // the test after a while instead of blocking it.
+    let (tx, rx) = std::sync::mpsc::channel();
+    std::thread::spawn(move || {
+        let mut line = String::new();
+        let _ = BufReader::new(stdout).read_line(&mut line);
+        let _ = tx.send(line);
+    });
+    let line = rx
+        .recv_timeout(Duration::from_secs(60))
+        .unwrap_or_else(|_| panic!("no ready line within 60 s; see {}", server.log.display()));
+    server.addr = line
         .trim()
         .strip_prefix("listening on http://")
-        .unwrap_or_else(|| panic!("ready line: {line:?}"))
+        .unwrap_or_else(|| panic!("ready line: {line:?}; see {}", server.log.display()))
         .to_string();
-    Server { child, addr }
+    server
 }
 
-/// One HTTP/1.1 request on a fresh connection; returns (status, body).
-fn post(addr: &str, key: &str, body: &str) -> std::io::Result<(u16, String)> {
-    let mut s = TcpStream::connect(addr)?;
-    write!(
-        s,
-        "POST /v1/consultations HTTP/1.1\r\nHost: {addr}\r\nAuthorization: Bearer {key}\r\nContent-Type: application/json\r\nContent-Length: {}\r\nConnection: close\r\n\r\n{body}",
+/// How one request ended.
+#[derive(Debug)]
+enum Sent {
+    /// A complete HTTP answer: status and body.
+    Answer(u16, String),
+    /// No connection: the request never reached a server.
+    Refused(String),
+    /// Connected, but no complete answer: the server may or may not have acted on it.
+    Lost(String),
+}
+
+/// One HTTP/1.1 request on a fresh connection, every step bounded by [`IO_TIMEOUT`].
+fn send(addr: &str, method: &str, path: &str, headers: &[(&str, &str)], body: &str) -> Sent {
+    let sa: SocketAddr = addr.parse().unwrap();
+    let mut s = match TcpStream::connect_timeout(&sa, IO_TIMEOUT) {
+        Ok(s) => s,
+        Err(e) => return Sent::Refused(e.to_string()),
+    };
+    s.set_read_timeout(Some(IO_TIMEOUT)).unwrap();
+    s.set_write_timeout(Some(IO_TIMEOUT)).unwrap();
+    let mut req = format!("{method} {path} HTTP/1.1\r\nHost: {addr}\r\n");
+    for (k, v) in headers {
+        req.push_str(&format!("{k}: {v}\r\n"));
+    }
+    req.push_str(&format!(
+        "Content-Length: {}\r\nConnection: close\r\n\r\n{body}",
         body.len()
-    )?;
-    let mut resp = String::new();
-    s.read_to_string(&mut resp)?;
-    let status = resp
-        .split_whitespace()
-        .nth(1)
-        .and_then(|c| c.parse().ok())
-        .unwrap_or(0);
-    let body = resp.split("\r\n\r\n").nth(1).unwrap_or("").to_string();
-    Ok((status, body))
+    ));
+    if let Err(e) = s.write_all(req.as_bytes()) {
+        return Sent::Lost(format!("writing: {e}"));
+    }
+    let mut raw = Vec::new();
+    if let Err(e) = s.read_to_end(&mut raw) {
+        return Sent::Lost(format!("reading: {e}"));
+    }
+    let resp = String::from_utf8_lossy(&raw);
+    let Some((head, body)) = resp.split_once("\r\n\r\n") else {
+        return Sent::Lost(format!("incomplete answer: {resp:?}"));
+    };
+    let status = head.split_whitespace().nth(1).and_then(|c| c.parse().ok());
+    let length = head.lines().find_map(|l| {
+        let (k, v) = l.split_once(':')?;
+        k.eq_ignore_ascii_case("content-length")
+            .then(|| v.trim().parse::<usize>().ok())?
+    });
+    match (status, length) {
+        (Some(status), Some(n)) if n == body.len() => Sent::Answer(status, body.to_string()),
+        _ => Sent::Lost(format!("incomplete answer: {resp:?}")),
+    }
 }
 
-fn partner_key(data: &std::path::Path, key: &std::path::Path) -> String {
+fn post(addr: &str, key: &str, body: &str) -> Sent {
+    let auth = format!("Bearer {key}");
+    send(
+        addr,
+        "POST",
+        "/v1/consultations",
+        &[
+            ("Authorization", &auth),
+            ("Content-Type", "application/json"),
+        ],
+        body,
+    )
+}
+
+fn partner_key(data: &Path, key: &Path) -> String {
     let out = renkei(data, key)
         .args([
-            "partner",
-            "add",
-            "--name",
-            "ひまわり訪問看護ステーション",
-            "--kind",
-            "nursing",
-            "--json",
+            "partner", "add", "--name", PARTNER, "--kind", "nursing", "--json",
         ])
         .output()
         .unwrap();
@@ -86,11 +159,63 @@ fn body(i: usize) -> String {
     serde_json::json!({
         "external_id": format!("crash-{i}"),
         "category": "nursing_intro",
-        "subject": format!("訪問看護導入のご相談 {i}"),
+        "subject": subject(i),
         "body": "退院後の訪問看護導入についてご相談です。",
         "sender": {"name": "管理者 加藤", "role": "看護師"}
     })
     .to_string()
+}
+
+fn subject(i: usize) -> String {
+    format!("訪問看護導入のご相談 {i}")
+}
+
+/// Consultation `i` with its own stable `Idempotency-Key`: a retry sends exactly these bytes.
+fn post_consultation(addr: &str, api_key: &str, i: usize) -> Sent {
+    let auth = format!("Bearer {api_key}");
+    let idem = format!("crash-test-key-{i}");
+    send(
+        addr,
+        "POST",
+        "/v1/consultations",
+        &[
+            ("Authorization", &auth),
+            ("Content-Type", "application/json"),
+            ("Idempotency-Key", &idem),
+        ],
+        &body(i),
+    )
+}
+
+/// `(id, created)` of a 200/201 answer.
+fn id_of(b: &str) -> Option<(i64, bool)> {
+    let v: serde_json::Value = serde_json::from_str(b).ok()?;
+    Some((v["id"].as_i64()?, v["created"].as_bool()?))
+}
+
+/// `renkei queue --json --all`: every consultation in the store, resolved ones included.
+fn all_rows(data: &Path, key: &Path) -> Vec<serde_json::Value> {
+    let out = renkei(data, key)
+        .args(["queue", "--json", "--all"])
+        .output()
+        .unwrap();
+    assert!(
+        out.status.success(),
+        "queue: {}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    serde_json::from_slice(&out.stdout).unwrap()
+}
+
+/// `renkei check` (store, attachments, audit chain) passes.
+fn check_clean(data: &Path, key: &Path, when: &str) {
+    let check = renkei(data, key).arg("check").output().unwrap();
+    assert!(
+        check.status.success(),
+        "check {when}: {}{}",
+        String::from_utf8_lossy(&check.stdout),
+        String::from_utf8_lossy(&check.stderr)
+    );
 }
 
 #[test]
@@ -98,9 +223,9 @@ fn sigterm_stops_cleanly_with_exit_0() {
     let tmp = tempfile::tempdir().unwrap();
     let (data, key) = (tmp.path().join("data"), tmp.path().join("k"));
     let api_key = partner_key(&data, &key);
-    let mut server = start(&data, &key);
-    let (status, _) = post(&server.addr, &api_key, &body(1)).unwrap();
-    assert_eq!(status, 201);
+    let mut server = start(&data, &key, tmp.path().join("serve.log"));
+    let sent = post(&server.addr, &api_key, &body(1));
+    assert!(matches!(sent, Sent::Answer(201, _)), "{sent:?}");
     let ok = Command::new("kill")
         .args(["-TERM", &server.child.id().to_string()])
         .status()
@@ -110,67 +235,294 @@ fn sigterm_stops_cleanly_with_exit_0() {
     assert_eq!(code.code(), Some(0), "serve must exit 0 on SIGTERM");
 }
 
+/// Shared by the writers of one server run.
+struct Run {
+    addr: String,
+    api_key: String,
+    acks: AtomicUsize,
+    in_flight: AtomicUsize,
+    killed: AtomicBool,
+    deadline: Instant,
+}
+
+/// What one writer did during one server run.
+#[derive(Default)]
+struct Report {
+    /// Not acknowledged yet (in order): to be sent again to the next server.
+    pending: VecDeque<usize>,
+    /// (item, id, status, created)
+    acked: Vec<(usize, i64, u16, bool)>,
+    /// Sent, but the server died before answering: it may or may not have stored it.
+    lost: Vec<usize>,
+    /// Never reached a server (it was already dead).
+    refused: usize,
+    /// Anything that must not happen (an error answer, a failure while the server was up, ...).
+    errors: Vec<String>,
+}
+
+/// Posts the writer's pending items one after the other until all are acknowledged or the server
+/// is gone. An item leaves `pending` only with a 200/201 answer carrying its id.
+fn write(run: &Run, mut pending: VecDeque<usize>) -> Report {
+    let mut r = Report::default();
+    while let Some(&i) = pending.front() {
+        if Instant::now() > run.deadline {
+            r.errors.push(format!(
+                "deadline passed with {} requests left",
+                pending.len()
+            ));
+            break;
+        }
+        run.in_flight.fetch_add(1, SeqCst);
+        let sent = post_consultation(&run.addr, &run.api_key, i);
+        run.in_flight.fetch_sub(1, SeqCst);
+        match sent {
+            Sent::Answer(s @ (200 | 201), b) => match id_of(&b) {
+                Some((id, created)) => {
+                    r.acked.push((i, id, s, created));
+                    pending.pop_front();
+                    run.acks.fetch_add(1, SeqCst);
+                }
+                None => {
+                    r.errors.push(format!("item {i}: {s} without an id: {b}"));
+                    break;
+                }
+            },
+            Sent::Answer(s, b) => {
+                r.errors.push(format!("item {i}: {s} {b}"));
+                break;
+            }
+            Sent::Refused(e) | Sent::Lost(e) if !run.killed.load(SeqCst) => {
+                r.errors
+                    .push(format!("item {i}: failed while the server was up: {e}"));
+                break;
+            }
+            Sent::Refused(_) => {
+                r.refused += 1;
+                break;
+            }
+            Sent::Lost(_) => {
+                r.lost.push(i);
+                break;
+            }
+        }
+    }
+    r.pending = pending;
+    r
+}
+
+/// The issue's acceptance test: thousands of posts from concurrent clients, `renkei serve`
+/// SIGKILLed twice while requests are in flight, restarted on the same store, and the clients
+/// retry everything not acknowledged with the same `Idempotency-Key` and body. In the end every
+/// consultation is stored exactly once, every acknowledgement (before or after a kill) names the
+/// same id, and the store checks clean.
 #[test]
 fn every_acknowledged_consultation_survives_a_kill_mid_load() {
+    const WRITERS: usize = 8;
+    const PER_WRITER: usize = 300;
+    const N: usize = WRITERS * PER_WRITER;
+    /// Per server run: SIGKILL once this many requests were acknowledged by it; `None` = run
+    /// until every item is acknowledged.
+    const KILL_AFTER: [Option<usize>; 3] = [Some(600), Some(500), None];
+    let budget = Duration::from_secs(240);
+
+    let started = Instant::now();
     let tmp = tempfile::tempdir().unwrap();
     let (data, key) = (tmp.path().join("data"), tmp.path().join("k"));
     let api_key = partner_key(&data, &key);
-    let mut server = start(&data, &key);
-    let addr = server.addr.clone();
-    // 4 writers keep posting; the server is killed while they are mid-request.
-    let acked = std::sync::Arc::new(std::sync::Mutex::new(Vec::<i64>::new()));
-    let mut writers = Vec::new();
-    for w in 0..4 {
-        let (addr, api_key, acked) = (addr.clone(), api_key.clone(), acked.clone());
-        writers.push(std::thread::spawn(move || {
-            for i in 0..10_000 {
-                match post(&addr, &api_key, &body(w * 100_000 + i)) {
-                    Ok((201, b)) => {
-                        let v: serde_json::Value = serde_json::from_str(&b).unwrap();
-                        acked.lock().unwrap().push(v["id"].as_i64().unwrap());
-                    }
-                    _ => return,
+
+    let mut pending: Vec<VecDeque<usize>> = (0..WRITERS)
+        .map(|w| (w * PER_WRITER..(w + 1) * PER_WRITER).collect())
+        .collect();
+    // item → (id, run that acknowledged it)
+    let mut acked: HashMap<usize, (i64, usize)> = HashMap::new();
+    let mut item_of: HashMap<i64, usize> = HashMap::new();
+    // Items sent to a server that was killed before it answered.
+    let mut lost: HashSet<usize> = HashSet::new();
+    let mut replayed = 0; // retries of lost items answered 200: committed before the kill
+    let mut final_server = None;
+
+    for (run_no, kill_after) in KILL_AFTER.into_iter().enumerate() {
+        let mut server = start(&data, &key, tmp.path().join(format!("serve-{run_no}.log")));
+        let run = Arc::new(Run {
+            addr: server.addr.clone(),
+            api_key: api_key.clone(),
+            acks: AtomicUsize::new(0),
+            in_flight: AtomicUsize::new(0),
+            killed: AtomicBool::new(false),
+            deadline: started + budget,
+        });
+        let writers: Vec<_> = pending
+            .iter_mut()
+            .map(|p| {
+                let (run, p) = (run.clone(), std::mem::take(p));
+                std::thread::spawn(move || write(&run, p))
+            })
+            .collect();
+        let mut in_flight_at_kill = 0;
+        if let Some(n) = kill_after {
+            // SIGKILL while the writers are still going: when the n-th answer arrives.
+            while run.acks.load(SeqCst) < n {
+                assert!(
+                    Instant::now() < started + budget,
+                    "run {run_no}: only {} of {n} acknowledged within {budget:?}; see {}",
+                    run.acks.load(SeqCst),
+                    server.log.display()
+                );
+                assert!(
+                    writers.iter().any(|w| !w.is_finished()),
+                    "run {run_no}: the writers stopped after {} of {n} acknowledgements; see {}",
+                    run.acks.load(SeqCst),
+                    server.log.display()
+                );
+                std::thread::sleep(Duration::from_millis(1));
+            }
+            run.killed.store(true, SeqCst);
+            in_flight_at_kill = run.in_flight.load(SeqCst);
+            server.child.kill().unwrap();
+            server.child.wait().unwrap();
+        }
+        let reports: Vec<Report> = writers.into_iter().map(|w| w.join().unwrap()).collect();
+        let errors: Vec<&String> = reports.iter().flat_map(|r| &r.errors).collect();
+        assert!(
+            errors.is_empty(),
+            "run {run_no}: {errors:#?}; see {}",
+            server.log.display()
+        );
+        let mut run_lost = Vec::new();
+        let mut refused = 0;
+        for (w, r) in reports.into_iter().enumerate() {
+            for (i, id, status, created) in r.acked {
+                assert_eq!(
+                    created,
+                    status == 201,
+                    "item {i}: status {status} with created={created}"
+                );
+                // A 200 (replay) is right only for an item whose earlier request may have been
+                // stored by a server that died before answering; anything else is new.
+                assert!(
+                    status == 201 || lost.contains(&i),
+                    "run {run_no}: item {i} was never sent before, yet answered {status} (id {id})"
+                );
+                if status == 200 {
+                    replayed += 1;
+                }
+                assert!(
+                    acked.insert(i, (id, run_no)).is_none(),
+                    "item {i} acknowledged twice"
+                );
+                if let Some(other) = item_of.insert(id, i) {
+                    panic!("id {id} acknowledged for two items: {other} and {i}");
                 }
             }
-        }));
-    }
-    // wait until a good number are acknowledged, then SIGKILL
-    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(120);
-    while acked.lock().unwrap().len() < 60 {
-        assert!(
-            std::time::Instant::now() < deadline && writers.iter().any(|w| !w.is_finished()),
-            "the server stopped acknowledging before the kill"
+            run_lost.extend(r.lost);
+            refused += r.refused;
+            pending[w] = r.pending;
+        }
+        let left: usize = pending.iter().map(VecDeque::len).sum();
+        eprintln!(
+            "run {run_no}: {} acknowledged, in flight at the kill {in_flight_at_kill}, \
+             lost {}, refused {refused}, left {left}, {:?} elapsed",
+            run.acks.load(SeqCst),
+            run_lost.len(),
+            started.elapsed()
         );
-        std::thread::sleep(std::time::Duration::from_millis(5));
+        lost.extend(run_lost.iter().copied());
+        match kill_after {
+            Some(_) => {
+                assert!(
+                    !run_lost.is_empty(),
+                    "run {run_no}: the kill landed when no request was in flight"
+                );
+                // Before any restart: everything acknowledged so far is in the store.
+                let stored: HashSet<i64> = all_rows(&data, &key)
+                    .iter()
+                    .map(|r| r["id"].as_i64().unwrap())
+                    .collect();
+                for (i, (id, _)) in &acked {
+                    assert!(
+                        stored.contains(id),
+                        "consultation {id} (item {i}) was acknowledged but is gone after the kill"
+                    );
+                }
+                check_clean(&data, &key, &format!("after the kill in run {run_no}"));
+            }
+            None => {
+                assert_eq!(left, 0, "the last run must acknowledge everything");
+                final_server = Some(server);
+            }
+        }
     }
-    server.child.kill().unwrap();
-    server.child.wait().unwrap();
-    for w in writers {
-        w.join().unwrap();
+    assert_eq!(acked.len(), N);
+    let server = final_server.unwrap();
+    let acked_before_kill = acked.values().filter(|(_, run)| *run == 0).count();
+    eprintln!(
+        "N {N}; acknowledged before the first kill {acked_before_kill}; in flight at the kills \
+         and sent again {}, of those already stored (200 on the retry) {replayed}; {:?} elapsed",
+        lost.len(),
+        started.elapsed()
+    );
+
+    // Every item again, from every writer: the same key and body → 200 and the same id, and the
+    // partner's view of that id carries the item's external_id.
+    let acked = Arc::new(acked);
+    let checkers: Vec<_> = (0..WRITERS)
+        .map(|w| {
+            let (addr, api_key, acked) = (server.addr.clone(), api_key.clone(), acked.clone());
+            std::thread::spawn(move || {
+                let auth = format!("Bearer {api_key}");
+                for i in w * PER_WRITER..(w + 1) * PER_WRITER {
+                    assert!(Instant::now() < started + budget, "replay: out of time");
+                    let (id, _) = acked[&i];
+                    match post_consultation(&addr, &api_key, i) {
+                        Sent::Answer(200, b) => assert_eq!(
+                            id_of(&b),
+                            Some((id, false)),
+                            "replay of item {i} must name its id {id}"
+                        ),
+                        other => panic!("replay of item {i}: {other:?}"),
+                    }
+                    let path = format!("/v1/consultations/{id}");
+                    match send(&addr, "GET", &path, &[("Authorization", &auth)], "") {
+                        Sent::Answer(200, b) => {
+                            let v: serde_json::Value = serde_json::from_str(&b).unwrap();
+                            assert_eq!(v["external_id"], format!("crash-{i}"), "id {id}");
+                        }
+                        other => panic!("GET {path}: {other:?}"),
+                    }
+                }
+            })
+        })
+        .collect();
+    for c in checkers {
+        c.join().unwrap();
     }
-    let acked = acked.lock().unwrap().clone();
-    let out = renkei(&data, &key)
-        .args(["queue", "--json", "--all"])
-        .output()
+
+    // Exactly N consultations from this partner, one per item, with the acknowledged ids.
+    let rows = all_rows(&data, &key);
+    let ours: Vec<&serde_json::Value> = rows.iter().filter(|r| r["partner"] == PARTNER).collect();
+    assert_eq!(
+        rows.len(),
+        N,
+        "the store holds only this test's consultations"
+    );
+    assert_eq!(ours.len(), N, "exactly one consultation per item");
+    let mut seen = HashSet::new();
+    for r in &ours {
+        let id = r["id"].as_i64().unwrap();
+        let i = *item_of
+            .get(&id)
+            .unwrap_or_else(|| panic!("id {id} was stored but never acknowledged"));
+        assert_eq!(r["subject"], subject(i), "id {id}");
+        assert!(seen.insert(i), "item {i} stored twice");
+    }
+
+    let mut server = server;
+    let ok = Command::new("kill")
+        .args(["-TERM", &server.child.id().to_string()])
+        .status()
         .unwrap();
-    assert!(
-        out.status.success(),
-        "{}",
-        String::from_utf8_lossy(&out.stderr)
-    );
-    let rows: Vec<serde_json::Value> = serde_json::from_slice(&out.stdout).unwrap();
-    let stored: std::collections::HashSet<i64> =
-        rows.iter().map(|r| r["id"].as_i64().unwrap()).collect();
-    for id in &acked {
-        assert!(
-            stored.contains(id),
-            "consultation {id} was acknowledged but is gone after the crash"
-        );
-    }
-    let check = renkei(&data, &key).arg("check").output().unwrap();
-    assert!(
-        check.status.success(),
-        "{}",
-        String::from_utf8_lossy(&check.stderr)
-    );
+    assert!(ok.success());
+    assert_eq!(server.child.wait().unwrap().code(), Some(0));
+    check_clean(&data, &key, "after the last run");
+    eprintln!("done in {:?}", started.elapsed());
 }
