@@ -376,20 +376,16 @@ fn key(dir: &DataDir, k: KeyCmd) -> Result<()> {
     match k {
         KeyCmd::Status { json } => {
             // Opening proves the key fits this store before we say where it is.
-            drop(open(dir)?);
-            let (key, source) = keys::locate(dir)?;
-            let fingerprint = key.fingerprint();
+            let mut desk = open(dir)?;
+            let fingerprint = desk.store().key().fingerprint();
+            let source = desk.key_source().cloned().unwrap_or(keys::KeySource::Env);
             let keyring = match renkei_core::store::keyring::get() {
                 renkei_core::store::keyring::Lookup::Found(_) => "holds a store key".to_string(),
                 renkei_core::store::keyring::Lookup::Missing => "available, no store key".into(),
                 renkei_core::store::keyring::Lookup::Unavailable(why) => why,
             };
             let v = serde_json::json!({
-                "source": match &source {
-                    keys::KeySource::Env => "env",
-                    keys::KeySource::File(_) => "file",
-                    keys::KeySource::Keyring => "keyring",
-                },
+                "source": source.code(),
                 "location": source.to_string(),
                 "fingerprint": fingerprint,
                 "keyring": keyring,

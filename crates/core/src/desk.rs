@@ -26,6 +26,8 @@ pub struct Desk {
     store: Store,
     clock: Arc<dyn Clock>,
     settings: Settings,
+    /// Where the store key came from, when the Desk found it itself (`Desk::open`).
+    key_source: Option<store::keys::KeySource>,
 }
 
 impl std::fmt::Debug for Desk {
@@ -79,8 +81,15 @@ pub struct CheckReport {
 impl Desk {
     /// Opens the store in `dir` with the key from the environment / key file.
     pub fn open(dir: &DataDir, clock: Arc<dyn Clock>) -> Result<Desk> {
-        let key = StoreKey::resolve(dir)?;
-        Self::open_with_key(dir, key, clock)
+        let (key, source) = store::keys::locate(dir)?;
+        let mut desk = Self::open_with_key(dir, key, clock)?;
+        desk.key_source = Some(source);
+        Ok(desk)
+    }
+
+    /// Where the store key is kept (keyring, key file, environment), if this Desk looked it up.
+    pub fn key_source(&self) -> Option<&store::keys::KeySource> {
+        self.key_source.as_ref()
     }
 
     pub fn open_with_key(dir: &DataDir, key: StoreKey, clock: Arc<dyn Clock>) -> Result<Desk> {
@@ -95,6 +104,7 @@ impl Desk {
             store,
             clock,
             settings,
+            key_source: None,
         })
     }
 

@@ -58,6 +58,12 @@ pub struct AppInfo {
     pub data_dir: String,
     /// Domain time (honours `RENKEI_NOW`); the UI measures relative times against it.
     pub now: DateTime<Utc>,
+    /// Where the store key is kept: `keyring`, `file`, `env` (never the key).
+    pub key_source: Option<&'static str>,
+    /// The key file's path or the keyring entry, for the administrator.
+    pub key_location: Option<String>,
+    /// Short fingerprint of the key (also in every backup manifest).
+    pub key_fingerprint: String,
 }
 
 #[tauri::command]
@@ -67,6 +73,9 @@ pub fn app_info(state: State<'_, DeskState>) -> CmdResult<AppInfo> {
             version: env!("CARGO_PKG_VERSION"),
             data_dir: d.store().dir().db_path().display().to_string(),
             now: d.now(),
+            key_source: d.key_source().map(|k| k.code()),
+            key_location: d.key_source().map(|k| k.to_string()),
+            key_fingerprint: d.store().key().fingerprint(),
         })
     })
 }

@@ -125,6 +125,17 @@ pub enum KeySource {
     Keyring,
 }
 
+impl KeySource {
+    /// Stable code: `env`, `file`, `keyring`.
+    pub fn code(&self) -> &'static str {
+        match self {
+            KeySource::Env => "env",
+            KeySource::File(_) => "file",
+            KeySource::Keyring => "keyring",
+        }
+    }
+}
+
 impl std::fmt::Display for KeySource {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         match self {

@@ -1,0 +1,28 @@
+#!/usr/bin/env bash
+# Builds the Linux installer (.deb) of Renkei Desk with the Tauri CLI 2.x.
+# Installs the CLI into target/tools once (~8 min); AppImage/NSIS need downloads from github.com
+# and are not built here. Windows installers (MSI/NSIS) are built on Windows (see README).
+set -euo pipefail
+cd "$(dirname "$0")/.."
+CARGO=${CARGO:-cargo}
+TARGET=${CARGO_TARGET_DIR:-$PWD/target}
+say() { echo "bundle: $*" >&2; }
+
+if command -v cargo-tauri >/dev/null; then
+  TAURI=(cargo-tauri)
+elif [ -x "$TARGET/tools/bin/cargo-tauri" ]; then
+  TAURI=("$TARGET/tools/bin/cargo-tauri")
+else
+  say "installing the Tauri CLI 2.x into $TARGET/tools (once, ~8 min)"
+  "$CARGO" install tauri-cli --locked --version "^2" --root "$TARGET/tools" >&2
+  TAURI=("$TARGET/tools/bin/cargo-tauri")
+fi
+say "$("${TAURI[@]}" --version)"
+cd src-tauri
+"${TAURI[@]}" build --bundles deb "$@"
+deb=$(ls -t "$TARGET"/release/bundle/deb/*.deb 2>/dev/null | head -1 || true)
+if [ -z "$deb" ]; then
+  echo "error: no .deb was produced; see the output above" >&2
+  exit 1
+fi
+say "installer: $deb ($(du -h "$deb" | cut -f1))"
