@@ -17,6 +17,12 @@ pub const MAX_SUBJECT_CHARS: usize = 200;
 pub const MAX_BODY_CHARS: usize = 20_000;
 /// Longest external id (bytes).
 pub const MAX_EXTERNAL_ID: usize = 200;
+/// Longest sender name, role or phone (characters).
+pub const MAX_SENDER_CHARS: usize = 100;
+/// Longest patient reference (characters).
+pub const MAX_PATIENT_REF_CHARS: usize = 200;
+/// Longest thread key or channel handle (bytes).
+pub const MAX_HANDLE_BYTES: usize = 200;
 
 /// A partner organisation (hospital, 包括, care manager, 訪問看護, pharmacy, facility).
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
@@ -115,6 +121,17 @@ impl NewConsultation {
 
     /// Checks lengths and emptiness; trims the subject.
     pub fn validate(mut self) -> Result<Self> {
+        // NUL is refused, not cleaned away like the other control characters of a subject.
+        if contains_nul(&self.body) || contains_nul(&self.subject) {
+            return Err(Error::invalid(
+                if contains_nul(&self.body) {
+                    "body"
+                } else {
+                    "subject"
+                },
+                "text contains NUL characters",
+            ));
+        }
         self.subject = clean_line(&self.subject);
         if self.subject.is_empty() {
             return Err(Error::invalid(
@@ -142,11 +159,57 @@ impl NewConsultation {
                 ));
             }
         }
-        if contains_nul(&self.body) || contains_nul(&self.subject) {
-            return Err(Error::invalid("body", "text contains NUL characters"));
+        if let Some(x) = &self.external_id {
+            one_line("external_id", x, MAX_EXTERNAL_ID)?;
+        }
+        one_line("sender.name", &self.sender.name, MAX_SENDER_CHARS)?;
+        if let Some(r) = &self.sender.role {
+            one_line("sender.role", r, MAX_SENDER_CHARS)?;
+        }
+        if let Some(p) = &self.sender.phone {
+            one_line("sender.phone", p, MAX_SENDER_CHARS)?;
+        }
+        if let Some(p) = &self.patient_ref {
+            one_line("patient_ref", p, MAX_PATIENT_REF_CHARS)?;
+        }
+        if let Some(t) = &self.thread_key {
+            one_line("thread_key", t, MAX_HANDLE_BYTES)?;
+            if t.len() > MAX_HANDLE_BYTES {
+                return Err(Error::invalid(
+                    "thread_key",
+                    format!("thread_key must be at most {MAX_HANDLE_BYTES} bytes"),
+                ));
+            }
+        }
+        if let PartnerRef::Handle { handle, .. } = &self.partner {
+            if handle.trim().is_empty() || handle.len() > MAX_HANDLE_BYTES {
+                return Err(Error::invalid(
+                    "partner",
+                    format!("the channel handle must be 1–{MAX_HANDLE_BYTES} bytes"),
+                ));
+            }
+            one_line("partner", handle, MAX_HANDLE_BYTES)?;
         }
         Ok(self)
     }
+}
+
+/// A one-line field: at most `max` characters and no control characters (NUL, ESC, line
+/// breaks…), which have no business in a name, a number or an id.
+fn one_line(field: &str, value: &str, max: usize) -> Result<()> {
+    if value.chars().count() > max {
+        return Err(Error::invalid(
+            field,
+            format!("field '{field}' is longer than {max} characters"),
+        ));
+    }
+    if value.chars().any(char::is_control) {
+        return Err(Error::invalid(
+            field,
+            format!("field '{field}' contains control characters (NUL, line breaks, …); send one line of text"),
+        ));
+    }
+    Ok(())
 }
 
 fn contains_nul(s: &str) -> bool {
@@ -499,6 +562,40 @@ mod tests {
             .into_new(1)
             .unwrap_err();
         assert!(matches!(e, Error::Invalid { field: Some(ref f), .. } if f == "subject"));
+    }
+
+    /// Found by the hostile-input test: these were stored before.
+    #[test]
+    fn one_line_fields_refuse_control_characters_and_huge_values() {
+        let base = serde_json::json!({"category": "info", "subject": "件名", "body": "本文",
+            "sender": {"name": "連携室 佐藤", "role": "MSW", "phone": "011-000-0000"},
+            "external_id": "E-1", "patient_ref": "K-1"});
+        for (path, bad, field) in [
+            (&["subject"][..], "\u{0}退院", "subject"),
+            (&["external_id"], "a\u{1b}[2J", "external_id"),
+            (&["patient_ref"], "K-1\n山田", "patient_ref"),
+            (&["sender", "name"], "佐藤\u{0}", "sender.name"),
+            (&["sender", "role"], "MSW\u{7f}", "sender.role"),
+            (&["sender", "phone"], "011\u{85}000", "sender.phone"),
+        ] {
+            let mut v = base.clone();
+            if path.len() == 2 {
+                v[path[0]][path[1]] = serde_json::json!(bad);
+            } else {
+                v[path[0]] = serde_json::json!(bad);
+            }
+            let e = req(v).into_new(1).unwrap_err();
+            assert!(
+                matches!(e, Error::Invalid { field: Some(ref f), .. } if f == field),
+                "{field}: {e:?}"
+            );
+        }
+        let mut v = base.clone();
+        v["sender"]["name"] = serde_json::json!("あ".repeat(MAX_SENDER_CHARS + 1));
+        assert!(req(v).into_new(1).is_err());
+        let mut v = base;
+        v["patient_ref"] = serde_json::json!("K".repeat(MAX_PATIENT_REF_CHARS + 1));
+        assert!(req(v).into_new(1).is_err());
     }
 
     #[test]

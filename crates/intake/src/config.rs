@@ -29,7 +29,38 @@ pub struct IntakeConfig {
     pub fax_folder: Option<FaxFolderConfig>,
     /// Store connections used by request handlers.
     pub desk_pool_size: usize,
+    /// Slow clients (see [`Timeouts`]).
+    pub timeouts: Timeouts,
     pub on_intake: Option<IntakeCallback>,
+}
+
+/// How long the server waits for a slow client before it gives up, so that a client that
+/// dribbles a request byte by byte (slowloris) holds a connection for a bounded time only and
+/// cannot stall a graceful shutdown.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Timeouts {
+    /// Longest wait for a request's head (request line and headers), counted from the first
+    /// wait for it; also bounds an idle keep-alive connection. Then the connection is closed
+    /// without an answer (hyper's `header_read_timeout`).
+    pub header_read: Duration,
+    /// Longest pause between two pieces of a request body; then `408 {"code":"timeout"}`.
+    pub body_idle: Duration,
+    /// Longest time to receive a whole JSON or webhook body (at most 1 MiB); then `408`.
+    pub body_total: Duration,
+    /// Longest time to receive a whole attachment body (at most 20 MiB); then `408`.
+    pub attachment_total: Duration,
+}
+
+impl Default for Timeouts {
+    fn default() -> Self {
+        Timeouts {
+            header_read: Duration::from_secs(10),
+            body_idle: Duration::from_secs(15),
+            body_total: Duration::from_secs(60),
+            // 20 MiB in 10 minutes is ~35 KiB/s: a slow office uplink still makes it.
+            attachment_total: Duration::from_secs(600),
+        }
+    }
 }
 
 impl std::fmt::Debug for IntakeConfig {
@@ -47,6 +78,7 @@ impl std::fmt::Debug for IntakeConfig {
             .field("chatwork_poll", &self.chatwork_poll)
             .field("fax_folder", &self.fax_folder)
             .field("desk_pool_size", &self.desk_pool_size)
+            .field("timeouts", &self.timeouts)
             .field("on_intake", &self.on_intake.as_ref().map(|_| "<callback>"))
             .finish()
     }
@@ -61,6 +93,7 @@ impl Default for IntakeConfig {
             chatwork_poll: None,
             fax_folder: None,
             desk_pool_size: 4,
+            timeouts: Timeouts::default(),
             on_intake: None,
         }
     }

@@ -24,13 +24,15 @@ pub mod chatwork_poll;
 pub mod config;
 pub mod errors;
 pub mod fax_folder;
+pub mod json;
 pub mod lineworks;
 pub mod partner_api;
 pub mod ratelimit;
 pub mod server;
 pub mod text;
+mod wire;
 
-pub use config::{ChatworkPollConfig, FaxFolderConfig, IntakeCallback, IntakeConfig};
+pub use config::{ChatworkPollConfig, FaxFolderConfig, IntakeCallback, IntakeConfig, Timeouts};
 pub use errors::ApiError;
 pub use server::{
     router, run_server, serve, spawn_in_process, spawn_with_state, spawn_workers, IntakeState,

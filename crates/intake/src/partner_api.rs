@@ -6,7 +6,7 @@
 //! leaves unread bytes behind (a client would see a reset instead of our JSON).
 
 use crate::errors::ApiError;
-use crate::server::{content_type, read_body, IntakeState, MAX_ATTACHMENT_BYTES, MAX_JSON_BYTES};
+use crate::server::{content_type, read_body, IntakeState};
 use axum::body::Body;
 use axum::extract::{Path, Query, State};
 use axum::http::{header, HeaderMap, StatusCode};
@@ -83,7 +83,7 @@ pub async fn create(
     headers: HeaderMap,
     body: Body,
 ) -> Result<Response, ApiError> {
-    let raw = read_body(&headers, body, MAX_JSON_BYTES).await?;
+    let raw = read_body(&headers, body, state.json_body()).await?;
     let partner = authenticate(&state, &headers).await?;
     match content_type(&headers).as_deref() {
         Some("application/json") => {}
@@ -96,7 +96,7 @@ pub async fn create(
         }
     }
     let idem = idempotency_key(&headers)?;
-    let value: serde_json::Value = serde_json::from_slice(&raw).map_err(|e| {
+    let value = crate::json::parse_strict(&raw).map_err(|e| {
         ApiError::bad_request(
             "invalid_json",
             format!("the body is not valid JSON ({e}); nothing was stored"),
@@ -215,7 +215,7 @@ pub async fn attach(
     headers: HeaderMap,
     body: Body,
 ) -> Result<Response, ApiError> {
-    let raw = read_body(&headers, body, MAX_ATTACHMENT_BYTES).await?;
+    let raw = read_body(&headers, body, state.attachment_body()).await?;
     let partner = authenticate(&state, &headers).await?;
     let id = parse_id(&id)?;
     let declared = content_type(&headers).unwrap_or_default();

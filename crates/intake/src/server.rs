@@ -4,6 +4,7 @@
 use crate::config::{FaxFolderConfig, IntakeConfig};
 use crate::errors::{self, ApiError};
 use crate::ratelimit::RateLimiter;
+use crate::wire::JsonBareErrors;
 use crate::{chatwork, chatwork_poll, fax_folder, lineworks, partner_api, IntakeNotice};
 use axum::body::{Body, Bytes};
 use axum::extract::DefaultBodyLimit;
@@ -11,6 +12,9 @@ use axum::http::{header, HeaderMap};
 use axum::routing::{get, post};
 use axum::{middleware, Json, Router};
 use http_body_util::BodyExt;
+use hyper_util::rt::{TokioIo, TokioTimer};
+use hyper_util::server::graceful::GracefulShutdown;
+use hyper_util::service::TowerToHyperService;
 use renkei_core::clock::{clock_from_env, Clock};
 use renkei_core::desk::Desk;
 use renkei_core::model::{IntakeOutcome, NewConsultation, QueueRow};
@@ -18,6 +22,7 @@ use renkei_core::store::{consultations, DataDir, StoreKey};
 use std::future::Future;
 use std::net::SocketAddr;
 use std::sync::{Arc, Mutex};
+use std::time::Duration;
 use tokio::sync::{watch, Semaphore};
 
 /// Shared state of the server and its background workers. Cheap to clone.
@@ -180,13 +185,57 @@ pub const MAX_WEBHOOK_BYTES: usize = 1024 * 1024;
 /// Largest attachment body.
 pub const MAX_ATTACHMENT_BYTES: usize = renkei_core::store::blobs::MAX_ATTACHMENT_BYTES;
 
-/// Reads a request body of at most `limit` bytes. A larger body is drained (up to a cap, so the
-/// client can read our answer instead of a connection reset) and answered with 413.
+/// Size and time limits of one request body (see [`crate::Timeouts`]).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) struct BodyLimits {
+    pub max_bytes: usize,
+    /// Longest pause between two pieces of the body.
+    pub idle: Duration,
+    /// Longest time for the whole body.
+    pub total: Duration,
+}
+
+impl IntakeState {
+    /// Limits of a partner-API JSON body.
+    pub(crate) fn json_body(&self) -> BodyLimits {
+        let t = self.inner.config.timeouts;
+        BodyLimits {
+            max_bytes: MAX_JSON_BYTES,
+            idle: t.body_idle,
+            total: t.body_total,
+        }
+    }
+
+    /// Limits of a webhook body.
+    pub(crate) fn webhook_body(&self) -> BodyLimits {
+        BodyLimits {
+            max_bytes: MAX_WEBHOOK_BYTES,
+            ..self.json_body()
+        }
+    }
+
+    /// Limits of an attachment body.
+    pub(crate) fn attachment_body(&self) -> BodyLimits {
+        let t = self.inner.config.timeouts;
+        BodyLimits {
+            max_bytes: MAX_ATTACHMENT_BYTES,
+            idle: t.body_idle,
+            total: t.attachment_total,
+        }
+    }
+}
+
+/// Reads a request body of at most `limits.max_bytes` bytes. A larger body is drained (up to a
+/// cap, so the client can read our answer instead of a connection reset) and answered with 413.
+/// A body that stalls for longer than `limits.idle`, or takes longer than `limits.total` in all,
+/// is answered with `408 {"code":"timeout"}` and the connection is closed: a slow client
+/// (slowloris) holds a connection for a bounded time only.
 pub(crate) async fn read_body(
     headers: &HeaderMap,
     body: Body,
-    limit: usize,
+    limits: BodyLimits,
 ) -> Result<Bytes, ApiError> {
+    let limit = limits.max_bytes;
     let too_large = || {
         ApiError::too_large(format!(
             "the request body is larger than {} bytes; nothing was stored",
@@ -201,11 +250,25 @@ pub(crate) async fn read_body(
     if declared.is_some_and(|n| n > drain_cap as u64) {
         return Err(too_large());
     }
+    let deadline = tokio::time::Instant::now() + limits.total;
     let mut body = body;
     let mut buf: Vec<u8> = Vec::new();
     let mut seen: usize = 0;
     let mut over = declared.is_some_and(|n| n > limit as u64);
-    while let Some(frame) = body.frame().await {
+    loop {
+        let wait_until = deadline.min(tokio::time::Instant::now() + limits.idle);
+        let Ok(next) = tokio::time::timeout_at(wait_until, body.frame()).await else {
+            tracing::warn!(
+                received = seen,
+                "intake: request body too slow, answered 408"
+            );
+            return Err(ApiError::timeout(format!(
+                "the request body arrived too slowly (received {seen} bytes; at most {} s without data, {} s in all); nothing was stored",
+                limits.idle.as_secs(),
+                limits.total.as_secs()
+            )));
+        };
+        let Some(frame) = next else { break };
         let frame = frame.map_err(|e| {
             ApiError::bad_request("bad_body", format!("could not read the request body: {e}"))
         })?;
@@ -273,14 +336,59 @@ pub fn router(state: IntakeState) -> Router {
 
 /// Serves the API on `listener` until `shutdown` completes, then stops accepting and finishes
 /// the requests in flight.
+///
+/// HTTP/1.1 by hyper, with the slow-client limits of [`crate::Timeouts`]: a request head must
+/// arrive within `header_read` (else the connection is closed), a body is bounded by
+/// `body_idle` / `body_total` / `attachment_total` (else `408`, see [`read_body`]). So no
+/// client can hold a connection, or the graceful shutdown, for longer than those limits.
+/// (`axum::serve` of axum 0.7 sets no timer, so hyper's header timeout was off there.)
 pub async fn serve(
     listener: tokio::net::TcpListener,
     state: IntakeState,
     shutdown: impl Future<Output = ()> + Send + 'static,
 ) -> std::io::Result<()> {
-    axum::serve(listener, router(state))
-        .with_graceful_shutdown(shutdown)
-        .await
+    let header_read = state.config().timeouts.header_read;
+    let app = router(state);
+    let mut http = hyper::server::conn::http1::Builder::new();
+    http.timer(TokioTimer::new())
+        .header_read_timeout(header_read);
+    let graceful = GracefulShutdown::new();
+    let mut shutdown = std::pin::pin!(shutdown);
+    loop {
+        let stream = tokio::select! {
+            accepted = listener.accept() => match accepted {
+                Ok((stream, _)) => stream,
+                Err(e) => {
+                    if !is_connection_error(&e) {
+                        // Out of file descriptors and the like: wait instead of spinning.
+                        tracing::error!(error = %e, "intake: accept failed");
+                        tokio::time::sleep(Duration::from_secs(1)).await;
+                    }
+                    continue;
+                }
+            },
+            () = &mut shutdown => break,
+        };
+        let io = TokioIo::new(JsonBareErrors::new(stream));
+        let conn = graceful.watch(http.serve_connection(io, TowerToHyperService::new(app.clone())));
+        tokio::spawn(async move {
+            if let Err(e) = conn.await {
+                tracing::debug!(error = %e, "intake: connection ended with an error");
+            }
+        });
+    }
+    drop(listener);
+    graceful.shutdown().await;
+    Ok(())
+}
+
+fn is_connection_error(e: &std::io::Error) -> bool {
+    matches!(
+        e.kind(),
+        std::io::ErrorKind::ConnectionRefused
+            | std::io::ErrorKind::ConnectionAborted
+            | std::io::ErrorKind::ConnectionReset
+    )
 }
 
 /// Starts the configured background workers (Chatwork poller, FAX folder); they stop when
@@ -493,7 +601,7 @@ pub(crate) async fn take_in_webhook(
         &serde_json::Value,
     ) -> Result<Option<renkei_core::model::NewConsultation>, ApiError>,
 ) -> Result<axum::Json<serde_json::Value>, ApiError> {
-    let payload: serde_json::Value = serde_json::from_slice(raw).map_err(|e| {
+    let payload = crate::json::parse_strict(raw).map_err(|e| {
         ApiError::bad_request(
             "invalid_json",
             format!("the {what} is not valid JSON ({e})"),
