@@ -98,6 +98,20 @@ def test_admin_deactivates_a_leaver_who_then_disappears_from_the_lock_screen(sto
     open_staff_section(desk)
     desk.one("#staff-readonly")
     assert desk.js("return [...document.querySelectorAll('#staff-table button, #staff-table select')].every(b => b.disabled)")
+    # … but changes her own PIN: the current one is checked first.
+    type_into(desk, "#my-pin-current", "0000")
+    type_into(desk, "#my-pin-new", "1357")
+    type_into(desk, "#my-pin-new2", "1357")
+    click(desk, "#my-pin-save")
+    wait_until(lambda: desk.attr("#my-pin-error", "data-code") == "unauthorized", 5, what="wrong current PIN")
+    assert "今のPINが違います" in desk.text("#my-pin-error")
+    type_into(desk, "#my-pin-current", "2580")
+    click(desk, "#my-pin-save")
+    wait_until(lambda: any(t["code"] == "pin_changed" for t in desk.toasts()), 5, what="PIN changed")
+    desk.click("#lock-now")
+    wait_until(desk.locked, 5, what="locked again")
+    wait_until(lambda: "大野" in desk.lock_names(), 5, what="names on the lock screen")
+    desk.sign_in("大野", "1357")
 
 
 def test_lock_screen_speaks_the_clinic_language_on_another_pc(store, launch):
