@@ -41,7 +41,8 @@ export const api = {
   importPaths: (paths, to, by) => call("import_document_paths", { paths, to, by }),
   attachmentDataUrl: (attachmentId, by) => call("attachment_data_url", { attachmentId, by }),
   attachmentOpen: (attachmentId, by) => call("attachment_open", { attachmentId, by }),
-  // staff and the lock (lockStatus, staffList and signIn work while locked)
+  // staff and the lock (lockStatus — with the clinic's language —, staffList and signIn work
+  // while locked; staffList leaves deactivated profiles out, staffAll has them)
   lockStatus: () => call("lock_status"),
   staffList: () => call("staff_list"),
   signIn: (name, pin) => call("sign_in", { name, pin }),
@@ -49,6 +50,10 @@ export const api = {
   activity: () => call("ui_activity").catch(() => {}),
   staffAdd: (name, role, pin, by) => call("staff_add", { name, role, pin, by }),
   staffResetPin: (id, pin, by) => call("staff_reset_pin", { id, pin, by }),
+  staffAll: () => call("staff_all"),
+  staffSetActive: (id, active, by) => call("staff_set_active", { id, active, by }),
+  staffSetRole: (id, role, by) => call("staff_set_role", { id, role, by }),
+  staffChangePin: (current, pin, by) => call("staff_change_pin", { current, pin, by }),
   holidays: (count) => call("holidays_upcoming", { count }),
   backupNow: (by) => call("backup_now", { by }),
   // partners, settings, notifications, audit

@@ -75,7 +75,7 @@ async function go(view, id = null) {
     case "partners": await mountPartners(root); break;
     case "notifications": await mountNotifications(root, { open: openConsultation }); break;
     case "audit": await mountAudit(root); break;
-    case "settings": await mountSettings(root, { language: (l) => { setLang(l); go("settings"); }, lockRequired: () => refreshLockStatus() }); break;
+    case "settings": await mountSettings(root, { language: (l) => { setLang(l); go("settings"); }, lockRequired: () => refreshLockStatus(), lock: () => showLock() }); break;
   }
 }
 
@@ -130,7 +130,15 @@ function showLock() {
   $("app").hidden = true;
   let root = $("lock");
   if (!root) { root = h("div", { id: "lock", class: "lock" }); document.body.append(root); }
-  mountLock(root, { lastName: last, unlocked });
+  // The clinic's language may have been changed on another PC: ask before drawing.
+  api.lockStatus().then((st) => applyClinicLanguage(st), () => {}).finally(() => {
+    if (get().locked && root.isConnected) mountLock(root, { lastName: last, unlocked });
+  });
+}
+
+/** The clinic's language (Settings.language, sent with lock_status) wins over the cache. */
+function applyClinicLanguage(st) {
+  if (st?.language && st.language !== getLang()) setLang(st.language);
 }
 
 function unlocked(staff) {
@@ -152,7 +160,7 @@ async function lockNow() {
 async function refreshLockStatus() {
   try {
     const st = await api.lockStatus();
-    set({ lockRequired: st.required });
+    set({ lockRequired: st.required, ...(st.staff ? { staff: st.staff, me: st.staff.name } : {}) });
     renderChrome();
     if (st.locked) showLock();
     return st;
@@ -257,6 +265,7 @@ async function start() {
   setLang(getLang());
   onLocked(() => showLock());
   const st = await api.lockStatus().catch(() => null);
+  applyClinicLanguage(st);
   if (st) set({ lockRequired: st.required, staff: st.staff || null });
   if (st?.staff) set({ me: st.staff.name });
   if (!st?.locked) renderChrome();

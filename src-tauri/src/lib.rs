@@ -92,6 +92,10 @@ pub fn builder(state: DeskState) -> tauri::Builder<tauri::Wry> {
             commands::staff::ui_activity,
             commands::staff::staff_add,
             commands::staff::staff_reset_pin,
+            commands::staff::staff_all,
+            commands::staff::staff_set_active,
+            commands::staff::staff_set_role,
+            commands::staff::staff_change_pin,
             commands::notifications::notifications_list,
             commands::notifications::audit_list,
         ])
@@ -145,6 +149,9 @@ mod tests {
                 commands::staff::staff_list,
                 commands::staff::sign_in,
                 commands::staff::lock_now,
+                commands::staff::staff_all,
+                commands::staff::staff_set_active,
+                commands::staff::staff_set_role,
             ])
             .build(mock_context(noop_assets()))
             .unwrap();
@@ -323,6 +330,117 @@ mod tests {
         assert!(state.signed_in().is_none());
         // a locked app does not lock again
         assert!(!state.lock_if_idle(Duration::ZERO).unwrap());
+    }
+
+    #[test]
+    fn the_lock_screen_speaks_the_clinic_language_and_skips_deactivated_staff() {
+        use renkei_core::store::staff::Role;
+        let tmp = tempfile::tempdir().unwrap();
+        let mut d = desk(tmp.path());
+        d.add_staff("院長", Role::Doctor, Some("9999"), "setup")
+            .unwrap();
+        d.add_staff("事務長", Role::Admin, Some("2468"), "setup")
+            .unwrap();
+        let tamura = d
+            .add_staff("田村", Role::Clerk, Some("1234"), "setup")
+            .unwrap()
+            .id;
+        let mut s = d.settings().clone();
+        s.language = "en".into();
+        d.save_settings(s, "setup").unwrap();
+        let w = app(DeskState::new(Ok(d)));
+        // before anyone signs in, the lock screen learns the clinic's language
+        let status = invoke(&w, "lock_status", serde_json::json!({})).unwrap();
+        assert_eq!(status["locked"], true, "{status}");
+        assert_eq!(status["language"], "en", "{status}");
+        let err = invoke(&w, "staff_all", serde_json::json!({})).unwrap_err();
+        assert_eq!(err["code"], "locked", "{err}");
+        invoke(
+            &w,
+            "sign_in",
+            serde_json::json!({"name": "院長", "pin": "9999"}),
+        )
+        .unwrap();
+        // the UI's `by` is ignored: the signed-in doctor acts
+        let off = invoke(
+            &w,
+            "staff_set_active",
+            serde_json::json!({"id": tamura, "active": false, "by": "田村"}),
+        )
+        .unwrap();
+        assert_eq!(off["active"], false, "{off}");
+        let names = |v: serde_json::Value| -> Vec<String> {
+            v.as_array()
+                .unwrap()
+                .iter()
+                .map(|p| p["name"].as_str().unwrap().to_string())
+                .collect()
+        };
+        // gone from the lock screen, still in the settings' list
+        let lock_names = names(invoke(&w, "staff_list", serde_json::json!({})).unwrap());
+        assert!(!lock_names.contains(&"田村".to_string()), "{lock_names:?}");
+        let all = names(invoke(&w, "staff_all", serde_json::json!({})).unwrap());
+        assert!(all.contains(&"田村".to_string()), "{all:?}");
+        // a doctor who steps down to nurse loses staff management at once …
+        let me = invoke(&w, "lock_status", serde_json::json!({})).unwrap()["staff"]["id"].clone();
+        invoke(
+            &w,
+            "staff_set_role",
+            serde_json::json!({"id": me, "role": "nurse", "by": ""}),
+        )
+        .unwrap();
+        let status = invoke(&w, "lock_status", serde_json::json!({})).unwrap();
+        assert_eq!(status["staff"]["role"], "nurse", "{status}");
+        let err = invoke(
+            &w,
+            "staff_set_active",
+            serde_json::json!({"id": tamura, "active": true, "by": ""}),
+        )
+        .unwrap_err();
+        assert_eq!(err["code"], "forbidden", "{err}");
+        // … and an administrator who deactivates their own profile is signed out
+        invoke(
+            &w,
+            "sign_in",
+            serde_json::json!({"name": "事務長", "pin": "2468"}),
+        )
+        .unwrap();
+        let err = invoke(&w, "staff_all", serde_json::json!({})).unwrap();
+        let head = err
+            .as_array()
+            .unwrap()
+            .iter()
+            .find(|p| p["name"] == "事務長")
+            .unwrap()["id"]
+            .clone();
+        let err = invoke(
+            &w,
+            "staff_set_active",
+            serde_json::json!({"id": head, "active": false, "by": ""}),
+        )
+        .unwrap_err();
+        assert_eq!(err["code"], "last_admin", "{err}");
+        invoke(
+            &w,
+            "staff_set_role",
+            serde_json::json!({"id": me, "role": "doctor", "by": ""}),
+        )
+        .unwrap();
+        invoke(
+            &w,
+            "staff_set_active",
+            serde_json::json!({"id": head, "active": false, "by": ""}),
+        )
+        .unwrap();
+        let status = invoke(&w, "lock_status", serde_json::json!({})).unwrap();
+        assert_eq!(status["locked"], true, "{status}");
+        let err = invoke(
+            &w,
+            "sign_in",
+            serde_json::json!({"name": "事務長", "pin": "2468"}),
+        )
+        .unwrap_err();
+        assert_eq!(err["code"], "profile_disabled", "{err}");
     }
 
     #[test]

@@ -149,6 +149,22 @@ impl DeskState {
         Ok(locked)
     }
 
+    /// Re-reads the signed-in profile after a staff change: a new role counts at once, and a
+    /// profile that was deactivated is signed out (the app locks).
+    pub fn refresh_session(&self) -> CmdResult<()> {
+        let Some(me) = self.signed_in() else {
+            return Ok(());
+        };
+        let now = self.internal(|d| Ok(d.staff()?.into_iter().find(|s| s.id == me.id)))?;
+        match now {
+            Some(s) if s.active => self.session()?.staff = Some(s),
+            _ => {
+                self.lock()?;
+            }
+        }
+        Ok(())
+    }
+
     /// The user touched the window (keyboard, mouse).
     pub fn touch(&self) {
         if let Ok(mut s) = self.session() {

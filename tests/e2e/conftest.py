@@ -288,16 +288,17 @@ class Desk:
         return self.js("return [...document.querySelectorAll('#toast .toast')].map(t => ({kind: t.dataset.kind, code: t.dataset.code || null, text: t.textContent}));")
 
     def ready(self, staff):
-        """Waits for the page, answers "who am I" when asked, waits for the queue."""
+        """Waits for the page, answers "who am I" when asked, waits for the queue — or for the
+        lock screen, when some staff profile has a PIN (then signing in is the test's job)."""
         wait_until(lambda: self.js("return document.readyState === 'complete' && !!document.getElementById('view')"), 30, what="page load")
         # The queue view mounts before its first load finishes, and an unopenable store only
         # shows #fatal when that load fails: wait for the load's outcome, not the mount.
         wait_until(
-            lambda: self.q("#queue .queue-row") or self.q("#queue-empty") or self.q("#fatal"),
+            lambda: self.q("#queue .queue-row") or self.q("#queue-empty") or self.q("#fatal") or self.q("#lock-staff button"),
             15,
-            what="the first queue load (rows, empty state or #fatal)",
+            what="the first queue load (rows, empty state or #fatal) or the lock screen",
         )
-        if self.fatal() is not None or staff is None:
+        if self.fatal() is not None or staff is None or self.locked():
             return
         # The dialog opens after the first queue load when no name is stored.
         deadline = time.monotonic() + 3
@@ -313,6 +314,23 @@ class Desk:
                 break
             time.sleep(0.05)
         wait_until(lambda: staff in (self.one("#me").text or ""), 5, what=f"#me shows {staff}")
+
+    def locked(self):
+        """Whether the lock screen is shown."""
+        return self.js("const l = document.getElementById('lock'); return !!(l && !l.hidden);")
+
+    def lock_names(self):
+        """Names offered on the lock screen."""
+        return self.js("return [...document.querySelectorAll('#lock-staff button[data-name]')].map(b => b.dataset.name);")
+
+    def sign_in(self, name, pin):
+        """Chooses `name` on the lock screen, enters `pin`, waits until the app is unlocked."""
+        self.click(f'#lock-staff button[data-name="{name}"]')
+        pin_input = self.one("#lock-pin")
+        pin_input.clear()
+        pin_input.send_keys(pin)
+        self.click("#lock-ok")
+        wait_until(lambda: not self.locked() and name in (self.text("#me") or ""), 10, what=f"signed in as {name}")
 
     def screenshot(self, name):
         """WebDriver's screenshot of the page (~1.7 s). `import -window root` is faster but

@@ -2,13 +2,20 @@
 import ja from "./ja.js";
 import en from "./en.js";
 
+// The language is the clinic's setting (Settings.language in the core), the same on every PC:
+// app.js applies it from lock_status before the first screen (the lock screen included) and
+// whenever the lock screen is shown again. localStorage "renkei.lang" is only a cache of the
+// last clinic language seen, for the one case where the core cannot answer (the store did not
+// open); it is not a per-PC override. See ui/README.md.
 const dicts = { ja, en };
-let lang = localStorage.getItem("renkei.lang") === "en" ? "en" : "ja";
+const CACHE = "renkei.lang";
+let lang = localStorage.getItem(CACHE) === "en" ? "en" : "ja";
 
 export function getLang() { return lang; }
+/** Applies a language (unknown → Japanese) and caches it. */
 export function setLang(l) {
   lang = dicts[l] ? l : "ja";
-  localStorage.setItem("renkei.lang", lang);
+  localStorage.setItem(CACHE, lang);
   document.documentElement.lang = lang;
 }
 

@@ -1,5 +1,7 @@
 // The lock screen (#lock): choose your name, enter your PIN. Shown instead of everything else
 // while the app is locked (the lock itself lives in Rust: every data command answers "locked").
+// Only active profiles with a PIN are offered; the language is the clinic's (app.js sets it
+// from lock_status before this is drawn).
 
 import { api } from "../api.js";
 import { h, replace, icon } from "../util/dom.js";
@@ -11,9 +13,9 @@ export function signInError(e) {
     const m = /(\d+)/.exec(e.message || "");
     return t("lock.lockedOut", { n: m ? m[1] : "5" });
   }
+  if (e?.code === "profile_disabled") return t("lock.disabled");
   if (e?.code === "unauthorized") {
     if (/no PIN/i.test(e.message || "")) return t("lock.noPin");
-    if (/disabled/i.test(e.message || "")) return t("lock.disabled");
     return t("lock.wrong");
   }
   return t("lock.failed");
@@ -55,6 +57,8 @@ export async function mountLock(root, { unlocked, lastName = "" }) {
       const staff = await api.signIn(chosen, pin.value);
       unlocked(staff);
     } catch (e2) {
+      // Deactivated on another PC while this list was shown: the name goes from the list.
+      if (e2?.code === "profile_disabled") { chosen = ""; try { renderStaff(await api.staffList()); } catch { /* keep the list */ } }
       showError(signInError(e2), e2?.code);
       pin.value = "";
       pin.focus();

@@ -1,7 +1,9 @@
 // Settings: who am I on this PC (localStorage), language, and the clinic's settings editor
 // (#settings): hours and holidays, closed days, response targets, roster, notifications,
 // backups, the intake server, the screen lock — saved through the core, which checks the role
-// and validates. Staff profiles (list, add, reset PIN) for doctors and admins.
+// and validates. The language is the clinic's (saved in the core, for every PC). Staff
+// profiles for doctors and admins: add, role, reset PIN, deactivate / reactivate (never
+// delete); anyone signed in changes their own PIN.
 
 import { api } from "../api.js";
 import { h, replace, select } from "../util/dom.js";
@@ -25,21 +27,51 @@ const section = (key, ...children) => h("fieldset", { class: "settings__section"
 const val = (root, id) => root.querySelector(`#${id}`);
 const intOrNull = (s) => (String(s).trim() === "" ? null : Number(s));
 
-function targetInputs(u, target) {
+/** A target's kind <select> and amount <input> (hidden for kinds without an amount). */
+function targetControls(target, kindAttrs, amountAttrs) {
   const kind = typeof target === "string" ? target : Object.keys(target || {})[0] || "none";
   const n = typeof target === "object" && target ? Object.values(target)[0] : "";
-  const kindSel = select({ id: `set-target-${u}-kind` }, TARGET_KINDS.map((k) => ({ value: k, label: t(`settings.target.${k}`) })), kind);
-  const amount = num(`set-target-${u}-n`, n, 0);
+  const kindSel = select(kindAttrs, TARGET_KINDS.map((k) => ({ value: k, label: t(`settings.target.${k}`) })), kind);
+  const amount = h("input", { type: "number", min: "1", value: n === "" ? "" : String(n), ...amountAttrs });
   const sync = () => { amount.hidden = !["minutes", "business_minutes", "business_days"].includes(kindSel.value); };
   kindSel.addEventListener("change", sync);
   sync();
+  return [kindSel, amount];
+}
+
+/** The target of a kind <select> and amount <input>, in the core's shape. */
+function targetValue(kindSel, amount) {
+  const kind = kindSel.value;
+  if (kind === "none" || kind === "end_of_business_day") return kind;
+  return { [kind]: amount.value.trim() === "" ? NaN : Number(amount.value) };
+}
+
+function targetInputs(u, target) {
+  const [kindSel, amount] = targetControls(target, { id: `set-target-${u}-kind` }, { id: `set-target-${u}-n`, "aria-label": t("settings.targetAmount") });
   return h("div", { class: "settings__row" }, h("span", { class: "settings__rowlabel" }, label("urgency", u)), kindSel, amount);
 }
 
 function readTarget(root, u) {
-  const kind = val(root, `set-target-${u}-kind`).value;
-  if (kind === "none" || kind === "end_of_business_day") return kind;
-  return { [kind]: Number(val(root, `set-target-${u}-n`).value || 0) };
+  return targetValue(val(root, `set-target-${u}-kind`), val(root, `set-target-${u}-n`));
+}
+
+/** One per-category override: category, urgency ("" = every urgency), target. */
+function overrideRow(o) {
+  const cat = select({ class: "override-category", "aria-label": t("settings.override.category") }, CATEGORIES.map((c) => ({ value: c, label: label("category", c) })), o.category);
+  const urg = select({ class: "override-urgency", "aria-label": t("settings.override.urgency") },
+    [{ value: "", label: t("settings.override.anyUrgency") }, ...URGENCIES.map((u) => ({ value: u, label: label("urgency", u) }))], o.urgency || "");
+  const [kindSel, amount] = targetControls(o.target, { class: "override-kind", "aria-label": t("settings.override.target") }, { class: "override-n", "aria-label": t("settings.targetAmount") });
+  const row = h("div", { class: "settings__row override-row" }, cat, urg, h("span", { class: "override-arrow" }, "→"), kindSel, amount,
+    h("button", { type: "button", class: "btn btn--small btn--danger override-remove", onclick: () => row.remove() }, t("settings.remove")));
+  return row;
+}
+
+function readOverrides(root) {
+  return [...root.querySelectorAll("#set-overrides .override-row")].map((r) => ({
+    category: r.querySelector(".override-category").value,
+    urgency: r.querySelector(".override-urgency").value || null,
+    target: targetValue(r.querySelector(".override-kind"), r.querySelector(".override-n")),
+  }));
 }
 
 function rosterRow(e, staffNames) {
@@ -87,7 +119,12 @@ function buildEditor(s, holidays, staff) {
           newClosed.value = "";
         } }, t("settings.add"))))),
     section("targets", URGENCIES.map((u) => targetInputs(u, s.targets[u])),
-      h("p", { class: "hint" }, t("settings.targetOverrides", { n: (s.targets.overrides || []).length }))),
+      h("h3", { class: "settings__sub" }, t("settings.override.title")),
+      h("p", { class: "hint" }, t("settings.override.hint")),
+      h("div", { id: "set-overrides" }, (s.targets.overrides || []).map(overrideRow)),
+      h("button", { type: "button", class: "btn btn--small", id: "set-override-add", onclick: (e) => {
+        e.currentTarget.previousElementSibling.append(overrideRow({ category: "discharge", urgency: null, target: { business_minutes: 240 } }));
+      } }, t("settings.override.add"))),
     section("roster", roster,
       h("button", { type: "button", class: "btn btn--small", id: "set-roster-add", onclick: () => roster.append(rosterRow({ weekday: 1, start: "09:00", end: "17:00", staff: "" }, staff)) }, t("settings.add")),
       h("p", { class: "hint" }, t("settings.rosterHint"))),
@@ -127,6 +164,7 @@ function readEditor(root, s) {
   c.year_end = val(root, "set-year-end").checked ? { from: val(root, "set-year-end-from").value.trim(), to: val(root, "set-year-end-to").value.trim() } : null;
   c.closed_days = [...root.querySelectorAll("#set-closed-days .closed-day")].map((li) => li.dataset.date);
   for (const u of URGENCIES) out.targets[u] = readTarget(root, u);
+  out.targets.overrides = readOverrides(root);
   out.roster = [...root.querySelectorAll(".roster-row")].map((r) => ({
     weekday: Number(r.querySelector(".roster-weekday").value), start: r.querySelector(".roster-start").value,
     end: r.querySelector(".roster-end").value, staff: r.querySelector(".roster-staff").value.trim(),
@@ -149,6 +187,31 @@ function readEditor(root, s) {
   return out;
 }
 
+/** The amount of a target out of range (the core's limits: a week of minutes, 30 days)? */
+function amountProblem(target) {
+  if (typeof target === "string") return false;
+  const [kind, n] = Object.entries(target)[0];
+  const max = kind === "business_days" ? 30 : 10080;
+  return !(Number.isInteger(n) && n >= 1 && n <= max) ? { max, unit: t(`settings.unit.${kind}`) } : false;
+}
+
+/** Response targets: amounts in range, no category + urgency twice. */
+function targetProblem(targets) {
+  for (const u of URGENCIES) {
+    const p = amountProblem(targets[u]);
+    if (p) return t("settings.err.target", { what: label("urgency", u), ...p });
+  }
+  const seen = new Map();
+  for (const [i, o] of targets.overrides.entries()) {
+    const p = amountProblem(o.target);
+    if (p) return t("settings.err.overrideAmount", { n: i + 1, ...p });
+    const key = `${o.category}/${o.urgency || ""}`;
+    if (seen.has(key)) return t("settings.err.overrideTwice", { n: i + 1, m: seen.get(key) + 1 });
+    seen.set(key, i);
+  }
+  return "";
+}
+
 /** Checks in the browser what the user can fix at once; the core checks everything again. */
 function quickCheck(s) {
   const c = s.calendar;
@@ -159,6 +222,8 @@ function quickCheck(s) {
   if (c.year_end && !/^\d{2}-\d{2}$/.test(c.year_end.from + "") ) return t("settings.err.yearEnd");
   if (c.year_end && !/^\d{2}-\d{2}$/.test(c.year_end.to + "")) return t("settings.err.yearEnd");
   for (const [i, r] of s.roster.entries()) if (!r.staff || !r.start || !r.end || r.start >= r.end) return t("settings.err.roster", { n: i + 1 });
+  const bad = targetProblem(s.targets);
+  if (bad) return bad;
   const n = s.notifications;
   if (!(n.digest_interval_minutes >= 1) || !(n.urgent_repeat_minutes >= 1)) return t("settings.err.minutes");
   if (n.quiet_hours && (!n.quiet_hours.start || !n.quiet_hours.end || n.quiet_hours.start === n.quiet_hours.end)) return t("settings.err.quiet");
@@ -168,46 +233,164 @@ function quickCheck(s) {
   return "";
 }
 
-function staffAdmin(staff, mayAdmin, reload) {
+/** The Japanese sentence for a refused staff change. */
+function staffErrorText(e) {
+  if (e?.code === "last_admin") return t("settings.staffAdmin.lastAdmin");
+  if (e?.code === "forbidden") return t("settings.staffAdmin.forbidden");
+  if (e?.code === "invalid_input" && /pin/i.test(e.message || "")) return t("settings.staffAdmin.badPin");
+  if (e?.code === "conflict") return t("settings.staffAdmin.duplicate");
+  return errorText(e);
+}
+
+/**
+ * Staff profiles (#staff-admin): every profile, deactivated ones greyed out at the end. An
+ * administrator changes roles, resets PINs, deactivates (after a confirmation in the row) and
+ * reactivates; nobody is ever deleted. `ctx`: {staff, mayAdmin, roster (names), reload, lock}.
+ */
+function staffAdmin({ staff, mayAdmin, roster, reload, lock }) {
   const me = () => get().me;
-  const rows = staff.map((p) => {
-    const pinInput = h("input", { type: "password", class: "staff-reset-pin", inputmode: "numeric", maxlength: "12", placeholder: t("settings.staffAdmin.newPin"), hidden: true });
-    const btn = h("button", { type: "button", class: "btn btn--small staff-reset", dataset: { id: p.id }, disabled: !mayAdmin, onclick: async () => {
-      if (pinInput.hidden) { pinInput.hidden = false; pinInput.focus(); btn.textContent = t("settings.staffAdmin.setPin"); return; }
-      try { await api.staffResetPin(p.id, pinInput.value, me()); toast(t("settings.staffAdmin.pinReset", { name: p.name }), { kind: "ok", code: "pin_reset" }); reload(); } catch (e) { toastError(e); }
+  const myId = get().staff?.id;
+  const err = h("p", { id: "staff-error", class: "settings__error", role: "alert" });
+  const fail = (e) => { err.textContent = staffErrorText(e); err.dataset.code = e?.code || ""; toast(staffErrorText(e), { kind: "error", code: e?.code, detail: e?.message || "" }); };
+  const clearErr = () => { err.textContent = ""; err.dataset.code = ""; };
+  // After a change: reload the section, or show the lock screen if I signed myself out.
+  const after = async () => { const st = await reload(); if (st?.locked) lock(); };
+
+  const ordered = [...staff.filter((p) => p.active), ...staff.filter((p) => !p.active)];
+  const rows = ordered.map((p) => {
+    const self = p.id === myId;
+    const nameCell = h("td", { class: "staff__name" }, p.name, self ? h("small", { class: "staff__me" }, t("settings.staffAdmin.you")) : null);
+    const role = select({ class: "staff-role", dataset: { id: p.id }, disabled: !mayAdmin, "aria-label": t("settings.staffAdmin.roleOf", { name: p.name }) },
+      ROLES.map((r) => ({ value: r, label: label("role", r) })), p.role);
+    role.addEventListener("change", async () => {
+      clearErr();
+      try {
+        await api.staffSetRole(p.id, role.value, me());
+        toast(t("settings.staffAdmin.roleChanged", { name: p.name, role: label("role", role.value) }), { kind: "ok", code: "role_changed" });
+        after();
+      } catch (e) { role.value = p.role; fail(e); }
+    });
+    const state = h("span", { class: `badge staff__state ${p.active ? "is-active" : "is-inactive"}` }, p.active ? t("settings.staffAdmin.active") : t("settings.staffAdmin.inactive"));
+    const pinInput = h("input", { type: "password", class: "staff-reset-pin", inputmode: "numeric", maxlength: "12", autocomplete: "new-password", placeholder: t("settings.staffAdmin.newPin"), hidden: true, "aria-label": t("settings.staffAdmin.newPinOf", { name: p.name }) });
+    const reset = h("button", { type: "button", class: "btn btn--small staff-reset", dataset: { id: p.id }, disabled: !mayAdmin, onclick: async () => {
+      clearErr();
+      if (pinInput.hidden) { pinInput.hidden = false; pinInput.focus(); reset.textContent = t("settings.staffAdmin.setPin"); return; }
+      if (!/^\d{4,12}$/.test(pinInput.value)) { fail({ code: "invalid_input", message: "pin" }); pinInput.focus(); return; }
+      try { await api.staffResetPin(p.id, pinInput.value, me()); toast(t("settings.staffAdmin.pinReset", { name: p.name }), { kind: "ok", code: "pin_reset" }); after(); } catch (e) { fail(e); }
     } }, t("settings.staffAdmin.resetPin"));
-    return h("tr", { dataset: { id: p.id, name: p.name } }, h("td", {}, p.name), h("td", {}, label("role", p.role)),
-      h("td", {}, p.has_pin ? t("settings.staffAdmin.pinSet") : t("settings.staffAdmin.noPin")), h("td", {}, pinInput, " ", btn));
+    const actions = h("td", { class: "staff__actions" }, pinInput, reset);
+    if (p.active) {
+      const confirmBox = h("div", { class: "staff__confirm staff-confirm", hidden: true, role: "group" },
+        h("span", {}, self ? t("settings.staffAdmin.confirmSelf") : t("settings.staffAdmin.confirm", { name: p.name })),
+        h("button", { type: "button", class: "btn btn--small btn--danger staff-confirm-yes", disabled: !mayAdmin, onclick: async () => {
+          clearErr();
+          try {
+            await api.staffSetActive(p.id, false, me());
+            toast(t("settings.staffAdmin.deactivated", { name: p.name }), { kind: "ok", code: "staff_deactivated" });
+            if (roster.includes(p.name)) toast(t("settings.staffAdmin.inRoster", { name: p.name }), { kind: "info", code: "in_roster" });
+            after();
+          } catch (e) { confirmBox.hidden = true; off.hidden = false; fail(e); }
+        } }, t("settings.staffAdmin.deactivate")),
+        h("button", { type: "button", class: "btn btn--small staff-confirm-no", disabled: !mayAdmin, onclick: () => { confirmBox.hidden = true; off.hidden = false; off.focus(); } }, t("settings.staffAdmin.cancel")));
+      const off = h("button", { type: "button", class: "btn btn--small btn--danger staff-deactivate", dataset: { id: p.id }, disabled: !mayAdmin, onclick: () => {
+        clearErr(); off.hidden = true; confirmBox.hidden = false; confirmBox.querySelector(".staff-confirm-no").focus();
+      } }, t("settings.staffAdmin.deactivate"));
+      actions.append(" ", off, confirmBox);
+    } else {
+      actions.append(" ", h("button", { type: "button", class: "btn btn--small staff-reactivate", dataset: { id: p.id }, disabled: !mayAdmin, onclick: async () => {
+        clearErr();
+        try { await api.staffSetActive(p.id, true, me()); toast(t("settings.staffAdmin.reactivated", { name: p.name }), { kind: "ok", code: "staff_reactivated" }); after(); } catch (e) { fail(e); }
+      } }, t("settings.staffAdmin.reactivate")));
+    }
+    return h("tr", { class: p.active ? null : "is-inactive", dataset: { id: p.id, name: p.name, role: p.role, active: p.active ? "1" : "0" } },
+      nameCell, h("td", {}, role), h("td", {}, p.has_pin ? t("settings.staffAdmin.pinSet") : t("settings.staffAdmin.noPin")), h("td", {}, state), actions);
   });
-  const name = text("staff-add-name", "", { placeholder: t("settings.staffAdmin.name") });
-  const role = select({ id: "staff-add-role" }, ROLES.map((r) => ({ value: r, label: label("role", r) })), "clerk");
-  const pin = h("input", { id: "staff-add-pin", type: "password", inputmode: "numeric", maxlength: "12", autocomplete: "new-password", placeholder: t("settings.staffAdmin.pin") });
+
+  const name = text("staff-add-name", "", { placeholder: t("settings.staffAdmin.name"), "aria-label": t("settings.staffAdmin.name") });
+  const role = select({ id: "staff-add-role", "aria-label": t("settings.staffAdmin.role") }, ROLES.map((r) => ({ value: r, label: label("role", r) })), "clerk");
+  const pin = h("input", { id: "staff-add-pin", type: "password", inputmode: "numeric", maxlength: "12", autocomplete: "new-password", placeholder: t("settings.staffAdmin.pin"), "aria-label": t("settings.staffAdmin.pin") });
   const add = h("button", { type: "button", class: "btn", id: "staff-add", disabled: !mayAdmin, onclick: async () => {
-    if (!staff.some((p) => p.has_pin) && pin.value && !["doctor", "admin"].includes(role.value)) {
+    clearErr();
+    if (!staff.some((p) => p.has_pin && p.active) && pin.value && !["doctor", "admin"].includes(role.value)) {
+      err.textContent = t("settings.staffAdmin.firstAdmin"); err.dataset.code = "invalid_input";
       toast(t("settings.staffAdmin.firstAdmin"), { kind: "error", code: "invalid_input" });
       return;
     }
     try {
       await api.staffAdd(name.value, role.value, pin.value || null, me());
       toast(t("settings.staffAdmin.added", { name: name.value }), { kind: "ok", code: "staff_added" });
-      reload();
-    } catch (e) { toastError(e); }
+      after();
+    } catch (e) { fail(e); }
   } }, t("settings.staffAdmin.add"));
+
   return h("div", { class: "form", id: "staff-admin" }, h("h2", {}, t("settings.sec.staff")),
-    h("table", { class: "table", id: "staff-table" }, h("thead", {}, h("tr", {}, h("th", {}, t("settings.staffAdmin.name")), h("th", {}, t("settings.staffAdmin.role")), h("th", {}, "PIN"), h("th", {}))), h("tbody", {}, rows.length ? rows : h("tr", { id: "staff-empty" }, h("td", { colspan: "4", class: "hint" }, t("settings.staffAdmin.empty"))))),
+    h("p", { class: "hint staff__lead" }, t("settings.staffAdmin.lead")),
+    mayAdmin ? null : h("p", { class: "settings__notice", id: "staff-readonly" }, t("settings.adminOnly")),
+    h("table", { class: "table", id: "staff-table" },
+      h("thead", {}, h("tr", {}, h("th", {}, t("settings.staffAdmin.name")), h("th", {}, t("settings.staffAdmin.role")), h("th", {}, "PIN"), h("th", {}, t("settings.staffAdmin.state")), h("th", {}, t("settings.staffAdmin.actions")))),
+      h("tbody", {}, rows.length ? rows : h("tr", { id: "staff-empty" }, h("td", { colspan: "5", class: "hint" }, t("settings.staffAdmin.empty"))))),
+    err,
+    h("h3", {}, t("settings.staffAdmin.addTitle")),
     h("div", { class: "settings__row" }, name, role, pin, add),
-    h("p", { class: "hint" }, t("settings.staffAdmin.hint")));
+    h("p", { class: "hint" }, t("settings.staffAdmin.hint")),
+    get().lockRequired && get().staff ? myPin(me) : null);
+}
+
+/** "Change my PIN" for whoever is signed in (any role): current PIN, new PIN twice. */
+function myPin(me) {
+  const pinField = (id, key) => h("label", { class: "field" }, h("span", {}, t(key)),
+    h("input", { id, type: "password", inputmode: "numeric", maxlength: "12", autocomplete: id === "my-pin-current" ? "current-password" : "new-password" }));
+  const out = h("p", { id: "my-pin-error", class: "settings__error", role: "alert" });
+  const box = h("div", { class: "staff__mypin", id: "my-pin" },
+    h("h3", {}, t("settings.myPin.title", { name: me() })),
+    h("div", { class: "grid3" }, pinField("my-pin-current", "settings.myPin.current"), pinField("my-pin-new", "settings.myPin.new"), pinField("my-pin-new2", "settings.myPin.again")),
+    out,
+    h("button", { type: "button", class: "btn", id: "my-pin-save", onclick: async () => {
+      const v = (id) => box.querySelector(`#${id}`).value;
+      const say = (key, code) => { out.textContent = key ? t(key) : ""; out.dataset.code = code || ""; };
+      if (!v("my-pin-current")) { say("settings.myPin.needCurrent", "need_pin"); return; }
+      if (!/^\d{4,12}$/.test(v("my-pin-new"))) { say("settings.staffAdmin.badPin", "invalid_input"); return; }
+      if (v("my-pin-new") !== v("my-pin-new2")) { say("settings.myPin.mismatch", "mismatch"); return; }
+      try {
+        await api.staffChangePin(v("my-pin-current"), v("my-pin-new"), me());
+        say("", "");
+        for (const id of ["my-pin-current", "my-pin-new", "my-pin-new2"]) box.querySelector(`#${id}`).value = "";
+        toast(t("settings.myPin.changed"), { kind: "ok", code: "pin_changed" });
+      } catch (e) {
+        const key = e?.code === "unauthorized" ? "settings.myPin.wrong" : e?.code === "locked_out" ? "errors.locked_out" : null;
+        out.textContent = key ? t(key) : errorText(e);
+        out.dataset.code = e?.code || "";
+      }
+    } }, t("settings.myPin.save")));
+  return box;
+}
+
+/** Doctors and admins manage settings and staff; anyone while no profile has a PIN. */
+function mayAdminister() {
+  const role = get().staff?.role;
+  return !get().lockRequired || role === "doctor" || role === "admin";
+}
+
+/** Saves the clinic's language (the whole clinic, every PC), then redraws in it. */
+async function saveLanguage(l, acts) {
+  try {
+    const cur = await api.settings();
+    if (cur.language !== l) await api.saveSettings({ ...cur, language: l }, get().me);
+    acts.language?.(l);
+  } catch (e) { toastError(e); }
 }
 
 export async function mountSettings(container, acts) {
   const name = h("input", { id: "staff-name", value: get().me, autocomplete: "off", readonly: get().lockRequired ? true : null });
   const save = h("button", { class: "btn btn--primary", id: "staff-save", type: "submit" }, t("settings.save"));
-  const lang = (l, text_) => h("button", { type: "button", id: `lang-${l}`, "aria-pressed": getLang() === l ? "true" : "false", onclick: () => acts.language?.(l) }, text_);
+  const mayLang = mayAdminister();
+  const lang = (l, text_) => h("button", { type: "button", id: `lang-${l}`, disabled: !mayLang, "aria-pressed": getLang() === l ? "true" : "false", onclick: () => saveLanguage(l, acts) }, text_);
   const info = h("dl", { class: "kv", id: "clinic-info" });
   const form = h("form", { class: "form", id: "settings-form" },
     h("label", { class: "field" }, h("span", {}, t("settings.staff")), name, h("span", { class: "hint" }, get().lockRequired ? t("settings.staffSignedIn") : t("settings.staffHint"))),
     h("div", { class: "actions" }, save),
-    h("div", { class: "field" }, h("span", {}, t("settings.language")), h("div", { class: "seg" }, lang("ja", "日本語"), lang("en", "English"))),
+    h("div", { class: "field" }, h("span", {}, t("settings.language")), h("div", { class: "seg" }, lang("ja", "日本語"), lang("en", "English")),
+      h("span", { class: "hint", id: "lang-hint" }, mayLang ? t("settings.languageHint") : t("settings.languageAdminOnly"))),
     h("hr"),
     h("h2", {}, t("settings.clinic")), info);
   form.addEventListener("submit", (e) => {
@@ -217,19 +400,18 @@ export async function mountSettings(container, acts) {
   });
   const editor = h("form", { class: "form settings", id: "settings", novalidate: true });
   const staffBox = h("div", { id: "staff-admin-box" });
-  replace(container, h("section", { class: "page", id: "view-settings" }, h("h1", {}, t("settings.title")), form, editor, staffBox));
+  replace(container, h("section", { class: "page", id: "view-settings" }, h("h1", {}, t("settings.title")), form, staffBox, editor));
   try {
-    const [s, a, holidays, staff] = await Promise.all([api.settings(), api.appInfo(), api.holidays(6), api.staffList()]);
+    const [s, a, holidays, staff] = await Promise.all([api.settings(), api.appInfo(), api.holidays(6), api.staffAll()]);
     replace(info,
       h("dt", {}, t("settings.clinic")), h("dd", {}, s.clinic_name),
       h("dt", {}, t("settings.hours")), h("dd", {}, `${s.calendar.open}–${s.calendar.close}`),
       h("dt", {}, t("settings.dataDir")), h("dd", { class: "mono" }, a.data_dir),
       h("dt", {}, t("settings.version")), h("dd", {}, a.version));
-    const role = get().staff?.role;
-    const mayAdmin = !get().lockRequired || role === "doctor" || role === "admin";
+    const mayAdmin = mayAdminister();
     const err = h("p", { id: "settings-error", class: "settings__error", role: "alert" });
     const saveAll = h("button", { class: "btn btn--primary", id: "settings-save", type: "submit", disabled: !mayAdmin }, t("settings.saveClinic"));
-    const body = h("fieldset", { class: "settings__body", disabled: !mayAdmin }, buildEditor(s, holidays, staff));
+    const body = h("fieldset", { class: "settings__body", disabled: !mayAdmin }, buildEditor(s, holidays, staff.filter((p) => p.active)));
     replace(editor, h("h2", {}, t("settings.clinicSettings")),
       mayAdmin ? null : h("p", { class: "settings__notice", id: "settings-readonly" }, t("settings.adminOnly")),
       body, err, h("div", { class: "actions settings__actions" }, saveAll));
@@ -263,6 +445,10 @@ export async function mountSettings(container, acts) {
         toastError(e2);
       }
     });
-    replace(staffBox, staffAdmin(staff, mayAdmin, async () => { await acts.lockRequired?.(); mountSettings(container, acts); }));
+    replace(staffBox, staffAdmin({
+      staff, mayAdmin, roster: (s.roster || []).map((r) => r.staff),
+      reload: async () => { const st = await acts.lockRequired?.(); if (!st?.locked) mountSettings(container, acts); return st; },
+      lock: () => acts.lock?.(),
+    }));
   } catch (e) { if (e?.code !== "locked") toastError(e); }
 }

@@ -38,7 +38,11 @@ impl From<renkei_core::Error> for CliError {
             ErrorCode::InvalidTransition | ErrorCode::Conflict => 4,
             ErrorCode::UnsupportedMediaType | ErrorCode::TooLarge => 5,
             ErrorCode::Integrity => 6,
-            ErrorCode::Unauthorized | ErrorCode::LockedOut | ErrorCode::Forbidden => 7,
+            ErrorCode::Unauthorized
+            | ErrorCode::LockedOut
+            | ErrorCode::Forbidden
+            | ErrorCode::ProfileDisabled => 7,
+            ErrorCode::LastAdmin => 4,
             ErrorCode::Storage | ErrorCode::Io => 1,
         };
         CliError {

@@ -816,6 +816,92 @@ impl Desk {
         })
     }
 
+    /// Deactivates a profile (the person left the clinic) or reactivates it (administrators
+    /// only), audited as `staff.deactivate` / `staff.reactivate`. Profiles are never deleted:
+    /// history and the audit log keep the name. A deactivated profile cannot sign in and is not
+    /// offered on the lock screen. Refused: deactivating the last administrator who can sign in
+    /// ([`Error::LastAdmin`]) — also when that is the one acting. Already in that state: no-op.
+    pub fn admin_set_staff_active(
+        &mut self,
+        id: i64,
+        active: bool,
+        by: &str,
+    ) -> Result<store::staff::Staff> {
+        self.authorize_admin(by)?;
+        let by = actor(by)?;
+        let now = self.now();
+        self.store.write(|tx| {
+            let s = store::staff::by_id(tx, id)?;
+            if s.active == active {
+                return Ok(s);
+            }
+            if !active {
+                ensure_other_administrator(tx, &s, "deactivate")?;
+            }
+            store::staff::set_active(tx, id, active)?;
+            let action = if active {
+                "staff.reactivate"
+            } else {
+                "staff.deactivate"
+            };
+            audit::append(tx, now, &by, action, Some(&format!("staff:{id}")), &s.name)?;
+            store::staff::by_id(tx, id)
+        })
+    }
+
+    /// Changes a profile's role (administrators only), audited as `staff.role` with
+    /// "name: old → new". Refused: taking the administrator role from the last administrator
+    /// who can sign in ([`Error::LastAdmin`]).
+    pub fn admin_set_staff_role(
+        &mut self,
+        id: i64,
+        role: store::staff::Role,
+        by: &str,
+    ) -> Result<store::staff::Staff> {
+        self.authorize_admin(by)?;
+        let by = actor(by)?;
+        let now = self.now();
+        self.store.write(|tx| {
+            let s = store::staff::by_id(tx, id)?;
+            if s.role == role {
+                return Ok(s);
+            }
+            if !role.may_administer() {
+                ensure_other_administrator(tx, &s, "change the role of")?;
+            }
+            store::staff::set_role(tx, id, role)?;
+            let detail = format!("{}: {} → {}", s.name, s.role.as_str(), role.as_str());
+            audit::append(
+                tx,
+                now,
+                &by,
+                "staff.role",
+                Some(&format!("staff:{id}")),
+                &detail,
+            )?;
+            store::staff::by_id(tx, id)
+        })
+    }
+
+    /// The signed-in staff member changes their own PIN: the current PIN is checked like a
+    /// sign-in (wrong ones count towards the lock-out), audited as `staff.pin_change` (or
+    /// `staff.pin_change.failed`), never the PINs.
+    pub fn change_own_pin(&mut self, name: &str, current: &str, new_pin: &str) -> Result<()> {
+        let name = actor(name)?;
+        store::staff::check_pin_format(new_pin)?;
+        let now = self.now();
+        self.store.write(|tx| {
+            let r = store::staff::verify(tx, &name, current, now)
+                .and_then(|s| store::staff::set_pin(tx, s.id, new_pin).map(|()| s));
+            let (action, target_) = match &r {
+                Ok(s) => ("staff.pin_change", Some(format!("staff:{}", s.id))),
+                Err(_) => ("staff.pin_change.failed", None),
+            };
+            audit::append(tx, now, &name, action, target_.as_deref(), "")?;
+            Ok(r.map(|_| ()))
+        })?
+    }
+
     /// The next `count` national holidays from today (JST), for the settings screen.
     pub fn upcoming_holidays(&self, count: usize) -> Vec<(chrono::NaiveDate, &'static str)> {
         use chrono::Datelike;
@@ -982,6 +1068,21 @@ fn target(id: i64) -> String {
 }
 
 /// Validates who is acting.
+/// Refuses a change that would take `s` out of the administrators who can sign in (active,
+/// with a PIN, doctor or admin) when nobody else is left: staff and settings could then never
+/// be managed again.
+fn ensure_other_administrator(tx: &Connection, s: &store::staff::Staff, what: &str) -> Result<()> {
+    let is_admin = s.active && s.has_pin && s.role.may_administer();
+    if is_admin && store::staff::other_administrators(tx, s.id)? == 0 {
+        return Err(Error::LastAdmin(format!(
+            "cannot {what} {}: they are the last active administrator (doctor or admin with a \
+             PIN). Add or reactivate another administrator first, then try again",
+            s.name
+        )));
+    }
+    Ok(())
+}
+
 fn actor(by: &str) -> Result<String> {
     let by = crate::model::clean_line(by);
     if by.is_empty() {

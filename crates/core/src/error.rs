@@ -19,6 +19,10 @@ pub enum ErrorCode {
     LockedOut,
     /// The signed-in staff member's role may not do this.
     Forbidden,
+    /// The staff profile was deactivated (the person left): it cannot sign in.
+    ProfileDisabled,
+    /// The change would leave nobody who can manage staff and settings.
+    LastAdmin,
     Storage,
     Integrity,
     Io,
@@ -36,6 +40,8 @@ impl ErrorCode {
             ErrorCode::Unauthorized => "unauthorized",
             ErrorCode::LockedOut => "locked_out",
             ErrorCode::Forbidden => "forbidden",
+            ErrorCode::ProfileDisabled => "profile_disabled",
+            ErrorCode::LastAdmin => "last_admin",
             ErrorCode::Storage => "storage",
             ErrorCode::Integrity => "integrity",
             ErrorCode::Io => "io",
@@ -71,6 +77,10 @@ pub enum Error {
     LockedOut(String),
     #[error("{0}")]
     Forbidden(String),
+    #[error("{0}")]
+    ProfileDisabled(String),
+    #[error("{0}")]
+    LastAdmin(String),
     #[error("store error: {0}. Run `renkei check`; if it persists, restore the latest backup")]
     Sqlite(#[from] rusqlite::Error),
     #[error("{0}")]
@@ -97,6 +107,8 @@ impl Error {
             Error::Unauthorized(_) => ErrorCode::Unauthorized,
             Error::LockedOut(_) => ErrorCode::LockedOut,
             Error::Forbidden(_) => ErrorCode::Forbidden,
+            Error::ProfileDisabled(_) => ErrorCode::ProfileDisabled,
+            Error::LastAdmin(_) => ErrorCode::LastAdmin,
             Error::Sqlite(_) => ErrorCode::Storage,
             Error::Integrity(_) => ErrorCode::Integrity,
             Error::Io(_) => ErrorCode::Io,

@@ -129,6 +129,9 @@ impl Settings {
         self.calendar
             .validate()
             .map_err(|e| format!("calendar: {e}"))?;
+        self.targets
+            .validate()
+            .map_err(|e| format!("targets: {e}"))?;
         self.policy_settings()
             .validate()
             .map_err(|e| format!("notifications: {e}"))?;
@@ -283,6 +286,10 @@ mod tests {
         let mut s = Settings::default();
         s.backup.keep_days = 0;
         assert!(s.validate().unwrap_err().contains("keep_days"));
+        let mut s = Settings::default();
+        s.targets.overrides.push(s.targets.overrides[0].clone());
+        let e = s.validate().unwrap_err();
+        assert!(e.starts_with("targets: override 2"), "{e}");
     }
 
     #[test]

@@ -110,6 +110,61 @@ impl ResponseTargets {
     }
 }
 
+/// Largest amounts a target may name: a week of minutes, a month of business days.
+pub const MAX_TARGET_MINUTES: i64 = 7 * 24 * 60;
+pub const MAX_TARGET_BUSINESS_DAYS: i64 = 30;
+
+impl Target {
+    /// Problems with the amount, in words that say what to enter instead.
+    pub fn validate(self) -> Result<(), String> {
+        let (n, max, unit) = match self {
+            Target::Minutes(n) | Target::BusinessMinutes(n) => (n, MAX_TARGET_MINUTES, "minutes"),
+            Target::BusinessDays(n) => (n, MAX_TARGET_BUSINESS_DAYS, "business days"),
+            Target::None | Target::EndOfBusinessDay => return Ok(()),
+        };
+        if !(1..=max).contains(&n) {
+            return Err(format!(
+                "{n} {unit} is out of range: enter 1–{max} {unit}, or choose \"none\" for no target"
+            ));
+        }
+        Ok(())
+    }
+}
+
+impl ResponseTargets {
+    /// Problems with the targets, in words: amounts out of range, or two overrides for the same
+    /// category and urgency (only the first would ever apply).
+    pub fn validate(&self) -> Result<(), String> {
+        for (u, t) in [
+            ("urgent", self.urgent),
+            ("today", self.today),
+            ("normal", self.normal),
+            ("fyi", self.fyi),
+        ] {
+            t.validate().map_err(|e| format!("{u}: {e}"))?;
+        }
+        for (i, o) in self.overrides.iter().enumerate() {
+            let n = i + 1;
+            let which = format!(
+                "override {n} ({}, {})",
+                o.category.as_str(),
+                o.urgency.map_or("every urgency", |u| u.as_str())
+            );
+            o.target.validate().map_err(|e| format!("{which}: {e}"))?;
+            if let Some(first) = self.overrides[..i]
+                .iter()
+                .position(|p| p.category == o.category && p.urgency == o.urgency)
+            {
+                return Err(format!(
+                    "{which} repeats override {}: remove one of them",
+                    first + 1
+                ));
+            }
+        }
+        Ok(())
+    }
+}
+
 /// When an answer is due for an item received at `received_at`; `None` = no reply needed.
 pub fn due_at(
     cal: &ClinicCalendar,
@@ -469,5 +524,47 @@ mod tests {
         assert!(is_due_soon(Some(t("2026-12-01T16:45:00+09:00")), now, 10));
         assert!(!is_due_soon(Some(t("2026-12-01T16:46:00+09:00")), now, 10));
         assert!(!is_due_soon(Some(t("2026-12-01T16:30:00+09:00")), now, 10));
+    }
+
+    #[test]
+    fn targets_out_of_range_and_repeated_overrides_are_refused_with_what_to_do() {
+        assert_eq!(ResponseTargets::default().validate(), Ok(()));
+        let mut t = ResponseTargets {
+            urgent: Target::Minutes(0),
+            ..Default::default()
+        };
+        let e = t.validate().unwrap_err();
+        assert!(
+            e.starts_with("urgent:") && e.contains("enter 1–10080"),
+            "{e}"
+        );
+        t.urgent = Target::Minutes(30);
+        t.normal = Target::BusinessDays(31);
+        assert!(t.validate().unwrap_err().contains("1–30 business days"));
+        t.normal = Target::BusinessDays(2);
+        t.overrides.push(TargetOverride {
+            category: Category::Discharge,
+            urgency: None,
+            target: Target::BusinessMinutes(120),
+        });
+        assert_eq!(t.validate(), Ok(()));
+        t.overrides.push(TargetOverride {
+            category: Category::Discharge,
+            urgency: None,
+            target: Target::EndOfBusinessDay,
+        });
+        let e = t.validate().unwrap_err();
+        assert_eq!(
+            e,
+            "override 3 (discharge, every urgency) repeats override 2: remove one of them"
+        );
+        // the same category at one urgency is a different override
+        t.overrides[2].urgency = Some(Urgency::Today);
+        assert_eq!(t.validate(), Ok(()));
+        t.overrides[1].target = Target::BusinessMinutes(-5);
+        assert!(t
+            .validate()
+            .unwrap_err()
+            .starts_with("override 2 (discharge, every urgency): -5 minutes"));
     }
 }

@@ -95,8 +95,11 @@ impl From<Error> for ApiError {
             ErrorCode::Conflict | ErrorCode::InvalidTransition => StatusCode::CONFLICT,
             ErrorCode::UnsupportedMediaType => StatusCode::UNSUPPORTED_MEDIA_TYPE,
             ErrorCode::TooLarge => StatusCode::PAYLOAD_TOO_LARGE,
-            ErrorCode::Unauthorized | ErrorCode::LockedOut => StatusCode::UNAUTHORIZED,
+            ErrorCode::Unauthorized | ErrorCode::LockedOut | ErrorCode::ProfileDisabled => {
+                StatusCode::UNAUTHORIZED
+            }
             ErrorCode::Forbidden => StatusCode::FORBIDDEN,
+            ErrorCode::LastAdmin => StatusCode::CONFLICT,
             ErrorCode::Storage | ErrorCode::Integrity | ErrorCode::Io => {
                 StatusCode::INTERNAL_SERVER_ERROR
             }

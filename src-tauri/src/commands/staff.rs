@@ -1,6 +1,8 @@
 //! Staff and the lock screen: who may sign in, sign-in, lock, activity pings, and staff
-//! management (administrators only — checked in the core). Sign-in and the staff list work
-//! while locked; everything else goes through [`DeskState::with`] and answers `locked`.
+//! management (administrators only — checked in the core: add, reset PIN, deactivate /
+//! reactivate, change role; anyone signed in: change their own PIN). `lock_status`, the
+//! lock screen's staff list and sign-in work while locked; everything else goes through
+//! [`DeskState::with`] and answers `locked`.
 
 use crate::error::CmdResult;
 use crate::state::DeskState;
@@ -18,21 +20,27 @@ pub struct LockStatus {
     /// The signed-in staff member.
     pub staff: Option<Staff>,
     pub lock_after_minutes: u32,
+    /// The clinic's UI language (`ja` / `en`, from the settings): the lock screen is shown in
+    /// it before anything else is loaded.
+    pub language: String,
 }
 
 #[tauri::command]
 pub fn lock_status(state: State<'_, DeskState>) -> CmdResult<LockStatus> {
-    let (required, minutes) =
-        state.internal(|d| Ok((d.lock_required()?, d.settings().lock_after_minutes)))?;
+    let (required, minutes, language) = state.internal(|d| {
+        let s = d.settings();
+        Ok((d.lock_required()?, s.lock_after_minutes, s.language.clone()))
+    })?;
     Ok(LockStatus {
         locked: state.locked()?,
         required,
         staff: state.signed_in(),
         lock_after_minutes: minutes,
+        language,
     })
 }
 
-/// Active profiles (names and roles only) for the lock screen.
+/// Active profiles (names and roles only) for the lock screen: deactivated ones are left out.
 #[tauri::command]
 pub fn staff_list(state: State<'_, DeskState>) -> CmdResult<Vec<Staff>> {
     state.internal(|d| Ok(d.staff()?.into_iter().filter(|s| s.active).collect()))
@@ -78,4 +86,50 @@ pub fn staff_reset_pin(
 ) -> CmdResult<()> {
     let by = state.actor(&by);
     state.change(|d| Ok(d.admin_reset_pin(id, &pin, &by)?))
+}
+
+/// Every profile, deactivated ones too, for the staff section of the settings.
+#[tauri::command]
+pub fn staff_all(state: State<'_, DeskState>) -> CmdResult<Vec<Staff>> {
+    state.with(|d| Ok(d.staff()?))
+}
+
+/// Deactivates (`active: false`) or reactivates a profile. Deactivating yourself signs you out.
+#[tauri::command]
+pub fn staff_set_active(
+    state: State<'_, DeskState>,
+    id: i64,
+    active: bool,
+    by: String,
+) -> CmdResult<Staff> {
+    let by = state.actor(&by);
+    let s = state.change(|d| Ok(d.admin_set_staff_active(id, active, &by)?))?;
+    state.refresh_session()?;
+    Ok(s)
+}
+
+#[tauri::command]
+pub fn staff_set_role(
+    state: State<'_, DeskState>,
+    id: i64,
+    role: String,
+    by: String,
+) -> CmdResult<Staff> {
+    let role = Role::parse(&role)?;
+    let by = state.actor(&by);
+    let s = state.change(|d| Ok(d.admin_set_staff_role(id, role, &by)?))?;
+    state.refresh_session()?;
+    Ok(s)
+}
+
+/// The signed-in staff member changes their own PIN (the current one is checked).
+#[tauri::command]
+pub fn staff_change_pin(
+    state: State<'_, DeskState>,
+    current: String,
+    pin: String,
+    by: String,
+) -> CmdResult<()> {
+    let by = state.actor(&by);
+    state.with(|d| Ok(d.change_own_pin(&by, &current, &pin)?))
 }

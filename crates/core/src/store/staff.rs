@@ -80,7 +80,8 @@ fn hash_pin(pin: &str) -> Result<String> {
         .map_err(|e| Error::Integrity(format!("cannot hash the PIN: {e}")))
 }
 
-fn check_pin_format(pin: &str) -> Result<()> {
+/// PINs are 4–12 ASCII digits.
+pub fn check_pin_format(pin: &str) -> Result<()> {
     if pin.len() < 4 || pin.len() > 12 || !pin.chars().all(|c| c.is_ascii_digit()) {
         return Err(Error::invalid("pin", "the PIN must be 4–12 digits"));
     }
@@ -142,6 +143,52 @@ fn row(r: &rusqlite::Row<'_>) -> rusqlite::Result<Staff> {
     })
 }
 
+/// One profile by id.
+pub fn by_id(conn: &Connection, id: i64) -> Result<Staff> {
+    conn.query_row(
+        "SELECT id, name, role, active, pin_hash IS NOT NULL FROM staff WHERE id = ?1",
+        [id],
+        row,
+    )
+    .optional()?
+    .ok_or_else(|| Error::NotFound(format!("staff profile {id} not found")))
+}
+
+/// Deactivates (the person left the clinic) or reactivates a profile. Profiles are never
+/// deleted: the audit log and the history keep their name.
+pub fn set_active(conn: &Connection, id: i64, active: bool) -> Result<()> {
+    let n = conn.execute(
+        "UPDATE staff SET active = ?1 WHERE id = ?2",
+        params![active, id],
+    )?;
+    if n == 0 {
+        return Err(Error::NotFound(format!("staff profile {id} not found")));
+    }
+    Ok(())
+}
+
+pub fn set_role(conn: &Connection, id: i64, role: Role) -> Result<()> {
+    let n = conn.execute(
+        "UPDATE staff SET role = ?1 WHERE id = ?2",
+        params![role.as_str(), id],
+    )?;
+    if n == 0 {
+        return Err(Error::NotFound(format!("staff profile {id} not found")));
+    }
+    Ok(())
+}
+
+/// Active profiles with a PIN that may administer (doctor, admin) — the people who can sign in
+/// and manage staff and settings — other than `except`.
+pub fn other_administrators(conn: &Connection, except: i64) -> Result<i64> {
+    Ok(conn.query_row(
+        "SELECT COUNT(*) FROM staff WHERE active AND pin_hash IS NOT NULL \
+         AND role IN ('doctor', 'admin') AND id <> ?1",
+        [except],
+        |r| r.get(0),
+    )?)
+}
+
 pub fn by_name(conn: &Connection, name: &str) -> Result<Option<Staff>> {
     Ok(conn
         .query_row(
@@ -186,9 +233,10 @@ pub fn verify(conn: &Connection, name: &str, pin: &str, now: DateTime<Utc>) -> R
         return Err(wrong());
     };
     if !active {
-        return Err(Error::Unauthorized(
-            "this staff profile is disabled; ask an administrator".into(),
-        ));
+        return Err(Error::ProfileDisabled(format!(
+            "the staff profile '{name}' is deactivated and cannot sign in; \
+             ask an administrator to reactivate it"
+        )));
     }
     if let Some(until) = parse_opt_ts(locked_until)? {
         if until > now {

@@ -1,0 +1,46 @@
+"""End-to-end: per-category response targets (分類ごとの例外) in Settings — added, checked with
+a sentence that says what to fix, saved through the core, still there after reopening."""
+
+from __future__ import annotations
+
+from conftest import wait_until
+from test_staff import click
+
+
+def overrides(desk):
+    return desk.js(
+        """return [...document.querySelectorAll('#set-overrides .override-row')].map(r => [
+             r.querySelector('.override-category').value, r.querySelector('.override-urgency').value,
+             r.querySelector('.override-kind').value, r.querySelector('.override-n').value]);""")
+
+
+def save_and_read_error(desk):
+    desk.js("document.getElementById('settings-error').textContent = ''")
+    click(desk, "#settings-save")
+    return wait_until(lambda: desk.text("#settings-error"), 5, what="a settings error")
+
+
+def test_category_overrides_are_checked_and_saved(store, launch):
+    store.cli("init")
+    desk = launch(store)
+    desk.click("#nav-settings")
+    desk.one("#set-overrides")
+    assert overrides(desk) == [["bed_availability", "normal", "business_minutes", "240"]]  # the default
+    click(desk, "#set-override-add")
+    click(desk, "#set-override-add")
+    # rows 2 and 3 are both "退院調整 · every urgency": refused, saying which rows and what to do
+    err = save_and_read_error(desk)
+    assert "3 行目は 2 行目と同じ" in err and "削除" in err, err
+    desk.js("document.querySelectorAll('#set-overrides .override-row')[2].remove()")
+    # an amount of 0 is refused with the range to use
+    desk.js("const n = document.querySelectorAll('#set-overrides .override-n')[1]; n.value = '0';")
+    err = save_and_read_error(desk)
+    assert "2 行目" in err and "1〜10080" in err, err
+    desk.js("document.querySelectorAll('#set-overrides .override-n')[1].value = '120';")
+    click(desk, "#settings-save")
+    wait_until(lambda: any(t["code"] == "settings_saved" for t in desk.toasts()), 5, what="saved")
+    # reopened: what the core stored
+    desk.click("#nav-queue")
+    desk.click("#nav-settings")
+    wait_until(lambda: len(overrides(desk)) == 2, 5, what="two overrides after reopening")
+    assert overrides(desk)[1] == ["discharge", "", "business_minutes", "120"]
