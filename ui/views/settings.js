@@ -407,6 +407,7 @@ export async function mountSettings(container, acts) {
       h("dt", {}, t("settings.clinic")), h("dd", {}, s.clinic_name),
       h("dt", {}, t("settings.hours")), h("dd", {}, `${s.calendar.open}–${s.calendar.close}`),
       h("dt", {}, t("settings.dataDir")), h("dd", { class: "mono" }, a.data_dir),
+      h("dt", {}, t("settings.storeKey")), keyInfo(a),
       h("dt", {}, t("settings.version")), h("dd", {}, a.version));
     const mayAdmin = mayAdminister();
     const err = h("p", { id: "settings-error", class: "settings__error", role: "alert" });
@@ -451,4 +452,14 @@ export async function mountSettings(container, acts) {
       lock: () => acts.lock?.(),
     }));
   } catch (e) { if (e?.code !== "locked") toastError(e); }
+}
+
+/** Where the store key is kept and its fingerprint (never the key), with the backup hint. */
+function keyInfo(a) {
+  const where = a.key_source ? t(`settings.keySource.${a.key_source}`) : "—";
+  const path = a.key_source === "file" && a.key_location ? ` (${a.key_location.replace(/^key file /, "")})` : "";
+  return h("dd", { id: "settings-key" },
+    h("span", {}, where + path), " ",
+    h("span", { class: "mono hint" }, t("settings.keyFingerprint", { fp: a.key_fingerprint })),
+    h("div", { class: "hint" }, t("settings.keyHint")));
 }
