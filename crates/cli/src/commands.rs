@@ -2,7 +2,7 @@
 //! print. Errors become [`CliError`] with a one-line message and an exit code per error kind.
 
 use crate::output;
-use crate::{Cli, Command, KeyCmd, PartnerCmd};
+use crate::{Cli, Command, KeyCmd, PartnerCmd, StaffCmd};
 use renkei_core::clock::clock_from_env;
 use renkei_core::desk::{Desk, Document};
 use renkei_core::error::ErrorCode;
@@ -354,6 +354,7 @@ pub fn run(cli: Cli) -> Result<()> {
             }
         }
         Command::Key(k) => key(&dir, k)?,
+        Command::Staff(c) => staff(&dir, c)?,
         Command::Audit { json, limit } => {
             let desk = open(&dir)?;
             let rows = desk.audit(&renkei_core::store::audit::AuditFilter {
@@ -364,6 +365,92 @@ pub fn run(cli: Cli) -> Result<()> {
         }
     }
     Ok(())
+}
+
+fn staff(dir: &DataDir, c: StaffCmd) -> Result<()> {
+    use renkei_core::store::staff::Role;
+    let mut desk = open(dir)?;
+    match c {
+        StaffCmd::List { json } => {
+            let all = desk.staff()?;
+            output::json_or(json, &all, || {
+                if all.is_empty() {
+                    return "no staff profiles yet: add one with `renkei staff add`".into();
+                }
+                all.iter()
+                    .map(|s| {
+                        format!(
+                            "{}\t{}\t{}\t{}\t{}",
+                            s.id,
+                            s.name,
+                            s.role.as_str(),
+                            if s.has_pin { "PIN" } else { "no PIN" },
+                            if s.active { "active" } else { "inactive" }
+                        )
+                    })
+                    .collect::<Vec<_>>()
+                    .join("\n")
+            });
+        }
+        StaffCmd::Add {
+            name,
+            role,
+            with_pin,
+            by,
+            json,
+        } => {
+            let role = Role::parse(&role)?;
+            let pin = if with_pin {
+                Some(read_pin(&name)?)
+            } else {
+                None
+            };
+            let s = desk.admin_add_staff(&name, role, pin.as_deref(), &actor(&by))?;
+            output::json_or(json, &s, || {
+                format!(
+                    "staff profile {} added: {} ({})",
+                    s.id,
+                    s.name,
+                    s.role.as_str()
+                )
+            });
+        }
+        StaffCmd::SetPin { name, by } => {
+            let pin = read_pin(&name)?;
+            let s = desk.operator_set_pin(&name, &pin, &actor(&by))?;
+            crate::outln!(
+                "new PIN set for {} ({}); lock-out lifted, profile active",
+                s.name,
+                s.role.as_str()
+            );
+        }
+    }
+    Ok(())
+}
+
+/// A PIN from stdin: prompted twice without echo on a terminal, else the first line (scripts).
+fn read_pin(name: &str) -> Result<String> {
+    use std::io::IsTerminal;
+    if std::io::stdin().is_terminal() {
+        let a = rpassword::prompt_password(format!("new PIN for {name}: "))
+            .map_err(renkei_core::Error::from)?;
+        let b = rpassword::prompt_password("again: ").map_err(renkei_core::Error::from)?;
+        if a != b {
+            return Err(CliError::usage("the two PINs differ; nothing was changed"));
+        }
+        return Ok(a);
+    }
+    let mut line = String::new();
+    std::io::stdin()
+        .read_line(&mut line)
+        .map_err(renkei_core::Error::from)?;
+    let pin = line.trim_end_matches(['\r', '\n']).to_string();
+    if pin.is_empty() {
+        return Err(CliError::usage(
+            "no PIN on stdin: pipe it in (printf '%s\\n' \"$PIN\" | renkei staff …) or run in a terminal",
+        ));
+    }
+    Ok(pin)
 }
 
 fn key(dir: &DataDir, k: KeyCmd) -> Result<()> {

@@ -172,12 +172,45 @@ pub enum Command {
     /// Where the store key lives (OS keyring or key file), its export and moves
     #[command(subcommand)]
     Key(KeyCmd),
+    /// Staff profiles: list, add, and PIN recovery by the operator who holds the store key
+    #[command(subcommand)]
+    Staff(StaffCmd),
     /// The audit trail (newest first)
     Audit {
         #[arg(long)]
         json: bool,
         #[arg(long, default_value_t = 50)]
         limit: usize,
+    },
+}
+
+#[derive(Subcommand, Debug)]
+pub enum StaffCmd {
+    /// All profiles with role, PIN set and active (never the PINs)
+    List {
+        #[arg(long)]
+        json: bool,
+    },
+    /// Add a profile; with --with-pin the PIN is read from stdin (prompted without echo on a terminal)
+    Add {
+        #[arg(long)]
+        name: String,
+        /// clerk, nurse, doctor, admin
+        #[arg(long)]
+        role: String,
+        #[arg(long)]
+        with_pin: bool,
+        #[arg(long)]
+        by: Option<String>,
+        #[arg(long)]
+        json: bool,
+    },
+    /// Recovery: set a profile's PIN (read from stdin, prompted without echo on a terminal), lift
+    /// its lock-out and reactivate it — for when the last administrator forgot their PIN
+    SetPin {
+        name: String,
+        #[arg(long)]
+        by: Option<String>,
     },
 }
 

@@ -345,3 +345,88 @@ fn logs_never_contain_message_text() {
         );
     }
 }
+
+impl Env {
+    /// Runs with `input` on stdin (not a terminal: the PIN is read as one line).
+    fn run_with_stdin(&self, args: &[&str], input: &str) -> Output {
+        use std::io::Write;
+        let mut child = Command::new(env!("CARGO_BIN_EXE_renkei"))
+            .arg("--data-dir")
+            .arg(&self.data)
+            .args(args)
+            .env("RENKEI_KEY_FILE", &self.key)
+            .env("RENKEI_NOW", "2026-12-01T10:00:00+09:00")
+            .env_remove("RENKEI_DB_KEY")
+            .env_remove("RENKEI_DATA_DIR")
+            .stdin(std::process::Stdio::piped())
+            .stdout(std::process::Stdio::piped())
+            .stderr(std::process::Stdio::piped())
+            .spawn()
+            .unwrap();
+        child
+            .stdin
+            .take()
+            .unwrap()
+            .write_all(input.as_bytes())
+            .unwrap();
+        child.wait_with_output().unwrap()
+    }
+    fn desk(&self) -> renkei_core::desk::Desk {
+        let key = std::fs::read_to_string(&self.key).unwrap();
+        renkei_core::desk::Desk::open_with_key(
+            &renkei_core::store::DataDir::new(&self.data),
+            renkei_core::store::StoreKey::from_hex(&key).unwrap(),
+            std::sync::Arc::new(renkei_core::clock::FixedClock::new(
+                renkei_core::clock::parse_rfc3339("2026-12-01T10:00:00+09:00").unwrap(),
+            )),
+        )
+        .unwrap()
+    }
+}
+
+#[test]
+fn the_operator_recovers_a_forgotten_administrator_pin() {
+    let e = env();
+    e.ok(&["init"]);
+    let o = e.run_with_stdin(
+        &[
+            "staff",
+            "add",
+            "--name",
+            "院長",
+            "--role",
+            "doctor",
+            "--with-pin",
+        ],
+        "1234\n",
+    );
+    assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
+    // The only administrator forgets the PIN and locks the profile out.
+    {
+        let mut desk = e.desk();
+        for _ in 0..5 {
+            assert!(desk.sign_in("院長", "0000").is_err());
+        }
+        let err = desk.sign_in("院長", "1234").unwrap_err();
+        assert_eq!(err.code().as_str(), "locked_out");
+    }
+    // A PIN that breaks the rules changes nothing and says why.
+    let bad = e.run_with_stdin(&["staff", "set-pin", "院長"], "12\n");
+    assert_eq!(bad.status.code(), Some(2));
+    assert!(String::from_utf8_lossy(&bad.stderr).contains("4–12 digits"));
+    let missing = e.run_with_stdin(&["staff", "set-pin", "田中"], "5678\n");
+    assert_eq!(missing.status.code(), Some(3));
+    assert!(String::from_utf8_lossy(&missing.stderr).contains("院長"));
+    // The operator (who holds the store key) sets a new one: lock-out lifted, old PIN gone.
+    let o = e.run_with_stdin(&["staff", "set-pin", "院長", "--by", "事務長"], "9876\n");
+    assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
+    let mut desk = e.desk();
+    assert!(desk.sign_in("院長", "1234").is_err());
+    assert_eq!(desk.sign_in("院長", "9876").unwrap().name, "院長");
+    let audit = e.ok(&["audit", "--json"]);
+    assert!(audit.contains("staff.pin_reset") && audit.contains("operator"));
+    assert!(!audit.contains("9876"), "the PIN must never be audited");
+    let list = e.json(&["staff", "list", "--json"]);
+    assert_eq!(list[0]["has_pin"], true);
+    assert!(!list.to_string().contains("9876"));
+}

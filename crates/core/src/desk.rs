@@ -902,6 +902,48 @@ impl Desk {
         })?
     }
 
+    /// Recovery for the operator who holds the store key (`renkei staff set-pin`): sets the
+    /// PIN of the profile `name`, lifts its lock-out and reactivates it, without a signed-in
+    /// administrator — whoever can run this can read the whole store anyway. For the day the
+    /// last administrator forgets their PIN. Audited as `staff.pin_reset` (`operator`), never
+    /// the PIN.
+    pub fn operator_set_pin(
+        &mut self,
+        name: &str,
+        pin: &str,
+        by: &str,
+    ) -> Result<store::staff::Staff> {
+        let by = actor(by)?;
+        let name = crate::model::clean_line(name);
+        store::staff::check_pin_format(pin)?;
+        let now = self.now();
+        self.store.write(|tx| {
+            let Some(s) = store::staff::by_name(tx, &name)? else {
+                let known: Vec<String> = store::staff::list(tx)?
+                    .into_iter()
+                    .map(|s| s.name)
+                    .collect();
+                return Err(Error::NotFound(format!(
+                    "no staff profile named '{name}' (profiles: {}); add one with `renkei staff add`",
+                    if known.is_empty() { "none".into() } else { known.join(", ") }
+                )));
+            };
+            store::staff::set_pin(tx, s.id, pin)?;
+            if !s.active {
+                store::staff::set_active(tx, s.id, true)?;
+            }
+            audit::append(
+                tx,
+                now,
+                &by,
+                "staff.pin_reset",
+                Some(&format!("staff:{}", s.id)),
+                "operator",
+            )?;
+            store::staff::by_id(tx, s.id)
+        })
+    }
+
     /// The next `count` national holidays from today (JST), for the settings screen.
     pub fn upcoming_holidays(&self, count: usize) -> Vec<(chrono::NaiveDate, &'static str)> {
         use chrono::Datelike;
