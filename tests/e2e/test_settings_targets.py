@@ -44,3 +44,17 @@ def test_category_overrides_are_checked_and_saved(store, launch):
     desk.click("#nav-settings")
     wait_until(lambda: len(overrides(desk)) == 2, 5, what="two overrides after reopening")
     assert overrides(desk)[1] == ["discharge", "", "business_minutes", "120"]
+
+
+def test_settings_say_where_the_store_key_is_kept_but_never_show_it(demo_store, launch):
+    desk = launch(demo_store)
+    desk.click("#nav-settings")
+    text = wait_until(lambda: desk.text("#settings-key"), 10, what="#settings-key")
+    assert "鍵ファイルに保管" in text, text  # the e2e stores keep their key in a key file
+    assert demo_store.env["RENKEI_KEY_FILE"] in text, text
+    assert "指紋" in text and "renkei key export" in text, text
+    key = open(demo_store.env["RENKEI_KEY_FILE"]).read().strip()
+    assert len(key) == 64
+    page = desk.js("return document.documentElement.outerHTML")
+    assert key not in page and key[:16] not in page, "the key itself must never reach the page"
+    desk.screenshot("settings-key")

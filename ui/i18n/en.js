@@ -69,7 +69,7 @@ export default {
     save: "Save", language: "Language",
     languageHint: "A clinic-wide setting (every PC and the lock screen). Saved as soon as you press it.",
     languageAdminOnly: "The language is a clinic-wide setting; doctors and administrators change it.", clinic: "Clinic", hours: "Opening hours", dataDir: "Data location", version: "Version",
-    storeKey: "Encryption key kept in", keySource: { keyring: "the OS keyring", file: "a key file", env: "environment variable RENKEI_DB_KEY" }, keyFingerprint: "fingerprint {fp}", keyHint: "Make a copy with renkei key export and keep it off this PC (a safe).",
+    storeKey: "Encryption key", keySource: { keyring: "kept in the OS keyring", file: "kept in a key file", env: "from environment variable RENKEI_DB_KEY" }, keyFingerprint: "fingerprint {fp}", keyHint: "Make a copy with renkei key export and keep it off this PC (a safe).",
     saved: "Saved", readonly: "Hours and rules are changed by an administrator.",
     clinicSettings: "Clinic settings", saveClinic: "Save settings", savedClinic: "Settings saved. Notifications follow them at once.",
     adminOnly: "Only doctors and administrators may change settings and staff (read-only).",

@@ -69,7 +69,7 @@ export default {
     save: "保存", language: "表示言語",
     languageHint: "クリニック全体の設定です（すべてのPCとロック画面に反映）。押すとすぐ保存されます。",
     languageAdminOnly: "表示言語はクリニック全体の設定です。変更は医師・管理者が行います。", clinic: "クリニック", hours: "診療時間", dataDir: "データの場所", version: "バージョン",
-    storeKey: "暗号鍵の保管場所", keySource: { keyring: "OSの資格情報ストア（キーリング）", file: "鍵ファイル", env: "環境変数 RENKEI_DB_KEY" }, keyFingerprint: "指紋 {fp}", keyHint: "鍵の控えは renkei key export で作り、金庫など PC の外に保管してください。",
+    storeKey: "暗号鍵", keySource: { keyring: "OSの資格情報ストア（キーリング）に保管", file: "鍵ファイルに保管", env: "環境変数 RENKEI_DB_KEY から" }, keyFingerprint: "指紋 {fp}", keyHint: "鍵の控えは renkei key export で作り、金庫など PC の外に保管してください。",
     saved: "保存しました", readonly: "診療時間などの変更は管理者が行います。",
     clinicSettings: "クリニックの設定", saveClinic: "設定を保存", savedClinic: "設定を保存しました。通知の設定にもすぐ反映されます。",
     adminOnly: "設定とスタッフの変更は医師・管理者だけができます（表示のみ）。",
