@@ -289,6 +289,18 @@ fn generation_day(name: &str) -> Option<chrono::NaiveDate> {
     chrono::NaiveDate::parse_from_str(d, "%Y%m%d").ok()
 }
 
+/// The newest daily generation in `folder`: its path and day.
+pub fn latest_generation(folder: &Path) -> Option<(PathBuf, chrono::NaiveDate)> {
+    std::fs::read_dir(folder)
+        .ok()?
+        .flatten()
+        .filter_map(|e| {
+            let day = generation_day(&e.file_name().to_string_lossy())?;
+            Some((e.path(), day))
+        })
+        .max_by_key(|(_, d)| *d)
+}
+
 /// Once a day: writes today's generation into `folder` (if missing), copies it to `mirror`,
 /// and removes generations older than `keep_days` (in `folder` only; the mirror is the
 /// clinic's to manage).

@@ -68,6 +68,21 @@ pub struct PartnerStats {
     pub last_received_at: Option<DateTime<Utc>>,
 }
 
+/// Where the daily backups stand, for the settings screen and `renkei backup --status`.
+#[derive(Debug, Clone, PartialEq, serde::Serialize)]
+pub struct BackupStatus {
+    pub enabled: bool,
+    pub keep_days: u32,
+    /// File name of the newest daily generation in `<data dir>/backups`.
+    pub latest: Option<String>,
+    pub latest_day: Option<chrono::NaiveDate>,
+    /// Days since the newest generation (JST calendar days); `None` without one.
+    pub age_days: Option<i64>,
+    pub mirror_dir: Option<String>,
+    /// Whether the newest generation is also in the mirror folder (`None` without a mirror).
+    pub mirrored: Option<bool>,
+}
+
 /// Result of `renkei check`.
 #[derive(Debug, Clone, PartialEq, serde::Serialize)]
 pub struct CheckReport {
@@ -1068,10 +1083,55 @@ impl Desk {
         Ok(out)
     }
 
+    /// Where the daily backups stand (newest generation, its age, the mirror copy).
+    pub fn backup_status(&self) -> BackupStatus {
+        let b = &self.settings.backup;
+        let folder = self.store.dir().backup_dir();
+        let latest = crate::backup::latest_generation(&folder);
+        let today = crate::calendar::jst_date(self.now());
+        let mirror_dir = b.mirror_dir.clone().filter(|m| !m.trim().is_empty());
+        let mirrored = match (&mirror_dir, &latest) {
+            (Some(m), Some((p, _))) => Some(
+                p.file_name()
+                    .is_some_and(|n| std::path::Path::new(m).join(n).is_file()),
+            ),
+            (Some(_), None) => Some(false),
+            (None, _) => None,
+        };
+        BackupStatus {
+            enabled: b.enabled,
+            keep_days: b.keep_days,
+            latest: latest
+                .as_ref()
+                .and_then(|(p, _)| p.file_name())
+                .map(|n| n.to_string_lossy().into_owned()),
+            latest_day: latest.as_ref().map(|(_, d)| *d),
+            age_days: latest.as_ref().map(|(_, d)| (today - *d).num_days()),
+            mirror_dir,
+            mirrored,
+        }
+    }
+
     /// Checks the store: SQLite integrity, every attachment against its hash, the audit chain.
     pub fn check(&mut self) -> Result<CheckReport> {
+        self.check_with(true)
+    }
+
+    /// The self-check the desktop app runs at every start: `PRAGMA quick_check`, every
+    /// attachment file present, the audit chain. Decrypting and hashing every attachment is
+    /// left to [`Desk::check`] (`renkei check`).
+    pub fn quick_check(&mut self) -> Result<CheckReport> {
+        self.check_with(false)
+    }
+
+    fn check_with(&mut self, full: bool) -> Result<CheckReport> {
         let conn = self.store.conn();
-        let integrity: String = conn.query_row("PRAGMA integrity_check", [], |r| r.get(0))?;
+        let pragma = if full {
+            "PRAGMA integrity_check"
+        } else {
+            "PRAGMA quick_check"
+        };
+        let integrity: String = conn.query_row(pragma, [], |r| r.get(0))?;
         let mut problems = Vec::new();
         if integrity != "ok" {
             problems.push(format!("database: {integrity}"));
@@ -1082,8 +1142,12 @@ impl Desk {
         let shas = attachments::all_blobs(conn)?;
         let bs = self.blobs();
         for sha in &shas {
-            if let Err(e) = bs.get(sha) {
-                problems.push(format!("attachment {sha}: {e}"));
+            if full {
+                if let Err(e) = bs.get(sha) {
+                    problems.push(format!("attachment {sha}: {e}"));
+                }
+            } else if !bs.path_of(sha).is_file() {
+                problems.push(format!("attachment {sha}: the file is missing"));
             }
         }
         let audit_rows = match audit::verify(conn) {

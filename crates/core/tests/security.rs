@@ -251,3 +251,95 @@ fn masked_secrets_survive_a_save_from_the_screen() {
         Some("bot-secret")
     );
 }
+
+#[test]
+fn backup_status_tells_the_newest_generation_its_age_and_the_mirror_copy() {
+    let d = tempfile::tempdir().unwrap();
+    let mirror = tempfile::tempdir().unwrap();
+    let clock = clock();
+    let mut desk = Desk::open_with_key(
+        &DataDir::new(d.path().join("data")),
+        StoreKey::random(),
+        clock.clone(),
+    )
+    .unwrap();
+    let st = desk.backup_status();
+    assert_eq!(
+        (st.latest.as_deref(), st.age_days, st.mirrored),
+        (None, None, None)
+    );
+    let mut s = desk.settings().clone();
+    s.backup.mirror_dir = Some(mirror.path().to_string_lossy().to_string());
+    desk.save_settings(s, "admin").unwrap();
+    assert_eq!(desk.backup_status().mirrored, Some(false), "no backup yet");
+    desk.daily_backup().unwrap();
+    clock.advance(Duration::days(2));
+    let st = desk.backup_status();
+    assert_eq!(st.latest.as_deref(), Some("renkei-20261201.rkbackup"));
+    assert_eq!(st.age_days, Some(2));
+    assert_eq!(st.mirrored, Some(true));
+    // the NAS copy disappears: the status says so
+    std::fs::remove_file(mirror.path().join("renkei-20261201.rkbackup")).unwrap();
+    assert_eq!(desk.backup_status().mirrored, Some(false));
+}
+
+#[test]
+fn the_quick_self_check_finds_a_missing_attachment_file() {
+    let d = tempfile::tempdir().unwrap();
+    let dir = DataDir::new(d.path().join("data"));
+    let key = StoreKey::random();
+    let mut desk = Desk::open_with_key(&dir, key.clone(), clock()).unwrap();
+    let id = desk
+        .intake(NewConsultation::new(
+            Channel::Manual,
+            PartnerRef::Named {
+                name: "テスト病院".into(),
+                kind: PartnerKind::Hospital,
+            },
+            Category::Discharge,
+            "退院調整のご相談",
+            "本文",
+        ))
+        .unwrap()
+        .id;
+    let pdf = b"%PDF-1.4\n1 0 obj << >> endobj\ntrailer << >>\n%%EOF\n";
+    desk.attach(
+        id,
+        Document {
+            name: "紹介状.pdf",
+            bytes: pdf,
+            declared: None,
+        },
+        "田村",
+    )
+    .unwrap();
+    let ok = desk.quick_check().unwrap();
+    assert!(ok.problems.is_empty(), "{:?}", ok.problems);
+    assert_eq!((ok.consultations, ok.attachments_checked), (1, 1));
+    // an attachment file lost from the disk
+    let blobs: Vec<_> = walk_files(&dir.blob_dir());
+    assert_eq!(blobs.len(), 1);
+    std::fs::remove_file(&blobs[0]).unwrap();
+    let r = desk.quick_check().unwrap();
+    assert!(
+        r.problems.iter().any(|p| p.contains("missing")),
+        "{:?}",
+        r.problems
+    );
+}
+
+fn walk_files(root: &std::path::Path) -> Vec<std::path::PathBuf> {
+    let mut out = Vec::new();
+    let mut stack = vec![root.to_path_buf()];
+    while let Some(p) = stack.pop() {
+        for e in std::fs::read_dir(&p).unwrap().flatten() {
+            let path = e.path();
+            if path.is_dir() {
+                stack.push(path);
+            } else {
+                out.push(path);
+            }
+        }
+    }
+    out
+}
