@@ -67,7 +67,7 @@ export const api = {
 };
 
 /** Subscribes to an app event: "queue-changed", "open-consultation", "native-drop", "native-drag",
- *  "lock-changed" ({locked}), "backup-problem" ({message}). */
+ *  "lock-changed" ({locked}), "backup-problem" ({message}), "store-problem" ({message}). */
 export function on(event, handler) {
   const b = bridge();
   if (!b?.event?.listen) return Promise.resolve(() => {});

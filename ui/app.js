@@ -275,6 +275,7 @@ async function start() {
   for (const ev of ["keydown", "mousedown", "mousemove", "wheel", "touchstart"]) window.addEventListener(ev, activity, { passive: true, capture: true });
   on("lock-changed", (p) => { if (p?.locked) showLock(); });
   on("backup-problem", (p) => toast(t("settings.problem"), { kind: "error", detail: p?.message || "", code: "backup_problem" }));
+  on("store-problem", (p) => toast(t("settings.storeProblem"), { kind: "error", detail: p?.message || "", code: "store_problem", ms: 30 * 60 * 1000 }));
   subscribe((_, patch) => { if ("me" in patch) renderChrome(); });
   installDrop({
     target: () => (get().view === "consultation" ? cons.openId() : null),

@@ -14,6 +14,7 @@ pub mod intake;
 pub mod lock;
 pub mod notifier;
 pub mod opener;
+pub mod selfcheck;
 pub mod state;
 pub mod tray;
 pub mod watcher;
@@ -41,6 +42,7 @@ pub fn builder(state: DeskState) -> tauri::Builder<tauri::Wry> {
             window::show_main(app);
         }))
         .manage(state)
+        .manage(selfcheck::SelfCheckState::default())
         .setup(|app| {
             let handle = app.handle().clone();
             app.state::<DeskState>().attach_app(handle.clone());
@@ -54,6 +56,7 @@ pub fn builder(state: DeskState) -> tauri::Builder<tauri::Wry> {
             {
                 intake::start_if_enabled(&settings, &app.state::<intake::IntakeServer>());
             }
+            selfcheck::start(handle.clone());
             backup::start(handle.clone());
             lock::start(handle.clone());
             let notifier = notifier::Notifier::start(handle.clone());

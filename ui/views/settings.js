@@ -8,6 +8,7 @@
 import { api } from "../api.js";
 import { h, replace, select } from "../util/dom.js";
 import { t, getLang, label } from "../i18n/index.js";
+import { clock } from "../util/time.js";
 import { get, setMe } from "../state.js";
 import { toast, toastError, errorText } from "../util/toast.js";
 
@@ -408,6 +409,8 @@ export async function mountSettings(container, acts) {
       h("dt", {}, t("settings.hours")), h("dd", {}, `${s.calendar.open}–${s.calendar.close}`),
       h("dt", {}, t("settings.dataDir")), h("dd", { class: "mono" }, a.data_dir),
       h("dt", {}, t("settings.storeKey")), keyInfo(a),
+      h("dt", {}, t("settings.selfCheck")), selfCheckInfo(a.self_check),
+      h("dt", {}, t("settings.latestBackup")), backupInfo(a.backup),
       h("dt", {}, t("settings.version")), h("dd", {}, a.version));
     const mayAdmin = mayAdminister();
     const err = h("p", { id: "settings-error", class: "settings__error", role: "alert" });
@@ -462,4 +465,27 @@ function keyInfo(a) {
     h("span", {}, where + path), " ",
     h("span", { class: "mono hint" }, t("settings.keyFingerprint", { fp: a.key_fingerprint })),
     h("div", { class: "hint" }, t("settings.keyHint")));
+}
+
+/** The start-up self-check: when, how long, what it covered — or what it found. */
+function selfCheckInfo(c) {
+  if (!c) return h("dd", { id: "settings-selfcheck", dataset: { state: "pending" } }, t("settings.selfCheckPending"));
+  const text = c.ok
+    ? t("settings.selfCheckOk", { time: clock(c.at), ms: c.took_ms, c: c.consultations, a: c.attachments, r: c.audit_rows })
+    : t("settings.selfCheckBad", { problems: c.problems.join("; ") });
+  return h("dd", { id: "settings-selfcheck", class: c.ok ? "" : "settings__error", dataset: { state: c.ok ? "ok" : "problem" } }, text);
+}
+
+/** The newest daily backup, its age and the copy on the NAS / USB drive. */
+function backupInfo(b) {
+  const dd = h("dd", { id: "settings-backup" });
+  if (!b.enabled) return replace(dd, t("settings.backupOff"));
+  if (!b.latest) return replace(dd, t("settings.backupNone"));
+  const age = b.age_days === 0 ? t("settings.backupToday") : t("settings.backupDaysAgo", { n: b.age_days });
+  const mirror = b.mirrored === null || b.mirrored === undefined ? t("settings.mirrorUnset")
+    : b.mirrored ? t("settings.mirrorYes") : t("settings.mirrorNo", { dir: b.mirror_dir });
+  replace(dd, h("span", { class: "mono" }, t("settings.backupDay", { name: b.latest, age })), " · ",
+    h("span", { class: b.mirrored === false ? "settings__error" : "" }, mirror));
+  if (b.age_days > 1) dd.append(h("div", { class: "settings__error" }, t("settings.backupOld", { n: b.age_days })));
+  return dd;
 }

@@ -64,10 +64,18 @@ pub struct AppInfo {
     pub key_location: Option<String>,
     /// Short fingerprint of the key (also in every backup manifest).
     pub key_fingerprint: String,
+    /// The start-up self-check (`None` while it has not run yet).
+    pub self_check: Option<crate::selfcheck::SelfCheck>,
+    /// The daily backups: newest generation, its age, the mirror copy.
+    pub backup: renkei_core::desk::BackupStatus,
 }
 
 #[tauri::command]
-pub fn app_info(state: State<'_, DeskState>) -> CmdResult<AppInfo> {
+pub fn app_info(
+    state: State<'_, DeskState>,
+    check: State<'_, crate::selfcheck::SelfCheckState>,
+) -> CmdResult<AppInfo> {
+    let self_check = check.get();
     state.with(|d| {
         Ok(AppInfo {
             version: env!("CARGO_PKG_VERSION"),
@@ -76,6 +84,8 @@ pub fn app_info(state: State<'_, DeskState>) -> CmdResult<AppInfo> {
             key_source: d.key_source().map(|k| k.code()),
             key_location: d.key_source().map(|k| k.to_string()),
             key_fingerprint: d.store().key().fingerprint(),
+            self_check,
+            backup: d.backup_status(),
         })
     })
 }
