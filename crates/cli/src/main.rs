@@ -150,8 +150,11 @@ pub enum Command {
     },
     /// Write a consistent, encrypted backup (--out FILE), or today's daily generation (--auto)
     Backup {
-        #[arg(long, required_unless_present = "auto")]
+        #[arg(long, required_unless_present_any = ["auto", "status"])]
         out: Option<PathBuf>,
+        /// Where the daily backups stand: newest generation, its age, the mirror copy
+        #[arg(long, conflicts_with_all = ["out", "auto"])]
+        status: bool,
         /// Daily generation into <data dir>/backups (+ mirror folder), pruning old ones
         #[arg(long, conflicts_with = "out")]
         auto: bool,
@@ -168,6 +171,9 @@ pub enum Command {
     Check {
         #[arg(long)]
         json: bool,
+        /// The app's start-up check: quick_check, attachment files present (not decrypted)
+        #[arg(long)]
+        quick: bool,
     },
     /// Where the store key lives (OS keyring or key file), its export and moves
     #[command(subcommand)]

@@ -430,3 +430,43 @@ fn the_operator_recovers_a_forgotten_administrator_pin() {
     assert_eq!(list[0]["has_pin"], true);
     assert!(!list.to_string().contains("9876"));
 }
+
+#[test]
+fn quick_check_and_backup_status_speak_plainly() {
+    let e = env();
+    e.ok(&["demo"]);
+    let st = e.json(&["backup", "--status", "--json"]);
+    assert_eq!(st["latest"], serde_json::Value::Null);
+    e.ok(&["backup", "--auto"]);
+    let st = e.json(&["backup", "--status", "--json"]);
+    assert_eq!(st["latest"], "renkei-20261201.rkbackup");
+    assert_eq!(st["age_days"], 0);
+    let quick = e.json(&["check", "--quick", "--json"]);
+    let full = e.json(&["check", "--json"]);
+    assert_eq!(quick["consultations"], full["consultations"]);
+    assert_eq!(quick["problems"].as_array().unwrap().len(), 0);
+    // a lost attachment file: the quick check fails with exit 6 and says which
+    let blob = walk(&e.data.join("attachments"))
+        .into_iter()
+        .next()
+        .expect("demo data has an attachment");
+    std::fs::remove_file(blob).unwrap();
+    let err = e.fails(&["check", "--quick"]);
+    assert!(err.contains("missing"), "{err}");
+}
+
+fn walk(root: &Path) -> Vec<PathBuf> {
+    let mut out = Vec::new();
+    let mut stack = vec![root.to_path_buf()];
+    while let Some(p) = stack.pop() {
+        for entry in std::fs::read_dir(&p).unwrap().flatten() {
+            let path = entry.path();
+            if path.is_dir() {
+                stack.push(path);
+            } else {
+                out.push(path);
+            }
+        }
+    }
+    out
+}
