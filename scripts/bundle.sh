@@ -18,11 +18,16 @@ else
   TAURI=("$TARGET/tools/bin/cargo-tauri")
 fi
 say "$("${TAURI[@]}" --version)"
+# The headless `renkei` command ships in the same package (key export, staff PIN recovery,
+# backups, `renkei serve`): build it first and map it to /usr/bin/renkei.
+"$CARGO" build --release -p renkei-cli >&2
+extra=$(printf '{"bundle":{"linux":{"deb":{"files":{"/usr/bin/renkei":"%s"}}}}}' "$TARGET/release/renkei")
 cd src-tauri
-"${TAURI[@]}" build --bundles deb "$@"
+"${TAURI[@]}" build --bundles deb --config "$extra" "$@"
 deb=$(ls -t "$TARGET"/release/bundle/deb/*.deb 2>/dev/null | head -1 || true)
 if [ -z "$deb" ]; then
   echo "error: no .deb was produced; see the output above" >&2
   exit 1
 fi
-say "installer: $deb ($(du -h "$deb" | cut -f1))"
+dpkg-deb -c "$deb" | grep "usr/bin/renkei$" >/dev/null || { echo "error: $deb lacks /usr/bin/renkei" >&2; exit 1; }
+say "installer: $deb ($(du -h "$deb" | cut -f1)): /usr/bin/renkei-desk, /usr/bin/renkei"
