@@ -1243,6 +1243,7 @@ pub fn sort_rows(rows: &mut [QueueRow], now: DateTime<Utc>) {
 fn key_of(r: &QueueRow) -> triage::QueueKey {
     triage::QueueKey {
         id: r.id,
+        open: r.status.is_open(),
         urgency: r.urgency,
         due_at: if r.status.is_open() { r.due_at } else { None },
         received_at: r.received_at,

@@ -182,6 +182,8 @@ pub fn due_at(
 #[derive(Debug, Clone, PartialEq)]
 pub struct QueueKey {
     pub id: i64,
+    /// Still open (not resolved or declined).
+    pub open: bool,
     pub urgency: Urgency,
     pub due_at: Option<DateTime<Utc>>,
     pub received_at: DateTime<Utc>,
@@ -189,6 +191,10 @@ pub struct QueueKey {
 }
 
 impl QueueKey {
+    /// An open urgent item: these lead the queue whatever else is late.
+    pub fn is_open_urgent(&self) -> bool {
+        self.open && self.urgency == Urgency::Urgent
+    }
     /// Past its due time at `now`.
     pub fn is_overdue(&self, now: DateTime<Utc>) -> bool {
         self.due_at.is_some_and(|d| d < now)
@@ -199,13 +205,15 @@ impl QueueKey {
     }
 }
 
-/// Triage order: snoozed items last; then overdue first, then urgent → today → normal → fyi,
-/// then earliest due (no due time last), then arrival, then id.
+/// Triage order: snoozed items last; open urgent items first (a new 至急 goes above routine
+/// items that are already late — patient safety before punctuality); then overdue items, then
+/// urgent → today → normal → fyi, then earliest due (no due time last), then arrival, then id.
 pub fn queue_order(a: &QueueKey, b: &QueueKey, now: DateTime<Utc>) -> Ordering {
     // `None` due sorts after any time.
     let due = |k: &QueueKey| (k.due_at.is_none(), k.due_at);
     a.is_snoozed(now)
         .cmp(&b.is_snoozed(now))
+        .then(b.is_open_urgent().cmp(&a.is_open_urgent()))
         .then(b.is_overdue(now).cmp(&a.is_overdue(now)))
         .then(a.urgency.cmp(&b.urgency))
         .then(due(a).cmp(&due(b)))
@@ -411,6 +419,7 @@ mod tests {
     fn key(id: i64, u: Urgency, due: Option<&str>, rec: &str, snooze: Option<&str>) -> QueueKey {
         QueueKey {
             id,
+            open: true,
             urgency: u,
             due_at: due.map(t),
             received_at: t(rec),
@@ -482,7 +491,8 @@ mod tests {
         ];
         sort_queue(&mut keys, now);
         let ids: Vec<i64> = keys.iter().map(|k| k.id).collect();
-        assert_eq!(ids, [4, 3, 9, 6, 8, 2, 7, 1, 5]);
+        // urgent 3 and 9 lead, above the overdue normal item 4
+        assert_eq!(ids, [3, 9, 4, 6, 8, 2, 7, 1, 5]);
     }
 
     #[test]

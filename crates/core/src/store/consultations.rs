@@ -229,12 +229,23 @@ fn open_page_ids(
     let limit_arg = args.len() + 2;
     let awake = format!("(c.snoozed_until IS NULL OR c.snoozed_until <= ?{now_arg})");
     let mut tiers: Vec<String> = Vec::new();
-    for u in URGENCIES {
+    let (urgent, others) = URGENCIES.split_at(1);
+    // Open urgent items lead (overdue, then due later, then without a due time); then the
+    // overdue items of the other urgencies; then those due later / without a due time.
+    for u in urgent.iter().chain(others) {
         tiers.push(format!(
             "c.urgency = '{u}' AND c.due_at < ?{now_arg} AND {awake} ORDER BY c.due_at, c.received_at, c.id"
         ));
+        if *u == "urgent" {
+            tiers.push(format!(
+                "c.urgency = '{u}' AND c.due_at >= ?{now_arg} AND {awake} ORDER BY c.due_at, c.received_at, c.id"
+            ));
+            tiers.push(format!(
+                "c.urgency = '{u}' AND c.due_at IS NULL AND {awake} ORDER BY c.received_at, c.id"
+            ));
+        }
     }
-    for u in URGENCIES {
+    for u in others {
         tiers.push(format!(
             "c.urgency = '{u}' AND c.due_at >= ?{now_arg} AND {awake} ORDER BY c.due_at, c.received_at, c.id"
         ));
@@ -266,12 +277,14 @@ fn open_page_ids(
 }
 
 /// `ORDER BY` terms equal to `triage::queue_order` (`?{now}` = now as stored text; stored
-/// timestamps have fixed precision, so text order is time order): snoozed last, overdue first,
-/// urgency, earliest due (none last; closed items count as having none), arrival, id.
+/// timestamps have fixed precision, so text order is time order): snoozed last, open urgent
+/// first, then overdue, urgency, earliest due (none last; closed items count as having none),
+/// arrival, id.
 fn triage_order_sql(now: usize) -> String {
     const OPEN: &str = "c.status NOT IN ('resolved', 'declined')";
     format!(
         "(c.snoozed_until IS NOT NULL AND c.snoozed_until > ?{now}), \
+         ({OPEN} AND c.urgency = 'urgent') DESC, \
          ({OPEN} AND c.due_at IS NOT NULL AND c.due_at < ?{now}) DESC, \
          CASE c.urgency WHEN 'urgent' THEN 0 WHEN 'today' THEN 1 WHEN 'normal' THEN 2 ELSE 3 END, \
          (CASE WHEN {OPEN} THEN c.due_at END) IS NULL, CASE WHEN {OPEN} THEN c.due_at END, \
