@@ -26,17 +26,19 @@ fn env() -> Env {
 }
 
 impl Env {
-    fn run(&self, args: &[&str]) -> Output {
-        Command::new(env!("CARGO_BIN_EXE_renkei"))
-            .arg("--data-dir")
+    fn command(&self, args: &[&str]) -> Command {
+        let mut c = Command::new(env!("CARGO_BIN_EXE_renkei"));
+        c.arg("--data-dir")
             .arg(&self.data)
             .args(args)
             .env("RENKEI_KEY_FILE", &self.key)
             .env("RENKEI_NOW", "2026-12-01T10:00:00+09:00")
             .env_remove("RENKEI_DB_KEY")
-            .env_remove("RENKEI_DATA_DIR")
-            .output()
-            .unwrap()
+            .env_remove("RENKEI_DATA_DIR");
+        c
+    }
+    fn run(&self, args: &[&str]) -> Output {
+        self.command(args).output().unwrap()
     }
     fn ok(&self, args: &[&str]) -> String {
         let o = self.run(args);
@@ -350,14 +352,8 @@ impl Env {
     /// Runs with `input` on stdin (not a terminal: the PIN is read as one line).
     fn run_with_stdin(&self, args: &[&str], input: &str) -> Output {
         use std::io::Write;
-        let mut child = Command::new(env!("CARGO_BIN_EXE_renkei"))
-            .arg("--data-dir")
-            .arg(&self.data)
-            .args(args)
-            .env("RENKEI_KEY_FILE", &self.key)
-            .env("RENKEI_NOW", "2026-12-01T10:00:00+09:00")
-            .env_remove("RENKEI_DB_KEY")
-            .env_remove("RENKEI_DATA_DIR")
+        let mut child = self
+            .command(args)
             .stdin(std::process::Stdio::piped())
             .stdout(std::process::Stdio::piped())
             .stderr(std::process::Stdio::piped())
