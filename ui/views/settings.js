@@ -460,7 +460,7 @@ export async function mountSettings(container, acts) {
 /** Where the store key is kept and its fingerprint (never the key), with the backup hint. */
 function keyInfo(a) {
   const where = a.key_source ? t(`settings.keySource.${a.key_source}`) : "—";
-  const path = a.key_source === "file" && a.key_location ? ` (${a.key_location.replace(/^key file /, "")})` : "";
+  const path = a.key_source === "file" && a.key_location ? ` (${a.key_location})` : "";
   return h("dd", { id: "settings-key" },
     h("span", {}, where + path), " ",
     h("span", { class: "mono hint" }, t("settings.keyFingerprint", { fp: a.key_fingerprint })),

@@ -517,7 +517,7 @@ fn key(dir: &DataDir, k: KeyCmd) -> Result<()> {
         }
         KeyCmd::Export { out, by } => {
             let mut desk = open(dir)?;
-            let (key, _) = keys::locate(dir)?;
+            let key = desk.store().key().clone();
             keys::export_key(&key, &out)?;
             desk.record(&actor(&by), "key.export", None, &key.fingerprint())?;
             crate::outln!(

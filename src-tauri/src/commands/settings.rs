@@ -60,7 +60,7 @@ pub struct AppInfo {
     pub now: DateTime<Utc>,
     /// Where the store key is kept: `keyring`, `file`, `env` (never the key).
     pub key_source: Option<&'static str>,
-    /// The key file's path or the keyring entry, for the administrator.
+    /// The key file's path, the keyring entry or the variable's name, for the administrator.
     pub key_location: Option<String>,
     /// Short fingerprint of the key (also in every backup manifest).
     pub key_fingerprint: String,
@@ -82,7 +82,7 @@ pub fn app_info(
             data_dir: d.store().dir().db_path().display().to_string(),
             now: d.now(),
             key_source: d.key_source().map(|k| k.code()),
-            key_location: d.key_source().map(|k| k.to_string()),
+            key_location: d.key_source().map(|k| k.location()),
             key_fingerprint: d.store().key().fingerprint(),
             self_check,
             backup: d.backup_status(),

@@ -134,6 +134,14 @@ impl KeySource {
             KeySource::Keyring => "keyring",
         }
     }
+    /// Where exactly: the key file's path, the keyring entry, or the variable's name.
+    pub fn location(&self) -> String {
+        match self {
+            KeySource::Env => "RENKEI_DB_KEY".into(),
+            KeySource::File(p) => p.display().to_string(),
+            KeySource::Keyring => format!("{} / {}", keyring::SERVICE, keyring::ACCOUNT),
+        }
+    }
 }
 
 impl std::fmt::Display for KeySource {
