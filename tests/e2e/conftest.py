@@ -230,6 +230,18 @@ class Desk:
                 time.sleep(0.2)
         raise AssertionError(f"no WebDriver session within 30 s: {last}")
 
+    def app_pid(self) -> int:
+        """The pid of the running app (in tauri-driver's process group)."""
+        for d in os.listdir("/proc"):
+            if not d.isdigit():
+                continue
+            with contextlib.suppress(OSError):
+                stat = Path(f"/proc/{d}/stat").read_text()
+                pgid = int(stat.rsplit(")", 1)[1].split()[2])
+                if pgid == self.proc.pid and os.path.basename(os.readlink(f"/proc/{d}/exe")) == APP.name:
+                    return int(d)
+        raise AssertionError("the app's process was not found")
+
     # -- page helpers --
 
     def js(self, script, *args):

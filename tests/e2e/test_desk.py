@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import hashlib
 import json
+import os
 import re
 import subprocess
 import threading
@@ -98,6 +99,40 @@ def test_posted_consultation_appears_live_within_2s(demo_store, launch, intake):
     print(f"\nLIVE LATENCY: {1000 * (seen - t_posted):.0f} ms after the 201 ({1000 * (seen - t0):.0f} ms after the POST started)")
     assert marker in desk.visible_text(f"#queue .queue-row[data-id='{cid}'] .subject__text")
     assert desk.row_ids() == demo_store.queue_ids(), "live row inserted out of triage order"
+
+
+def test_app_and_serve_share_a_store_with_a_cli_command_between_posts(demo_store, launch, intake):
+    """Issue 15: the app and `renkei serve` on one data dir, a `renkei` command run between two
+    posts; both posts appear in the app's queue within 2 s, and neither process writes into a
+    deleted WAL."""
+    key = demo_store.partner()["api_key"]
+    server = intake()
+    desk = launch(demo_store)
+    ids = []
+    for n in range(2):
+        marker = f"E2E-SHARED-{n}-{uuid.uuid4().hex[:6]}"
+        status, body = server.post(key, consultation(f"退院調整のご相談 {marker}", urgency="today", category="discharge"))
+        t_posted = time.monotonic()
+        assert status == 201, body
+        cid = body["id"]
+        ids.append(cid)
+        wait_until(
+            lambda: desk.js("return !!document.querySelector(`#queue .queue-row[data-id='${arguments[0]}']`)", cid),
+            timeout=2.0, interval=0.02, what=f"post {n} (id {cid}) in the app's queue within 2 s",
+        )
+        print(f"\nSHARED STORE: post {n} on screen {1000 * (time.monotonic() - t_posted):.0f} ms after its 201")
+        if n == 0:
+            # Another process opens and closes the store between the two posts.
+            assert cid in demo_store.queue_ids("--all")
+            demo_store.cli("check", "--quick")
+    for pid in (server.proc.pid, desk.app_pid()):
+        held = [
+            os.readlink(f"/proc/{pid}/fd/{fd}")
+            for fd in os.listdir(f"/proc/{pid}/fd")
+            if "renkei.db" in os.readlink(f"/proc/{pid}/fd/{fd}")
+        ]
+        assert not [h for h in held if h.endswith("(deleted)")], f"pid {pid} holds deleted store files: {held}"
+    assert set(ids) <= set(demo_store.queue_ids("--all"))
 
 
 # ----- 3 ------------------------------------------------------------------------------------

@@ -196,7 +196,8 @@ impl BlobStore {
     }
 }
 
-fn sync_dir(dir: &Path) {
+/// Makes a rename in `dir` durable (Unix; a no-op elsewhere).
+pub(crate) fn sync_dir(dir: &Path) {
     #[cfg(unix)]
     if let Ok(d) = std::fs::File::open(dir) {
         let _ = d.sync_all();

@@ -332,15 +332,26 @@ fn create_key_file(path: &std::path::Path) -> Result<StoreKey> {
     }
 }
 
-/// Whether the file starts with the plain SQLite header (an unencrypted store).
+/// Whether `path` is an unencrypted (plain SQLite) store with something in it.
+///
+/// Asked through SQLite, never by reading the file's header with our own descriptor: closing
+/// any descriptor of the database would drop this process's POSIX locks on it while another
+/// connection of the process may hold them (docs/architecture.md).
 pub fn is_plain_sqlite(path: &std::path::Path) -> bool {
-    let mut buf = [0u8; 16];
-    match std::fs::File::open(path) {
-        Ok(mut f) => {
-            std::io::Read::read_exact(&mut f, &mut buf).is_ok() && &buf == b"SQLite format 3\0"
-        }
-        Err(_) => false,
-    }
+    use rusqlite::OpenFlags;
+    let Ok(conn) = Connection::open_with_flags(
+        path,
+        OpenFlags::SQLITE_OPEN_READ_WRITE | OpenFlags::SQLITE_OPEN_NO_MUTEX,
+    ) else {
+        return false;
+    };
+    let _ = conn.busy_timeout(std::time::Duration::from_secs(2));
+    let pages = conn
+        .query_row("SELECT count(*) FROM sqlite_master", [], |r| {
+            r.get::<_, i64>(0)
+        })
+        .and_then(|_| conn.query_row("PRAGMA page_count", [], |r| r.get::<_, i64>(0)));
+    matches!(pages, Ok(n) if n > 0)
 }
 
 /// Writes a file readable by its owner only (0600 on Unix), durably.

@@ -121,24 +121,22 @@ impl Store {
             ))
         })?;
         std::fs::create_dir_all(dir.blob_dir())?;
-        if key.is_encrypted() && keys::is_plain_sqlite(&dir.db_path()) {
-            encrypt_plain_store(dir, &key)?;
-        }
-        let conn = Connection::open_with_flags(
-            dir.db_path(),
-            OpenFlags::SQLITE_OPEN_READ_WRITE
-                | OpenFlags::SQLITE_OPEN_CREATE
-                | OpenFlags::SQLITE_OPEN_NO_MUTEX,
-        )?;
-        key.apply(&conn)?;
-        // The first read proves the key: a wrong key fails here, never silently.
-        conn.query_row("SELECT count(*) FROM sqlite_master", [], |r| r.get::<_, i64>(0)).map_err(|_| {
-            Error::Unauthorized(format!(
-                "the store at {} cannot be opened with this key (wrong key, or not a Renkei Desk store). \
-                 Set RENKEI_DB_KEY or restore the key file; nothing was changed",
-                dir.db_path().display()
-            ))
-        })?;
+        // Only SQLite opens the database, its WAL and its shared-memory file (docs/
+        // architecture.md, "Only SQLite touches the store's files"): closing any other
+        // descriptor of `renkei.db` would drop this process's POSIX locks, and another process
+        // could then delete the WAL this one is still writing into.
+        let conn = match open_keyed(dir, &key) {
+            Ok(conn) => conn,
+            Err(first) if key.is_encrypted() => {
+                if keys::is_plain_sqlite(&dir.db_path()) {
+                    encrypt_plain_store(dir, &key)?;
+                }
+                // Also the way out when another process converted the store between our open
+                // and our first read: the name now points at the encrypted file.
+                open_keyed(dir, &key).map_err(|_| first)?
+            }
+            Err(e) => return Err(e),
+        };
         configure(&conn)?;
         let mut store = Store {
             conn,
@@ -197,6 +195,38 @@ impl Store {
     }
 }
 
+/// Opens a connection to the store's database with `key` and proves the key with a first read.
+fn open_keyed(dir: &DataDir, key: &StoreKey) -> Result<Connection> {
+    let conn = Connection::open_with_flags(
+        dir.db_path(),
+        OpenFlags::SQLITE_OPEN_READ_WRITE
+            | OpenFlags::SQLITE_OPEN_CREATE
+            | OpenFlags::SQLITE_OPEN_NO_MUTEX,
+    )?;
+    conn.busy_handler(Some(busy_wait))?;
+    key.apply(&conn)?;
+    // The first read proves the key: a wrong key fails here, never silently.
+    match conn.query_row("SELECT count(*) FROM sqlite_master", [], |r| r.get::<_, i64>(0)) {
+        Ok(_) => Ok(conn),
+        Err(e) if is_busy(&e) => Err(Error::Conflict(format!(
+            "the store at {} stayed locked by another program for 10 s; try again in a moment",
+            dir.db_path().display()
+        ))),
+        Err(_) => Err(Error::Unauthorized(format!(
+            "the store at {} cannot be opened with this key (wrong key, or not a Renkei Desk store). \
+             Set RENKEI_DB_KEY or restore the key file; nothing was changed",
+            dir.db_path().display()
+        ))),
+    }
+}
+
+fn is_busy(e: &rusqlite::Error) -> bool {
+    matches!(
+        e.sqlite_error_code(),
+        Some(rusqlite::ErrorCode::DatabaseBusy | rusqlite::ErrorCode::DatabaseLocked)
+    )
+}
+
 /// The write gate of the database at `path` in this process. Writers of one process queue on
 /// this mutex (woken by the OS, no polling) instead of meeting each other in SQLite's busy
 /// handler, which sleeps and retries; writers in other processes (`renkei serve` next to the
@@ -224,13 +254,52 @@ fn busy_wait(attempt: i32) -> bool {
 }
 
 /// Converts an unencrypted store (an early version, or one restored from a plain copy) to an
-/// encrypted one in place: blobs first (each an atomic rename; already-encrypted ones are
-/// skipped, so a crash midway is safe to resume), then the database through `sqlcipher_export`
-/// into a temp file that replaces the plain one.
+/// encrypted one in place, with the database to itself the whole time.
+///
+/// 1. Through SQLite, leave WAL mode and take an exclusive lock that is kept until the end
+///    (`locking_mode=EXCLUSIVE` plus one write). Leaving WAL needs every other connection, in
+///    any process, to be closed: while the app or `renkei serve` has the store open this fails,
+///    and the conversion is refused with a message that says so; nothing is changed.
+/// 2. Blobs (each an atomic rename; already-encrypted ones are skipped, so a crash midway is
+///    safe to resume).
+/// 3. The database through `sqlcipher_export` into a temp file, which is synced and renamed over
+///    `renkei.db` while the lock on the old file is still held. A process that was waiting for
+///    that lock finds a plain file under its descriptor, and opens the name again
+///    ([`Store::open`]). No `-wal`/`-shm` file is ever removed by hand: SQLite removed them when
+///    it left WAL mode, and after the rename they would belong to the new file.
 fn encrypt_plain_store(dir: &DataDir, key: &StoreKey) -> Result<()> {
     let hex = key
         .to_hex()
         .ok_or_else(|| Error::Integrity("no key to encrypt the store with".into()))?;
+    let db = dir.db_path();
+    let in_use = || {
+        Error::Conflict(format!(
+            "the store at {} is not encrypted yet and must be converted, but another program has \
+             it open (the Renkei Desk app, `renkei serve` or another `renkei` command). Close \
+             them and try again; nothing was changed",
+            db.display()
+        ))
+    };
+    // CREATE: an attached database inherits these flags, and the encrypted copy is new.
+    let conn = Connection::open_with_flags(
+        &db,
+        OpenFlags::SQLITE_OPEN_READ_WRITE
+            | OpenFlags::SQLITE_OPEN_CREATE
+            | OpenFlags::SQLITE_OPEN_NO_MUTEX,
+    )?;
+    conn.busy_timeout(Duration::from_secs(2))?;
+    let mode: String = conn
+        .query_row("PRAGMA journal_mode=DELETE", [], |r| r.get(0))
+        .map_err(|e| if is_busy(&e) { in_use() } else { e.into() })?;
+    if !mode.eq_ignore_ascii_case("delete") {
+        return Err(in_use());
+    }
+    conn.execute_batch("PRAGMA locking_mode=EXCLUSIVE")?;
+    let version: i64 = conn.query_row("PRAGMA user_version", [], |r| r.get(0))?;
+    // A write takes the exclusive lock; in exclusive locking mode it is kept until close.
+    conn.pragma_update(None, "user_version", version)
+        .map_err(|e| if is_busy(&e) { in_use() } else { e.into() })?;
+
     let blobs = blobs::BlobStore::new(dir.blob_dir(), key.blob_key());
     for path in walk_files(&dir.blob_dir()) {
         let raw = std::fs::read(&path)?;
@@ -239,27 +308,20 @@ fn encrypt_plain_store(dir: &DataDir, key: &StoreKey) -> Result<()> {
         }
         blobs.reseal_in_place(&path, &raw)?;
     }
-    let db = dir.db_path();
     let tmp = db.with_extension("db.encrypting");
     let _ = std::fs::remove_file(&tmp);
-    {
-        let conn = Connection::open(&db)?;
-        conn.busy_timeout(Duration::from_secs(10))?;
-        conn.query_row("PRAGMA wal_checkpoint(TRUNCATE)", [], |_| Ok(()))?;
-        let version: i64 = conn.query_row("PRAGMA user_version", [], |r| r.get(0))?;
-        let path = tmp.to_string_lossy().replace('\'', "''");
-        conn.execute_batch(&format!(
-            "ATTACH DATABASE '{path}' AS encrypted KEY \"x'{hex}'\";
-             SELECT sqlcipher_export('encrypted');
-             PRAGMA encrypted.user_version = {version};
-             DETACH DATABASE encrypted;"
-        ))?;
-    }
+    let path = tmp.to_string_lossy().replace('\'', "''");
+    conn.execute_batch(&format!(
+        "ATTACH DATABASE '{path}' AS encrypted KEY \"x'{hex}'\";
+         SELECT sqlcipher_export('encrypted');
+         PRAGMA encrypted.user_version = {version};
+         DETACH DATABASE encrypted;"
+    ))?;
+    // The temp file is ours alone (detached above), so opening it here is safe.
     std::fs::File::open(&tmp)?.sync_all()?;
-    for ext in ["db-wal", "db-shm"] {
-        let _ = std::fs::remove_file(db.with_extension(ext));
-    }
     std::fs::rename(&tmp, &db)?;
+    blobs::sync_dir(&dir.root);
+    drop(conn);
     tracing::info!(
         "converted the plain store in {} to an encrypted one",
         dir.root.display()

@@ -1,0 +1,176 @@
+//! Helpers shared by the tests that run `renkei` and `renkei serve` as real processes.
+
+#![allow(dead_code, clippy::unwrap_used, clippy::expect_used)]
+
+use std::io::{BufRead, BufReader, Read, Write};
+use std::net::{SocketAddr, TcpStream};
+use std::path::{Path, PathBuf};
+use std::process::{Child, Command, Stdio};
+use std::time::Duration;
+
+pub const PARTNER: &str = "ひまわり訪問看護ステーション";
+/// Bounds every socket operation, so a hung server fails the test instead of hanging CI.
+pub const IO_TIMEOUT: Duration = Duration::from_secs(30);
+
+/// A running `renkei serve`; killed when dropped, so a failed assertion leaves no server behind.
+pub struct Server {
+    pub child: Child,
+    pub addr: String,
+    pub log: PathBuf,
+}
+
+impl Drop for Server {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+pub fn renkei(data: &Path, key: &Path) -> Command {
+    let mut c = Command::new(env!("CARGO_BIN_EXE_renkei"));
+    c.arg("--data-dir")
+        .arg(data)
+        .env("RENKEI_KEY_FILE", key)
+        .env_remove("RENKEI_DB_KEY")
+        .env("RENKEI_RATE_LIMIT_PER_MIN", "0");
+    c
+}
+
+/// Starts `renkei serve` on a free port; its stderr goes to `log`.
+pub fn start(data: &Path, key: &Path, log: PathBuf) -> Server {
+    let mut child = renkei(data, key)
+        .args(["serve", "--listen", "127.0.0.1:0"])
+        .stdout(Stdio::piped())
+        .stderr(std::fs::File::create(&log).unwrap())
+        .spawn()
+        .unwrap();
+    let stdout = child.stdout.take().unwrap();
+    let mut server = Server {
+        child,
+        addr: String::new(),
+        log,
+    };
+    // The ready line is read on a helper thread so that a server that never gets ready fails
+    // the test after a while instead of blocking it.
+    let (tx, rx) = std::sync::mpsc::channel();
+    std::thread::spawn(move || {
+        let mut line = String::new();
+        let _ = BufReader::new(stdout).read_line(&mut line);
+        let _ = tx.send(line);
+    });
+    let line = rx
+        .recv_timeout(Duration::from_secs(60))
+        .unwrap_or_else(|_| panic!("no ready line within 60 s; see {}", server.log.display()));
+    server.addr = line
+        .trim()
+        .strip_prefix("listening on http://")
+        .unwrap_or_else(|| panic!("ready line: {line:?}; see {}", server.log.display()))
+        .to_string();
+    server
+}
+
+/// How one request ended.
+#[derive(Debug)]
+pub enum Sent {
+    /// A complete HTTP answer: status and body.
+    Answer(u16, String),
+    /// No connection: the request never reached a server.
+    Refused(String),
+    /// Connected, but no complete answer: the server may or may not have acted on it.
+    Lost(String),
+}
+
+/// One HTTP/1.1 request on a fresh connection, every step bounded by [`IO_TIMEOUT`].
+pub fn send(addr: &str, method: &str, path: &str, headers: &[(&str, &str)], body: &str) -> Sent {
+    let sa: SocketAddr = addr.parse().unwrap();
+    let mut s = match TcpStream::connect_timeout(&sa, IO_TIMEOUT) {
+        Ok(s) => s,
+        Err(e) => return Sent::Refused(e.to_string()),
+    };
+    s.set_read_timeout(Some(IO_TIMEOUT)).unwrap();
+    s.set_write_timeout(Some(IO_TIMEOUT)).unwrap();
+    let mut req = format!("{method} {path} HTTP/1.1\r\nHost: {addr}\r\n");
+    for (k, v) in headers {
+        req.push_str(&format!("{k}: {v}\r\n"));
+    }
+    req.push_str(&format!(
+        "Content-Length: {}\r\nConnection: close\r\n\r\n{body}",
+        body.len()
+    ));
+    if let Err(e) = s.write_all(req.as_bytes()) {
+        return Sent::Lost(format!("writing: {e}"));
+    }
+    let mut raw = Vec::new();
+    if let Err(e) = s.read_to_end(&mut raw) {
+        return Sent::Lost(format!("reading: {e}"));
+    }
+    let resp = String::from_utf8_lossy(&raw);
+    let Some((head, body)) = resp.split_once("\r\n\r\n") else {
+        return Sent::Lost(format!("incomplete answer: {resp:?}"));
+    };
+    let status = head.split_whitespace().nth(1).and_then(|c| c.parse().ok());
+    let length = head.lines().find_map(|l| {
+        let (k, v) = l.split_once(':')?;
+        k.eq_ignore_ascii_case("content-length")
+            .then(|| v.trim().parse::<usize>().ok())?
+    });
+    match (status, length) {
+        (Some(status), Some(n)) if n == body.len() => Sent::Answer(status, body.to_string()),
+        _ => Sent::Lost(format!("incomplete answer: {resp:?}")),
+    }
+}
+
+pub fn post(addr: &str, key: &str, body: &str) -> Sent {
+    let auth = format!("Bearer {key}");
+    send(
+        addr,
+        "POST",
+        "/v1/consultations",
+        &[
+            ("Authorization", &auth),
+            ("Content-Type", "application/json"),
+        ],
+        body,
+    )
+}
+
+pub fn partner_key(data: &Path, key: &Path) -> String {
+    let out = renkei(data, key)
+        .args([
+            "partner", "add", "--name", PARTNER, "--kind", "nursing", "--json",
+        ])
+        .output()
+        .unwrap();
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let v: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    v["api_key"].as_str().unwrap().to_string()
+}
+
+/// `renkei queue --json --all`: every consultation in the store, resolved ones included.
+pub fn all_rows(data: &Path, key: &Path) -> Vec<serde_json::Value> {
+    let out = renkei(data, key)
+        .args(["queue", "--json", "--all"])
+        .output()
+        .unwrap();
+    assert!(
+        out.status.success(),
+        "queue: {}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    serde_json::from_slice(&out.stdout).unwrap()
+}
+
+/// `renkei check` (store, attachments, audit chain) passes.
+pub fn check_clean(data: &Path, key: &Path, when: &str) {
+    let check = renkei(data, key).arg("check").output().unwrap();
+    assert!(
+        check.status.success(),
+        "check {when}: {}{}",
+        String::from_utf8_lossy(&check.stdout),
+        String::from_utf8_lossy(&check.stderr)
+    );
+}
