@@ -6,6 +6,9 @@ const bridge = () => window.__TAURI__;
 // Called when any command answers {code: "locked"} (app.js shows the lock screen).
 let lockedHandler = () => {};
 export function onLocked(fn) { lockedHandler = fn; }
+// Called when a change is refused because nobody is named as using this PC (app.js asks).
+let noActorHandler = () => {};
+export function onNoActor(fn) { noActorHandler = fn; }
 
 async function call(cmd, args = {}) {
   const b = bridge();
@@ -15,6 +18,7 @@ async function call(cmd, args = {}) {
   } catch (e) {
     if (e && typeof e === "object" && "code" in e) {
       if (e.code === "locked") lockedHandler(e);
+      if (e.code === "no_actor") noActorHandler(e);
       throw e;
     }
     throw { code: "unknown", message: String(e) };
@@ -26,40 +30,43 @@ export const api = {
   queue: (filter) => call("queue_list", { filter }),
   counts: () => call("queue_counts"),
   // consultation
-  show: (id, by) => call("consultation_show", { id, by }),
-  ack: (id, by) => call("consultation_ack", { id, by }),
-  setStatus: (id, status, by) => call("consultation_set_status", { id, status, by }),
-  assign: (id, owner, by) => call("consultation_assign", { id, owner, by }),
-  setUrgency: (id, urgency, by) => call("consultation_set_urgency", { id, urgency, by }),
-  setCategory: (id, category, by) => call("consultation_set_category", { id, category, by }),
-  snooze: (id, minutes, by) => call("consultation_snooze", { id, minutes, by }),
-  addMessage: (id, kind, body, by) => call("consultation_add_message", { id, kind, body, by }),
+  // Who acts is never sent: the app takes it from the session (signed-in staff, or the name
+  // declared with `declare` on a PC without PINs).
+  show: (id, read) => call("consultation_show", { id, read: !!read }),
+  ack: (id) => call("consultation_ack", { id }),
+  setStatus: (id, status) => call("consultation_set_status", { id, status }),
+  assign: (id, owner) => call("consultation_assign", { id, owner }),
+  setUrgency: (id, urgency) => call("consultation_set_urgency", { id, urgency }),
+  setCategory: (id, category) => call("consultation_set_category", { id, category }),
+  snooze: (id, minutes) => call("consultation_snooze", { id, minutes }),
+  addMessage: (id, kind, body) => call("consultation_add_message", { id, kind, body }),
   piiScan: (text) => call("pii_scan", { text }),
-  phoneIntake: (call_, by) => call("phone_intake", { call: call_, by }),
+  phoneIntake: (call_) => call("phone_intake", { call: call_ }),
   // documents
-  importBytes: (name, bytesB64, to, by) => call("import_document_bytes", { name, bytesB64, to, by }),
-  importPaths: (paths, to, by) => call("import_document_paths", { paths, to, by }),
-  attachmentDataUrl: (attachmentId, by) => call("attachment_data_url", { attachmentId, by }),
-  attachmentOpen: (attachmentId, by) => call("attachment_open", { attachmentId, by }),
+  importBytes: (name, bytesB64, to) => call("import_document_bytes", { name, bytesB64, to }),
+  importPaths: (paths, to) => call("import_document_paths", { paths, to }),
+  attachmentDataUrl: (attachmentId) => call("attachment_data_url", { attachmentId }),
+  attachmentOpen: (attachmentId) => call("attachment_open", { attachmentId }),
   // staff and the lock (lockStatus — with the clinic's language —, staffList and signIn work
   // while locked; staffList leaves deactivated profiles out, staffAll has them)
   lockStatus: () => call("lock_status"),
   staffList: () => call("staff_list"),
   signIn: (name, pin) => call("sign_in", { name, pin }),
+  declare: (name) => call("session_declare", { name }),
   lockNow: () => call("lock_now"),
   activity: () => call("ui_activity").catch(() => {}),
-  staffAdd: (name, role, pin, by) => call("staff_add", { name, role, pin, by }),
-  staffResetPin: (id, pin, by) => call("staff_reset_pin", { id, pin, by }),
+  staffAdd: (name, role, pin) => call("staff_add", { name, role, pin }),
+  staffResetPin: (id, pin) => call("staff_reset_pin", { id, pin }),
   staffAll: () => call("staff_all"),
-  staffSetActive: (id, active, by) => call("staff_set_active", { id, active, by }),
-  staffSetRole: (id, role, by) => call("staff_set_role", { id, role, by }),
-  staffChangePin: (current, pin, by) => call("staff_change_pin", { current, pin, by }),
+  staffSetActive: (id, active) => call("staff_set_active", { id, active }),
+  staffSetRole: (id, role) => call("staff_set_role", { id, role }),
+  staffChangePin: (current, pin) => call("staff_change_pin", { current, pin }),
   holidays: (count) => call("holidays_upcoming", { count }),
-  backupNow: (by) => call("backup_now", { by }),
+  backupNow: () => call("backup_now"),
   // partners, settings, notifications, audit
   partners: () => call("partners_list"),
   settings: () => call("settings_get"),
-  saveSettings: (settings, by) => call("settings_save", { settings, by }),
+  saveSettings: (settings) => call("settings_save", { settings }),
   viewChanged: (view) => call("ui_view_changed", { view }).catch(() => {}),
   appInfo: () => call("app_info"),
   notifications: (limit) => call("notifications_list", { limit }),

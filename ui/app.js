@@ -2,7 +2,7 @@
 // ("queue-changed", "open-consultation", "lock-changed") and the drop handler. Views render;
 // api.js talks to the app.
 
-import { api, on, onLocked } from "./api.js";
+import { api, on, onLocked, onNoActor } from "./api.js";
 import { h, replace, debounce, icon } from "./util/dom.js";
 import { t, setLang, getLang } from "./i18n/index.js";
 import { setServerNow, clock } from "./util/time.js";
@@ -186,7 +186,12 @@ async function whoami() {
     const events = await api.audit({ limit: 300 });
     events.filter((e) => e.action === "consultation.read" || (e.action.startsWith("message.") && e.action !== "message.inbound")).forEach((e) => names.add(e.actor));
   } catch { /* chips are a convenience */ }
-  const done = (n) => { if (!n.trim()) { input.focus(); return; } setMe(n); ov.hidden = true; renderChrome(); if (get().view === "queue") queue.focusList(); };
+  const done = async (n) => {
+    if (!n.trim()) { input.focus(); return; }
+    // The app records every change under the declared name (never a name the page sends later).
+    try { await api.declare(n); } catch (e) { toastError(e); input.focus(); return; }
+    setMe(n); ov.hidden = true; renderChrome(); if (get().view === "queue") queue.focusList();
+  };
   const chips = [...names].filter(Boolean).slice(0, 8).map((n) => h("button", { class: "chip", type: "button", dataset: { name: n }, onclick: () => done(n) }, n));
   const form = h("form", { class: "dialog", id: "whoami" },
     h("h2", {}, t("whoami.title")), h("p", {}, t("whoami.lead")), input,
@@ -218,7 +223,7 @@ async function ackSelected() {
   if (!r) return;
   if (!me) { toast(t("errors.needName"), { kind: "error", code: "need_name" }); return; }
   try {
-    if (r.status === "new") await api.ack(r.id, me); else await api.assign(r.id, me, me);
+    if (r.status === "new") await api.ack(r.id); else await api.assign(r.id, me);
     await reload();
   } catch (e) { toastError(e); }
 }
@@ -227,7 +232,7 @@ async function snoozeSelected() {
   const r = queue.selectedRow();
   const me = get().me;
   if (!r || !me) return;
-  try { await api.snooze(r.id, 60, me); await reload(); } catch (e) { toastError(e); }
+  try { await api.snooze(r.id, 60); await reload(); } catch (e) { toastError(e); }
 }
 
 function onKey(e) {
@@ -264,10 +269,13 @@ function onKey(e) {
 async function start() {
   setLang(getLang());
   onLocked(() => showLock());
+  onNoActor(() => { if (!get().lockRequired && !get().locked) whoami(); });
   const st = await api.lockStatus().catch(() => null);
   applyClinicLanguage(st);
   if (st) set({ lockRequired: st.required, staff: st.staff || null });
   if (st?.staff) set({ me: st.staff.name });
+  // A PC without PINs: tell the app who is using it (the name remembered on this PC).
+  if (st && !st.required && get().me) await api.declare(get().me).catch(() => set({ me: "" }));
   if (!st?.locked) renderChrome();
   $("me").addEventListener("click", () => (get().lockRequired ? lockNow() : whoami()));
   $("lock-now").addEventListener("click", lockNow);

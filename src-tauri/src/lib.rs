@@ -91,6 +91,7 @@ pub fn builder(state: DeskState) -> tauri::Builder<tauri::Wry> {
             commands::staff::lock_status,
             commands::staff::staff_list,
             commands::staff::sign_in,
+            commands::staff::session_declare,
             commands::staff::lock_now,
             commands::staff::ui_activity,
             commands::staff::staff_add,
@@ -145,12 +146,15 @@ mod tests {
                 commands::queue::queue_list,
                 commands::consultation::consultation_show,
                 commands::consultation::consultation_set_status,
+                commands::consultation::consultation_ack,
+                commands::notifications::audit_list,
                 commands::documents::import_document_bytes,
                 commands::settings::settings_get,
                 commands::settings::settings_save,
                 commands::staff::lock_status,
                 commands::staff::staff_list,
                 commands::staff::sign_in,
+                commands::staff::session_declare,
                 commands::staff::lock_now,
                 commands::staff::staff_all,
                 commands::staff::staff_set_active,
@@ -221,6 +225,7 @@ mod tests {
     fn a_refused_drop_says_why_and_stores_nothing() {
         let tmp = tempfile::tempdir().unwrap();
         let w = app(DeskState::new(Ok(desk(tmp.path()))));
+        invoke(&w, "session_declare", serde_json::json!({"name": "田村"})).unwrap();
         let r = invoke(
             &w,
             "import_document_bytes",
@@ -231,6 +236,75 @@ mod tests {
         assert!(r["outcome"].is_null());
         let rows = invoke(&w, "queue_list", serde_json::json!({"filter": {}})).unwrap();
         assert_eq!(rows, serde_json::json!([]));
+    }
+
+    /// Issue 17: who acts comes from the session — the signed-in staff member, or the name
+    /// declared on a PC without PINs — never from a field the page sends.
+    #[test]
+    fn the_page_cannot_write_another_name_into_the_audit_chain() {
+        use renkei_core::model::{NewConsultation, PartnerRef};
+        let tmp = tempfile::tempdir().unwrap();
+        let mut d = desk(tmp.path());
+        let id = d
+            .intake(NewConsultation::new(
+                renkei_core::Channel::Manual,
+                PartnerRef::Unknown,
+                renkei_core::Category::Other,
+                "監査テスト",
+                "本文",
+            ))
+            .unwrap()
+            .id;
+        let state = DeskState::new(Ok(d));
+        let w = app(state);
+        // Nobody named yet: a change is refused, whatever name the page sends.
+        let err = invoke(
+            &w,
+            "consultation_ack",
+            serde_json::json!({"id": id, "by": "院長"}),
+        )
+        .unwrap_err();
+        assert_eq!(err["code"], "no_actor", "{err}");
+        invoke(&w, "session_declare", serde_json::json!({"name": "田村"})).unwrap();
+        invoke(
+            &w,
+            "consultation_ack",
+            serde_json::json!({"id": id, "by": "院長"}),
+        )
+        .unwrap();
+        invoke(
+            &w,
+            "consultation_set_status",
+            serde_json::json!({"id": id, "status": "in_progress", "by": "院長"}),
+        )
+        .unwrap();
+        let events = invoke(&w, "audit_list", serde_json::json!({"filter": {}})).unwrap();
+        let mine: Vec<&serde_json::Value> = events
+            .as_array()
+            .unwrap()
+            .iter()
+            .filter(|e| e["target"].as_str() == Some(&format!("consultation:{id}")))
+            .filter(|e| e["action"] != "consultation.create")
+            .collect();
+        assert!(mine.len() >= 2, "{events}");
+        for e in &mine {
+            assert_eq!(e["actor"], "田村", "the page's `by` reached the audit: {e}");
+        }
+        assert!(!events.to_string().contains("院長"), "{events}");
+    }
+
+    #[test]
+    fn a_name_alone_is_refused_once_staff_have_pins() {
+        use renkei_core::store::staff::Role;
+        let tmp = tempfile::tempdir().unwrap();
+        let mut d = desk(tmp.path());
+        d.add_staff("田村", Role::Clerk, Some("1234"), "setup")
+            .unwrap();
+        let w = app(DeskState::new(Ok(d)));
+        let err = invoke(&w, "session_declare", serde_json::json!({"name": "院長"})).unwrap_err();
+        assert_eq!(err["code"], "forbidden", "{err}");
+        let err = invoke(&w, "session_declare", serde_json::json!({"name": "  "})).unwrap_err();
+        assert_eq!(err["code"], "invalid_input", "{err}");
     }
 
     #[test]
@@ -325,7 +399,7 @@ mod tests {
         let state = DeskState::new(Ok(d));
         assert!(state.locked().unwrap());
         state.sign_in("大野", "4821").unwrap();
-        assert_eq!(state.actor("誰か"), "大野");
+        assert_eq!(state.actor().unwrap(), "大野");
         assert!(!state.lock_if_idle(Duration::from_secs(60)).unwrap());
         assert!(!state.locked().unwrap());
         assert!(state.lock_if_idle(Duration::ZERO).unwrap());

@@ -20,6 +20,9 @@ pub const LOCK_CHANGED: &str = "lock-changed";
 /// Who is signed in on this PC and when the user last touched the window.
 struct Session {
     staff: Option<Staff>,
+    /// On a PC where no profile has a PIN: the name the user gave for "who is using this PC"
+    /// ([`DeskState::declare`]).
+    declared: Option<String>,
     last_activity: Instant,
 }
 
@@ -68,6 +71,7 @@ impl DeskState {
             app: OnceLock::new(),
             session: Mutex::new(Session {
                 staff: None,
+                declared: None,
                 last_activity: Instant::now(),
             }),
         }
@@ -119,11 +123,52 @@ impl DeskState {
         self.session().ok().and_then(|s| s.staff.clone())
     }
 
-    /// Who acts: the signed-in staff member, else the name the UI sends (first run, no PINs).
-    pub fn actor(&self, by: &str) -> String {
-        self.signed_in()
-            .map(|s| s.name)
-            .unwrap_or_else(|| by.to_string())
+    /// Who acts — decided here and only here, never from a command's arguments: the signed-in
+    /// staff member; on a PC where no profile has a PIN, the name declared for this session
+    /// ([`DeskState::declare`]). Nobody → `no_actor` (the UI asks who is using the PC).
+    pub fn actor(&self) -> CmdResult<String> {
+        let s = self.session()?;
+        if let Some(staff) = &s.staff {
+            return Ok(staff.name.clone());
+        }
+        s.declared.clone().ok_or_else(|| {
+            CommandError::new(
+                "no_actor",
+                "nobody is named as using this PC: choose your name (top right), then try again",
+            )
+        })
+    }
+
+    /// "Who is using this PC" on a PC without PINs. Refused once any profile has a PIN: then
+    /// only signing in names the user.
+    pub fn declare(&self, name: &str) -> CmdResult<String> {
+        let name = renkei_core::model::clean_line(name);
+        if name.is_empty() || name.chars().count() > 60 {
+            return Err(CommandError::new(
+                "invalid_input",
+                "give your name (1 to 60 characters)",
+            ));
+        }
+        if self.internal(|d| Ok(d.lock_required()?))? {
+            return Err(CommandError::new(
+                "forbidden",
+                "staff on this PC sign in with their PIN; a name alone is not accepted",
+            ));
+        }
+        self.session()?.declared = Some(name.clone());
+        Ok(name)
+    }
+
+    /// Like [`DeskState::change`], with who acts ([`DeskState::actor`]).
+    pub fn act<T>(&self, f: impl FnOnce(&mut Desk, &str) -> CmdResult<T>) -> CmdResult<T> {
+        let who = self.actor()?;
+        self.change(|d| f(d, &who))
+    }
+
+    /// Like [`DeskState::with`] (no `queue-changed`), with who acts: reads that are audited.
+    pub fn act_quietly<T>(&self, f: impl FnOnce(&mut Desk, &str) -> CmdResult<T>) -> CmdResult<T> {
+        let who = self.actor()?;
+        self.with(|d| f(d, &who))
     }
 
     /// Checks the PIN in the core (audited, lock-out after wrong PINs) and unlocks.

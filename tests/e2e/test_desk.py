@@ -481,3 +481,25 @@ def test_the_page_may_call_only_the_apps_own_commands(demo_store, launch):
     for (cmd, _), result in zip(calls[1:], out[1:]):
         assert result.startswith("denied"), f"{cmd} should be refused by the capabilities: {result}"
     assert "pwned" not in desk.driver.title
+
+
+def test_the_page_cannot_write_another_name_into_the_audit_chain(demo_store, launch):
+    """Issue 17: who acts comes from the app's session (the declared name here, on a PC without
+    PINs), never from the arguments the page sends."""
+    desk = launch(demo_store)  # answers "who am I" with STAFF
+    desk.one("#queue .queue-row")
+    new = [r for r in demo_store.cli("queue", "--json", json_out=True) if r["status"] == "new"]
+    assert new, "the demo has unconfirmed items"
+    cid = new[0]["id"]
+    desk.driver.set_script_timeout(10)
+    calls = [
+        ["consultation_ack", {"id": cid, "by": "なりすまし"}],
+        ["consultation_add_message", {"id": cid, "kind": "note", "body": "E2E メモ", "by": "なりすまし"}],
+    ]
+    out = desk.driver.execute_async_script(PROBE_JS, calls)
+    assert out == ["allowed", "allowed"], out
+    events = demo_store.cli("audit", "--json", json_out=True)
+    mine = [e for e in events if e.get("target") == f"consultation:{cid}" and e["action"] in ("consultation.ack", "message.note")]
+    assert len(mine) == 2, mine
+    assert all(e["actor"] == STAFF for e in mine), mine
+    assert "なりすまし" not in json.dumps(events, ensure_ascii=False)

@@ -174,6 +174,7 @@ export default {
     integrity: "The data has an integrity problem. Contact your administrator.",
     io: "The file could not be read or written.", busy: "Busy. Try again in a moment.",
     store_unavailable: "The data could not be opened.", no_bridge: "No app bridge (this page does not work in a browser).",
+    no_actor: "Nobody is named as using this PC. Choose your name (top right), then try again.",
     locked: "The app is locked. Unlock it first.", forbidden: "Only doctors and administrators may do this.",
     profile_disabled: "This profile has been deactivated. Ask an administrator.",
     last_admin: "The last administrator cannot be deactivated or lose the role. Set up another administrator first.", locked_out: "Too many wrong PINs: locked for a while.",

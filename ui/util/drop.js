@@ -62,7 +62,7 @@ export async function importFiles(files) {
   for (const f of files) {
     try {
       const b64 = toBase64(await f.arrayBuffer());
-      results.push(await api.importBytes(f.name, b64, to, ctx.me()));
+      results.push(await api.importBytes(f.name, b64, to));
     } catch (e) {
       results.push({ name: f.name, outcome: null, error: e });
     }
@@ -75,7 +75,7 @@ async function importPaths(paths) {
   if (needMe()) return;
   const to = ctx.target();
   try {
-    await finish(await api.importPaths(paths, to, ctx.me()), to);
+    await finish(await api.importPaths(paths, to), to);
   } catch (e) {
     toastError(e);
   }

@@ -32,7 +32,7 @@ export async function mountConsultation(container, id, a) {
   replace(container, root);
   replace(els.thread, h("div", { class: "empty" }, t("consultation.loading")));
   try {
-    cur.detail = await api.show(id, get().me || null);
+    cur.detail = await api.show(id, true);
   } catch (e) {
     replace(els.thread, h("div", { class: "empty", id: "consultation-error" }, t("consultation.notFound")));
     toastError(e);
@@ -45,7 +45,7 @@ export async function mountConsultation(container, id, a) {
 export async function refreshConsultation() {
   if (!cur) return;
   try {
-    cur.detail = await api.show(cur.id, null);
+    cur.detail = await api.show(cur.id, false);
     paint(false);
   } catch (e) {
     toastError(e);
@@ -77,12 +77,12 @@ export async function ackCurrent() {
   const me = by();
   if (!me || !cur?.detail) return;
   const d = cur.detail;
-  await run(d.status === "new" ? api.ack(d.id, me) : api.assign(d.id, me, me));
+  await run(d.status === "new" ? api.ack(d.id) : api.assign(d.id, me));
 }
 
 export async function snoozeCurrent(minutes = 60) {
   const me = by();
-  if (me && cur) await run(api.snooze(cur.id, minutes, me));
+  if (me && cur) await run(api.snooze(cur.id, minutes));
 }
 
 function paint(first) {
@@ -129,14 +129,14 @@ function paintSide(d) {
   const nexts = ["in_progress", "waiting_partner", "resolved", "declined"].filter((s) => s !== d.status);
   const statusBtns = nexts.map((s) => h("button", {
     class: `btn btn--small${s === "declined" ? " btn--danger" : ""}`, type: "button", dataset: { status: s },
-    onclick: () => { const b = by(); if (b) run(api.setStatus(d.id, s, b)); },
+    onclick: () => { const b = by(); if (b) run(api.setStatus(d.id, s)); },
   }, label("status", s)));
   const ownerInput = h("input", { id: "owner-input", list: "staff-list", value: d.owner || "", placeholder: t("consultation.owner") });
   const staffList = h("datalist", { id: "staff-list" }, staffNames(d).map((n) => h("option", { value: n })));
   const urg = select({ id: "urgency-select" }, codes("urgency").map((c) => ({ value: c, label: label("urgency", c) })), d.urgency);
-  urg.addEventListener("change", () => { const b = by(); if (b) run(api.setUrgency(d.id, urg.value, b)); });
+  urg.addEventListener("change", () => { const b = by(); if (b) run(api.setUrgency(d.id, urg.value)); });
   const cat = select({ id: "category-select" }, codes("category").map((c) => ({ value: c, label: label("category", c) })), d.category);
-  cat.addEventListener("change", () => { const b = by(); if (b) run(api.setCategory(d.id, cat.value, b)); });
+  cat.addEventListener("change", () => { const b = by(); if (b) run(api.setCategory(d.id, cat.value)); });
   const snooze = select({ id: "snooze-select" }, [
     { value: "", label: d.snoozed_until ? `${t("consultation.snooze")}: ${clock(d.snoozed_until)}` : t("consultation.snoozeFor") },
     { value: "30", label: t("consultation.snooze30") }, { value: "60", label: t("consultation.snooze60") },
@@ -144,7 +144,7 @@ function paintSide(d) {
   ], "");
   snooze.addEventListener("change", () => {
     const b = by();
-    if (b && snooze.value) run(api.snooze(d.id, snooze.value === "off" ? null : Number(snooze.value), b));
+    if (b && snooze.value) run(api.snooze(d.id, snooze.value === "off" ? null : Number(snooze.value)));
   });
 
   const work = h("section", { class: "card", id: "card-work" },
@@ -153,8 +153,8 @@ function paintSide(d) {
     h("div", { class: "row", id: "status-buttons", role: "group", "aria-label": t("consultation.status") }, statusBtns),
     h("label", { class: "field" }, h("span", {}, t("consultation.owner")),
       h("div", { class: "owner-row" }, ownerInput, staffList,
-        h("button", { class: "btn btn--small", id: "assign", type: "button", onclick: () => { const b = by(); if (b) run(api.assign(d.id, ownerInput.value, b)); } }, t("consultation.assign")),
-        me && d.owner !== me ? h("button", { class: "btn btn--small", id: "assign-me", type: "button", onclick: () => run(api.assign(d.id, me, me)) }, t("consultation.assignMe")) : null)),
+        h("button", { class: "btn btn--small", id: "assign", type: "button", onclick: () => { const b = by(); if (b) run(api.assign(d.id, ownerInput.value)); } }, t("consultation.assign")),
+        me && d.owner !== me ? h("button", { class: "btn btn--small", id: "assign-me", type: "button", onclick: () => run(api.assign(d.id, me)) }, t("consultation.assignMe")) : null)),
     h("label", { class: "field" }, h("span", {}, t("consultation.snooze")), snooze));
 
   const triage = h("section", { class: "card", id: "card-triage" },
@@ -197,7 +197,7 @@ function attachment(a) {
     h("div", {}, h("div", { class: "att__name" }, icon("clip"), h("span", {}, a.name)), h("div", { class: "att__meta" }, `${a.media_type} · ${size}`)));
   const openBtn = () => h("button", { class: "btn btn--small", type: "button", onclick: async () => {
     const me = by(); if (!me) return;
-    try { await api.attachmentOpen(a.id, me); } catch (e) { toastError(e); }
+    try { await api.attachmentOpen(a.id); } catch (e) { toastError(e); }
   } }, t("consultation.saveOpen"));
   const previewBtn = (show) => h("button", { class: "btn btn--small", type: "button", onclick: async (ev) => {
     const me = by(); if (!me) return;
@@ -206,14 +206,14 @@ function attachment(a) {
   let btn;
   if (isImg) {
     btn = previewBtn(async (me) => {
-      const url = await api.attachmentDataUrl(a.id, me);
+      const url = await api.attachmentDataUrl(a.id);
       item.querySelector(".att__preview")?.remove();
       item.append(h("img", { class: "att__preview", src: url, alt: a.name }));
     });
   } else if (isPdf) {
     // First page on a canvas; the full document (or a PDF pdf.js cannot draw) opens in the system viewer.
     btn = previewBtn(async (me, b) => {
-      const url = await api.attachmentDataUrl(a.id, me);
+      const url = await api.attachmentDataUrl(a.id);
       item.querySelectorAll(".att__preview, .att__note").forEach((el) => el.remove());
       const canvas = h("canvas", { dataset: { pdfPage: 1 }, "aria-label": a.name });
       const box = h("div", { class: "att__preview att__preview--pdf", dataset: { state: "loading" } }, canvas);
@@ -269,7 +269,7 @@ function composer(id) {
       if (flags.length) { showWarning(flags); return; }
     }
     save.disabled = true;
-    const ok = await run(api.addMessage(id, draft.kind, body, me));
+    const ok = await run(api.addMessage(id, draft.kind, body));
     save.disabled = false;
     if (ok) { ta.value = ""; draft.body = ""; warn.hidden = true; confirmed = false; toast(t("composer.saved"), { kind: "ok" }); }
   }

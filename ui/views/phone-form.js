@@ -39,7 +39,7 @@ export async function mountPhoneForm(container, acts) {
       const out = await api.phoneIntake({
         partner: partner.value, partner_kind: kind.value, caller: caller.value, category: category.value,
         urgency: urgency.value || null, summary: summary.value, notes: notes.value,
-      }, me);
+      });
       toast(t("phone.saved"), { kind: "ok", code: "created" });
       form.reset();
       acts.saved?.(out.id);

@@ -266,7 +266,7 @@ function staffAdmin({ staff, mayAdmin, roster, reload, lock }) {
     role.addEventListener("change", async () => {
       clearErr();
       try {
-        await api.staffSetRole(p.id, role.value, me());
+        await api.staffSetRole(p.id, role.value);
         toast(t("settings.staffAdmin.roleChanged", { name: p.name, role: label("role", role.value) }), { kind: "ok", code: "role_changed" });
         after();
       } catch (e) { role.value = p.role; fail(e); }
@@ -277,7 +277,7 @@ function staffAdmin({ staff, mayAdmin, roster, reload, lock }) {
       clearErr();
       if (pinInput.hidden) { pinInput.hidden = false; pinInput.focus(); reset.textContent = t("settings.staffAdmin.setPin"); return; }
       if (!/^\d{4,12}$/.test(pinInput.value)) { fail({ code: "invalid_input", message: "pin" }); pinInput.focus(); return; }
-      try { await api.staffResetPin(p.id, pinInput.value, me()); toast(t("settings.staffAdmin.pinReset", { name: p.name }), { kind: "ok", code: "pin_reset" }); after(); } catch (e) { fail(e); }
+      try { await api.staffResetPin(p.id, pinInput.value); toast(t("settings.staffAdmin.pinReset", { name: p.name }), { kind: "ok", code: "pin_reset" }); after(); } catch (e) { fail(e); }
     } }, t("settings.staffAdmin.resetPin"));
     const actions = h("td", { class: "staff__actions" }, pinInput, reset);
     if (p.active) {
@@ -286,7 +286,7 @@ function staffAdmin({ staff, mayAdmin, roster, reload, lock }) {
         h("button", { type: "button", class: "btn btn--small btn--danger staff-confirm-yes", disabled: !mayAdmin, onclick: async () => {
           clearErr();
           try {
-            await api.staffSetActive(p.id, false, me());
+            await api.staffSetActive(p.id, false);
             toast(t("settings.staffAdmin.deactivated", { name: p.name }), { kind: "ok", code: "staff_deactivated" });
             if (roster.includes(p.name)) toast(t("settings.staffAdmin.inRoster", { name: p.name }), { kind: "info", code: "in_roster" });
             after();
@@ -300,7 +300,7 @@ function staffAdmin({ staff, mayAdmin, roster, reload, lock }) {
     } else {
       actions.append(" ", h("button", { type: "button", class: "btn btn--small staff-reactivate", dataset: { id: p.id }, disabled: !mayAdmin, onclick: async () => {
         clearErr();
-        try { await api.staffSetActive(p.id, true, me()); toast(t("settings.staffAdmin.reactivated", { name: p.name }), { kind: "ok", code: "staff_reactivated" }); after(); } catch (e) { fail(e); }
+        try { await api.staffSetActive(p.id, true); toast(t("settings.staffAdmin.reactivated", { name: p.name }), { kind: "ok", code: "staff_reactivated" }); after(); } catch (e) { fail(e); }
       } }, t("settings.staffAdmin.reactivate")));
     }
     return h("tr", { class: p.active ? null : "is-inactive", dataset: { id: p.id, name: p.name, role: p.role, active: p.active ? "1" : "0" } },
@@ -318,7 +318,7 @@ function staffAdmin({ staff, mayAdmin, roster, reload, lock }) {
       return;
     }
     try {
-      await api.staffAdd(name.value, role.value, pin.value || null, me());
+      await api.staffAdd(name.value, role.value, pin.value || null);
       toast(t("settings.staffAdmin.added", { name: name.value }), { kind: "ok", code: "staff_added" });
       after();
     } catch (e) { fail(e); }
@@ -353,7 +353,7 @@ function myPin(me) {
       if (!/^\d{4,12}$/.test(v("my-pin-new"))) { say("settings.staffAdmin.badPin", "invalid_input"); return; }
       if (v("my-pin-new") !== v("my-pin-new2")) { say("settings.myPin.mismatch", "mismatch"); return; }
       try {
-        await api.staffChangePin(v("my-pin-current"), v("my-pin-new"), me());
+        await api.staffChangePin(v("my-pin-current"), v("my-pin-new"));
         say("", "");
         for (const id of ["my-pin-current", "my-pin-new", "my-pin-new2"]) box.querySelector(`#${id}`).value = "";
         toast(t("settings.myPin.changed"), { kind: "ok", code: "pin_changed" });
@@ -376,7 +376,7 @@ function mayAdminister() {
 async function saveLanguage(l, acts) {
   try {
     const cur = await api.settings();
-    if (cur.language !== l) await api.saveSettings({ ...cur, language: l }, get().me);
+    if (cur.language !== l) await api.saveSettings({ ...cur, language: l });
     acts.language?.(l);
   } catch (e) { toastError(e); }
 }
@@ -426,7 +426,7 @@ export async function mountSettings(container, acts) {
       backupBtn.disabled = true;
       out.textContent = t("settings.backupRunning");
       try {
-        const r = await api.backupNow(get().me);
+        const r = await api.backupNow();
         out.textContent = t("settings.backupDone", { path: r.path, n: r.consultations, a: r.attachments });
         out.dataset.kind = "ok";
         toast(t("settings.backupOk"), { kind: "ok", code: "backup_written" });
@@ -440,7 +440,7 @@ export async function mountSettings(container, acts) {
       err.dataset.code = problem ? "invalid_input" : "";
       if (problem) return;
       try {
-        const saved = await api.saveSettings(next, get().me);
+        const saved = await api.saveSettings(next);
         Object.assign(s, saved);
         toast(t("settings.savedClinic"), { kind: "ok", code: "settings_saved" });
       } catch (e2) {

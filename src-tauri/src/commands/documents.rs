@@ -17,9 +17,6 @@ use serde::Serialize;
 use std::path::PathBuf;
 use tauri::State;
 
-/// The same limit as the core's (20 MiB); checked before reading a file from disk.
-const MAX_FILE_BYTES: u64 = 20 * 1024 * 1024;
-
 /// Result of one file of a drop: the outcome or why it was refused.
 #[derive(Debug, Clone, Serialize)]
 pub struct FileImport {
@@ -49,12 +46,11 @@ pub fn import_document_bytes(
     name: String,
     bytes_b64: String,
     to: Option<i64>,
-    by: String,
 ) -> CmdResult<FileImport> {
     let bytes = base64::engine::general_purpose::STANDARD
         .decode(bytes_b64.as_bytes())
         .map_err(|e| CommandError::new("invalid_input", format!("bytes: not base64 ({e})")))?;
-    state.change(|d| Ok(import(d, &name, &bytes, to, &by)))
+    state.act(|d, by| Ok(import(d, &name, &bytes, to, by)))
 }
 
 /// Imports files by path (native drop); one result per file.
@@ -63,63 +59,33 @@ pub fn import_document_paths(
     state: State<'_, DeskState>,
     paths: Vec<PathBuf>,
     to: Option<i64>,
-    by: String,
 ) -> CmdResult<Vec<FileImport>> {
-    state.change(|d| Ok(paths.iter().map(|p| import_path(d, p, to, &by)).collect()))
+    state.act(|d, by| Ok(paths.iter().map(|p| import_path(d, p, to, by)).collect()))
 }
 
 fn import_path(d: &mut Desk, path: &std::path::Path, to: Option<i64>, by: &str) -> FileImport {
-    let name = path
-        .file_name()
-        .map(|n| n.to_string_lossy().into_owned())
-        .unwrap_or_else(|| path.display().to_string());
-    let refuse = |e: CommandError| FileImport {
-        name: name.clone(),
-        outcome: None,
-        error: Some(e),
-    };
-    match std::fs::metadata(path) {
-        Ok(m) if m.is_dir() => {
-            return refuse(CommandError::new(
-                "unsupported_media_type",
-                "a folder cannot be imported; drop the files themselves",
-            ))
-        }
-        Ok(m) if m.len() > MAX_FILE_BYTES => {
-            return refuse(CommandError::new(
-                "too_large",
-                "the file is larger than 20 MiB",
-            ))
-        }
-        Ok(_) => {}
-        Err(e) => return refuse(e.into()),
-    }
-    match std::fs::read(path) {
-        Ok(bytes) => import(d, &name, &bytes, to, by),
-        Err(e) => refuse(e.into()),
+    match renkei_core::dropped::read_dropped_file(path) {
+        Ok((name, bytes)) => import(d, &name, &bytes, to, by),
+        Err(e) => FileImport {
+            name: renkei_core::dropped::file_name(path),
+            outcome: None,
+            error: Some(e.into()),
+        },
     }
 }
 
 /// An image or PDF attachment as a `data:` URL for an inline preview (audited as a read).
 #[tauri::command]
-pub fn attachment_data_url(
-    state: State<'_, DeskState>,
-    attachment_id: i64,
-    by: String,
-) -> CmdResult<String> {
-    let (a, bytes) = state.with(|d| Ok(d.attachment_bytes(attachment_id, &by)?))?;
+pub fn attachment_data_url(state: State<'_, DeskState>, attachment_id: i64) -> CmdResult<String> {
+    let (a, bytes) = state.act_quietly(|d, by| Ok(d.attachment_bytes(attachment_id, by)?))?;
     let b64 = base64::engine::general_purpose::STANDARD.encode(bytes);
     Ok(format!("data:{};base64,{b64}", a.media_type))
 }
 
 /// Saves an attachment to a private temp folder and opens it with the system viewer.
 #[tauri::command]
-pub fn attachment_open(
-    state: State<'_, DeskState>,
-    attachment_id: i64,
-    by: String,
-) -> CmdResult<String> {
-    let (a, bytes) = state.with(|d| Ok(d.attachment_bytes(attachment_id, &by)?))?;
+pub fn attachment_open(state: State<'_, DeskState>, attachment_id: i64) -> CmdResult<String> {
+    let (a, bytes) = state.act_quietly(|d, by| Ok(d.attachment_bytes(attachment_id, by)?))?;
     let path = crate::opener::save_private(&a.name, &bytes)?;
     crate::opener::open_with_system(&path)?;
     Ok(path.display().to_string())

@@ -11,13 +11,28 @@ pub mod settings;
 pub mod staff;
 
 use crate::error::{CmdResult, CommandError};
+use serde::{Deserialize, Deserializer};
 use std::str::FromStr;
 
-/// Parses a contract code (`urgent`, `discharge`, …) sent by the UI.
-pub(crate) fn code<T: FromStr>(field: &str, s: &str) -> CmdResult<T>
+/// A contract code (`urgent`, `discharge`, …) as a command argument. It always deserialises
+/// (as a string) so that an unknown code reaches the command and answers `invalid_input` with
+/// the list of valid codes — not Tauri's generic "invalid args" text.
+#[derive(Debug, Clone)]
+pub struct Code<T>(Result<T, String>);
+
+impl<'de, T: FromStr> Deserialize<'de> for Code<T>
 where
     T::Err: std::fmt::Display,
 {
-    s.parse::<T>()
-        .map_err(|e| CommandError::new("invalid_input", format!("{field}: {e}")))
+    fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        let s = String::deserialize(d)?;
+        Ok(Code(s.parse::<T>().map_err(|e| e.to_string())))
+    }
+}
+
+impl<T> Code<T> {
+    /// The code, or `invalid_input` saying what was wrong.
+    pub fn get(self) -> CmdResult<T> {
+        self.0.map_err(|e| CommandError::new("invalid_input", e))
+    }
 }

@@ -39,10 +39,9 @@ pub struct BackupResult {
 }
 
 #[tauri::command]
-pub fn backup_now(state: State<'_, DeskState>, by: String) -> CmdResult<BackupResult> {
-    let by = state.actor(&by);
-    state.with(|d| {
-        let (path, m) = d.backup_now(&by)?;
+pub fn backup_now(state: State<'_, DeskState>) -> CmdResult<BackupResult> {
+    state.act_quietly(|d, by| {
+        let (path, m) = d.backup_now(by)?;
         Ok(BackupResult {
             path: path.display().to_string(),
             consultations: m.consultations,
@@ -92,14 +91,9 @@ pub fn app_info(
 
 /// Saves the clinic's settings (calendar, targets, roster, notifications, backups).
 #[tauri::command]
-pub fn settings_save(
-    state: State<'_, DeskState>,
-    settings: Settings,
-    by: String,
-) -> CmdResult<Settings> {
-    let by = state.actor(&by);
-    let saved = state.change(|d| {
-        d.update_settings(settings, &by)?;
+pub fn settings_save(state: State<'_, DeskState>, settings: Settings) -> CmdResult<Settings> {
+    let saved = state.act(|d, by| {
+        d.update_settings(settings, by)?;
         Ok(d.settings().masked())
     })?;
     state.mark_settings_changed();

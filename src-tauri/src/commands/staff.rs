@@ -51,6 +51,13 @@ pub fn sign_in(state: State<'_, DeskState>, name: String, pin: String) -> CmdRes
     state.sign_in(&name, &pin)
 }
 
+/// "Who is using this PC" on a PC without PINs: the name every change is recorded under until
+/// the app closes or another name is given. Refused once any profile has a PIN.
+#[tauri::command]
+pub fn session_declare(state: State<'_, DeskState>, name: String) -> CmdResult<String> {
+    state.declare(&name)
+}
+
 /// Locks now (🔒 / Ctrl+L); answers whether the app is locked.
 #[tauri::command]
 pub fn lock_now(state: State<'_, DeskState>) -> CmdResult<bool> {
@@ -69,23 +76,15 @@ pub fn staff_add(
     name: String,
     role: String,
     pin: Option<String>,
-    by: String,
 ) -> CmdResult<Staff> {
     let role = Role::parse(&role)?;
-    let by = state.actor(&by);
     let pin = pin.filter(|p| !p.is_empty());
-    state.change(|d| Ok(d.admin_add_staff(&name, role, pin.as_deref(), &by)?))
+    state.act(|d, by| Ok(d.admin_add_staff(&name, role, pin.as_deref(), by)?))
 }
 
 #[tauri::command]
-pub fn staff_reset_pin(
-    state: State<'_, DeskState>,
-    id: i64,
-    pin: String,
-    by: String,
-) -> CmdResult<()> {
-    let by = state.actor(&by);
-    state.change(|d| Ok(d.admin_reset_pin(id, &pin, &by)?))
+pub fn staff_reset_pin(state: State<'_, DeskState>, id: i64, pin: String) -> CmdResult<()> {
+    state.act(|d, by| Ok(d.admin_reset_pin(id, &pin, by)?))
 }
 
 /// Every profile, deactivated ones too, for the staff section of the settings.
@@ -96,28 +95,16 @@ pub fn staff_all(state: State<'_, DeskState>) -> CmdResult<Vec<Staff>> {
 
 /// Deactivates (`active: false`) or reactivates a profile. Deactivating yourself signs you out.
 #[tauri::command]
-pub fn staff_set_active(
-    state: State<'_, DeskState>,
-    id: i64,
-    active: bool,
-    by: String,
-) -> CmdResult<Staff> {
-    let by = state.actor(&by);
-    let s = state.change(|d| Ok(d.admin_set_staff_active(id, active, &by)?))?;
+pub fn staff_set_active(state: State<'_, DeskState>, id: i64, active: bool) -> CmdResult<Staff> {
+    let s = state.act(|d, by| Ok(d.admin_set_staff_active(id, active, by)?))?;
     state.refresh_session()?;
     Ok(s)
 }
 
 #[tauri::command]
-pub fn staff_set_role(
-    state: State<'_, DeskState>,
-    id: i64,
-    role: String,
-    by: String,
-) -> CmdResult<Staff> {
+pub fn staff_set_role(state: State<'_, DeskState>, id: i64, role: String) -> CmdResult<Staff> {
     let role = Role::parse(&role)?;
-    let by = state.actor(&by);
-    let s = state.change(|d| Ok(d.admin_set_staff_role(id, role, &by)?))?;
+    let s = state.act(|d, by| Ok(d.admin_set_staff_role(id, role, by)?))?;
     state.refresh_session()?;
     Ok(s)
 }
@@ -128,8 +115,6 @@ pub fn staff_change_pin(
     state: State<'_, DeskState>,
     current: String,
     pin: String,
-    by: String,
 ) -> CmdResult<()> {
-    let by = state.actor(&by);
-    state.with(|d| Ok(d.change_own_pin(&by, &current, &pin)?))
+    state.act_quietly(|d, by| Ok(d.change_own_pin(by, &current, &pin)?))
 }
