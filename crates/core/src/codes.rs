@@ -1,4 +1,4 @@
-//! The closed vocabularies of the contract (../shared/CONTRACT.md "Codes"): channel, category,
+//! The closed vocabularies of the contract (docs/contract.md "Codes"): channel, category,
 //! urgency, status and partner kind. Each code has a stable wire name (`as_str`/`FromStr`) and a
 //! Japanese label for people. Nothing else in the crate spells these strings.
 

@@ -2,7 +2,7 @@
 //! a data directory. One module per table or aggregate; this file owns opening, pragmas,
 //! transactions and the data-dir layout.
 //!
-//! Durability rules (../shared/DESIGN.md): WAL, `synchronous=FULL`, every write in
+//! Durability rules (docs/architecture.md, "Data and durability"): WAL, `synchronous=FULL`, every write in
 //! `BEGIN IMMEDIATE` with a busy timeout so the desktop app and `renkei serve` can share a store.
 
 pub mod attachments;
