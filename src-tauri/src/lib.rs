@@ -6,11 +6,14 @@
 //! No business logic lives here: triage, due times, urgency, personal-data checks and audit are
 //! the core's.
 
+pub mod autostart;
 pub mod backup;
 pub mod commands;
 pub mod dragdrop;
 pub mod error;
 pub mod intake;
+#[cfg(all(unix, not(target_os = "macos")))]
+pub mod launcher;
 pub mod lock;
 pub mod notifier;
 pub mod opener;
@@ -41,11 +44,29 @@ pub fn builder(state: DeskState) -> tauri::Builder<tauri::Wry> {
         .plugin(tauri_plugin_single_instance::init(|app, _argv, _cwd| {
             window::show_main(app);
         }))
+        .plugin(
+            tauri_plugin_window_state::Builder::new()
+                .with_state_flags(window::remembered())
+                .build(),
+        )
+        .plugin(tauri_plugin_autostart::init(
+            tauri_plugin_autostart::MacosLauncher::LaunchAgent,
+            Some(vec![autostart::ARG]),
+        ))
         .manage(state)
         .manage(selfcheck::SelfCheckState::default())
         .setup(|app| {
             let handle = app.handle().clone();
             app.state::<DeskState>().attach_app(handle.clone());
+            window::fit_to_screen(&handle);
+            if autostart::started_at_login() {
+                if let Some(w) = app.get_webview_window(window::MAIN) {
+                    let _ = w.hide(); // a start at login waits in the tray
+                }
+            }
+            autostart::apply_first_run_default(&handle);
+            #[cfg(all(unix, not(target_os = "macos")))]
+            app.manage(launcher::LauncherBadge::connect());
             if let Err(e) = tray::build(app) {
                 tracing::warn!("tray icon unavailable: {e}");
             }
@@ -88,6 +109,8 @@ pub fn builder(state: DeskState) -> tauri::Builder<tauri::Wry> {
             commands::settings::backup_now,
             commands::settings::ui_view_changed,
             commands::settings::app_info,
+            commands::settings::autostart_get,
+            commands::settings::autostart_set,
             commands::staff::lock_status,
             commands::staff::staff_list,
             commands::staff::sign_in,
@@ -203,6 +226,7 @@ mod tests {
     fn commands_answer_with_code_and_message() {
         let tmp = tempfile::tempdir().unwrap();
         let w = app(DeskState::new(Ok(desk(tmp.path()))));
+        invoke(&w, "session_declare", serde_json::json!({"name": "田村"})).unwrap();
         let rows = invoke(&w, "queue_list", serde_json::json!({"filter": {}})).unwrap();
         assert_eq!(rows, serde_json::json!([]));
         let err = invoke(

@@ -1,6 +1,8 @@
 //! The tray icon: menu 開く / 終了, and a tooltip (and menu label, since Linux tray hosts show
-//! no tooltips) with the unconfirmed/urgent counts. While urgent items nobody has taken exist the icon
-//! carries a red dot (`icons/tray-urgent.png`).
+//! no tooltips) with the unconfirmed/urgent counts; the unconfirmed count also as the icon's
+//! label (AppIndicator hosts draw it beside the icon) and on the launcher/taskbar icon
+//! ([`crate::launcher`]). While urgent items nobody has taken exist the icon carries a red dot
+//! (`icons/tray-urgent.png`).
 
 use crate::commands::queue::QueueCounts;
 use std::sync::atomic::{AtomicBool, Ordering};
@@ -59,6 +61,15 @@ pub fn tooltip(c: &QueueCounts) -> String {
     )
 }
 
+/// The text beside the tray icon: the unconfirmed count, nothing when there is none.
+pub fn label(c: &QueueCounts) -> String {
+    if c.unconfirmed == 0 {
+        String::new()
+    } else {
+        c.unconfirmed.to_string()
+    }
+}
+
 /// Whether the icon should carry the urgent dot.
 pub fn is_urgent(c: &QueueCounts) -> bool {
     c.urgent_untaken > 0
@@ -66,8 +77,16 @@ pub fn is_urgent(c: &QueueCounts) -> bool {
 
 /// Updates tooltip and the "開く" label, and swaps the icon when the urgent state changes.
 pub fn show_counts(app: &AppHandle, c: &QueueCounts) {
+    #[cfg(all(unix, not(target_os = "macos")))]
+    if let Some(badge) = app.try_state::<crate::launcher::LauncherBadge>() {
+        badge.show(
+            u32::try_from(c.unconfirmed).unwrap_or(u32::MAX),
+            is_urgent(c),
+        );
+    }
     if let Some(tray) = app.tray_by_id(TRAY_ID) {
         let _ = tray.set_tooltip(Some(tooltip(c)));
+        let _ = tray.set_title(Some(label(c)));
         let urgent = is_urgent(c);
         if let Some(shown) = app.try_state::<TrayUrgent>() {
             if shown.0.load(Ordering::Relaxed) != urgent {

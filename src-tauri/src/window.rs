@@ -3,8 +3,60 @@
 //! `RENKEI_DESK_EXIT_ON_CLOSE` is set, as in tests).
 
 use tauri::{AppHandle, Emitter, Manager, Window, WindowEvent};
+use tauri_plugin_window_state::{AppHandleExt, StateFlags};
 
 pub const MAIN: &str = "main";
+
+/// What is remembered per PC (`tauri-plugin-window-state`, in the app's config dir): size,
+/// position and whether the window was maximised — not its visibility (a start at login waits in
+/// the tray) nor decorations.
+pub fn remembered() -> StateFlags {
+    StateFlags::SIZE | StateFlags::POSITION | StateFlags::MAXIMIZED
+}
+
+/// Whether a window of `size` fits the work area `area` (the screen minus taskbar and panels).
+pub fn fits(size: (u32, u32), area: (u32, u32)) -> bool {
+    size.0 <= area.0 && size.1 <= area.1
+}
+
+/// After the remembered state was restored: a window larger than the screen's work area (the
+/// first start on a 1366×768 monitor, or a size remembered from a bigger screen) is maximised,
+/// so the status bar and the composer's buttons are never below the taskbar; a window whose
+/// remembered position is off every screen (a monitor was removed) is centred.
+pub fn fit_to_screen(app: &AppHandle) {
+    let Some(w) = app.get_webview_window(MAIN) else {
+        return;
+    };
+    let Ok(Some(monitor)) = w.current_monitor().or_else(|_| w.primary_monitor()) else {
+        return;
+    };
+    let area = monitor.work_area();
+    let Ok(size) = w.outer_size() else { return };
+    if !fits(
+        (size.width, size.height),
+        (area.size.width, area.size.height),
+    ) {
+        let _ = w.maximize();
+        return;
+    }
+    if let Ok(pos) = w.outer_position() {
+        let inside = pos.x + 40 >= area.position.x
+            && pos.y + 20 >= area.position.y
+            && pos.x < area.position.x + area.size.width as i32 - 40
+            && pos.y < area.position.y + area.size.height as i32 - 40;
+        if !inside {
+            let _ = w.center();
+        }
+    }
+}
+
+/// Writes the window state now (the app usually hides instead of closing, and a PC that is shut
+/// down may never let it exit cleanly).
+pub fn save_state(app: &AppHandle) {
+    if let Err(e) = app.save_window_state(remembered()) {
+        tracing::debug!("window state not saved: {e}");
+    }
+}
 
 /// Shows, un-minimises and focuses the main window.
 pub fn show_main(app: &AppHandle) {
@@ -36,8 +88,22 @@ pub fn on_window_event(window: &Window, event: &WindowEvent) {
             if std::env::var_os("RENKEI_DESK_EXIT_ON_CLOSE").is_none() =>
         {
             api.prevent_close();
+            save_state(window.app_handle());
             let _ = window.hide();
         }
         _ => {}
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_default_window_does_not_fit_a_1366x768_screen_with_a_taskbar() {
+        // 1366×768 minus a 40 px taskbar: the configured 1280×800 is too tall → maximised.
+        assert!(!fits((1280, 800), (1366, 728)));
+        assert!(fits((1280, 800), (1920, 1040)));
+        assert!(fits((1366, 728), (1366, 728)));
     }
 }

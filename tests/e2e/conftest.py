@@ -194,6 +194,10 @@ class Desk:
         env = dict(store.env)
         env["XDG_DATA_HOME"] = str(profile / "data")
         env["XDG_CACHE_HOME"] = str(profile / "cache")
+        # The PC's own settings (window size and position, start with the PC) per profile too.
+        env["XDG_CONFIG_HOME"] = str(profile / "config")
+        env["HOME"] = str(profile / "home")
+        (profile / "home").mkdir(parents=True, exist_ok=True)
         port, native = free_port(), free_port()
         self.log = log or (store.root / "tauri-driver.log")
         self.logf = open(self.log, "ab")

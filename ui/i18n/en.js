@@ -65,6 +65,7 @@ export default {
   },
   settings: {
     title: "Settings", staff: "My name (user of this PC)", staffHint: "Used for the audit trail.",
+    autostart: "Start Renkei Desk with this PC (waits in the tray and notifies)", autostartHint: "A setting of this PC and user only. Recommended on the reception PC.",
     staffSignedIn: "The signed-in staff member. To switch, lock (top right, Ctrl+L).",
     save: "Save", language: "Language",
     languageHint: "A clinic-wide setting (every PC and the lock screen). Saved as soon as you press it.",

@@ -65,6 +65,7 @@ export default {
   },
   settings: {
     title: "設定", staff: "自分の名前（この端末の担当者）", staffHint: "操作の記録に使います。",
+    autostart: "PC の起動時に Renkei Desk を開く（トレイで待機し、相談が来たら通知します）", autostartHint: "この PC とこのユーザーだけの設定です。受付の PC では オン をおすすめします。",
     staffSignedIn: "ロック解除したスタッフです。替わるときは 右上の鍵ボタン（Ctrl+L）でロックしてください。",
     save: "保存", language: "表示言語",
     languageHint: "クリニック全体の設定です（すべてのPCとロック画面に反映）。押すとすぐ保存されます。",

@@ -372,6 +372,19 @@ function mayAdminister() {
   return !get().lockRequired || role === "doctor" || role === "admin";
 }
 
+/** "Start with this PC": a setting of the PC (and its user), read from and written to the OS. */
+function autostartField() {
+  const box = h("input", { id: "set-autostart", type: "checkbox", disabled: true });
+  api.autostart().then((on) => { box.checked = on; box.disabled = false; }, () => {});
+  box.addEventListener("change", async () => {
+    box.disabled = true;
+    try { box.checked = await api.setAutostart(box.checked); toast(t("settings.saved"), { kind: "ok", code: "autostart_saved" }); }
+    catch (e) { box.checked = !box.checked; toastError(e); }
+    finally { box.disabled = false; }
+  });
+  return h("div", { class: "field" }, h("label", { class: "check" }, box, " ", t("settings.autostart")), h("span", { class: "hint" }, t("settings.autostartHint")));
+}
+
 /** Saves the clinic's language (the whole clinic, every PC), then redraws in it. */
 async function saveLanguage(l, acts) {
   try {
@@ -390,6 +403,7 @@ export async function mountSettings(container, acts) {
   const form = h("form", { class: "form", id: "settings-form" },
     h("label", { class: "field" }, h("span", {}, t("settings.staff")), name, h("span", { class: "hint" }, get().lockRequired ? t("settings.staffSignedIn") : t("settings.staffHint"))),
     h("div", { class: "actions" }, save),
+    autostartField(),
     h("div", { class: "field" }, h("span", {}, t("settings.language")), h("div", { class: "seg" }, lang("ja", "日本語"), lang("en", "English")),
       h("span", { class: "hint", id: "lang-hint" }, mayLang ? t("settings.languageHint") : t("settings.languageAdminOnly"))),
     h("hr"),

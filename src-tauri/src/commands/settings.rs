@@ -100,6 +100,18 @@ pub fn settings_save(state: State<'_, DeskState>, settings: Settings) -> CmdResu
     Ok(saved)
 }
 
+/// Whether the app starts with this PC (a setting of the PC and its user, not of the clinic).
+#[tauri::command]
+pub fn autostart_get(app: tauri::AppHandle) -> CmdResult<bool> {
+    crate::autostart::enabled(&app)
+}
+
+/// Turns starting with this PC on or off; answers the new state.
+#[tauri::command]
+pub fn autostart_set(app: tauri::AppHandle, enabled: bool) -> CmdResult<bool> {
+    crate::autostart::set(&app, enabled)
+}
+
 /// The UI tells which view is in front: only the queue view counts as "looking at the queue".
 #[tauri::command]
 pub fn ui_view_changed(state: State<'_, DeskState>, view: String) {
