@@ -29,6 +29,7 @@
 //! * At the same instant, events are applied before scheduled notifications (an ack at 10:05:00
 //!   prevents the 10:05:00 repeat).
 
+pub mod generate;
 pub mod scenario;
 mod settings;
 pub mod text;
