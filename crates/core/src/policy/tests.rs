@@ -115,20 +115,23 @@ fn min_gap_between_non_urgent() {
         ..Default::default()
     };
     let mut p = NotificationPolicy::new(s);
-    // A today item whose warning (16:50) and a digest of another item collide.
+    // A digest at 16:51:50, then a today item (due 17:00) arrives late: its warning waits
+    // 30 s after the digest.
     p.handle(
-        t("16:35:00"),
+        t("16:36:50"),
         arrive("a", Category::Discharge, Urgency::Normal),
     );
-    p.handle(
-        t("16:36:00"),
+    let mut out = run_until(&mut p, t("16:52:00"));
+    out.extend(p.handle(
+        t("16:52:00"),
         arrive("b", Category::Discharge, Urgency::Today),
-    );
-    let out = run_until(&mut p, t("17:30:00"));
+    ));
+    out.extend(run_until(&mut p, t("17:30:00")));
     let times: Vec<_> = out.iter().map(|n| n.at).collect();
-    assert_eq!(times, [t("16:50:00"), t("16:50:30")], "{out:?}");
-    assert_eq!(out[0].kind, NotificationKind::DueSoonUnowned);
-    assert_eq!(out[1].kind, NotificationKind::Digest);
+    assert_eq!(times, [t("16:51:50"), t("16:52:20")], "{out:?}");
+    assert_eq!(out[0].kind, NotificationKind::Digest);
+    assert_eq!(out[1].kind, NotificationKind::DueSoonUnowned);
+    assert_eq!(out[1].ids, ["b"]);
 }
 
 #[test]
@@ -243,11 +246,11 @@ fn late_tick_catches_up_once() {
         ..Default::default()
     });
     p.handle(t("02:00:00"), arrive("u", Category::Other, Urgency::Urgent));
-    // The PC slept for an hour: one catch-up repeat, not twelve.
+    // The PC slept for an hour: one catch-up repeat, not twelve; then every 10 min.
     let out = p.tick(t("03:00:00"));
     assert_eq!(out.len(), 1);
     assert_eq!(out[0].at, t("03:00:00"));
-    assert_eq!(p.next_wakeup(), Some(t("03:05:00")));
+    assert_eq!(p.next_wakeup(), Some(t("03:10:00")));
 }
 
 #[test]
