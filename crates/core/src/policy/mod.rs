@@ -4,24 +4,36 @@
 //! [`NotificationPolicy::next_wakeup`].
 //!
 //! Rules (defaults in [`PolicySettings`]):
-//! * **Urgent** — notified at arrival, at any hour (also while the queue is visible); again every
-//!   5 min until someone acknowledges or resolves it (reading is not taking it); after 15 min
-//!   unacknowledged one escalation (`escalated: true`, sound, addressed to the director if
-//!   configured); repeats after that stay `escalated`. Never again after ack. Urgent items due for
-//!   a repeat at the same instant share one notification.
+//! * **Urgent** — notified at arrival, at any hour (also while the queue is visible); again 5 min
+//!   later, then every 10 min until someone acknowledges or resolves it (reading is not taking
+//!   it); after 15 min unacknowledged one escalation (`escalated: true`, sound, addressed to the
+//!   director if configured) in place of the repeat due then; repeats after that stay
+//!   `escalated`. Never again after ack. Each urgent item has one notification on screen: its
+//!   repeats and escalation carry `replaces` = the key of its first notification, so the app
+//!   updates that notification in place (they still count as notifications in the summary, and
+//!   separately as `replaced`).
 //! * **Non-urgent** (today/normal/fyi) — one entry per thread: follow-up messages on a thread that
-//!   was already announced and is still unread are not announced again. Collected for 15 min
-//!   (from the first waiting item) into one digest, shown only within clinic hours; a window that
-//!   would run past closing (or the lunch break) fires one minute before it ("終業前のまとめ").
-//!   What arrived while closed is summarised once at the next opening ("夜間の新着 4件（…）").
-//!   Items read, acknowledged or resolved before the digest fires drop out of it.
+//!   was already announced and is still unread are not announced again. Collected into one
+//!   digest at least 15 min after the first waiting item, and at least a load-dependent gap after
+//!   the previous summary: 15 min when under 4 new items came in the last hour, 30 min from 4,
+//!   45 min from 10, 60 min from 20 (`digest_load_steps`). Shown only within clinic hours; a
+//!   window that would run past closing (or the lunch break) fires one minute before it
+//!   ("終業前のまとめ"). What arrived while closed is summarised once at the next opening
+//!   ("夜間の新着 4件（…）"). Items read, acknowledged or resolved before the digest fires drop
+//!   out of it.
 //! * **fyi** never triggers a notification by itself; fyi items are only counted in a digest or
 //!   opening summary that fires for other items (and stay waiting until then or until read).
-//! * **Due soon** — 10 min before the due time of an item nobody has acknowledged, within clinic
-//!   hours only; late arrivals warn at once if still before the due time.
+//! * **Due soon** — an item nobody has acknowledged is named before its due time: every summary
+//!   also names ("期限間近・担当者なし N件") the unowned items whose warning would otherwise come
+//!   within the next hour or before the next digest, whichever is later
+//!   (`due_soon_batch_minutes`); only if no summary names it in time, a warning 10 min before
+//!   the due time (within clinic hours; late arrivals at once if still before the due time),
+//!   which takes the other unowned items due within that window and what was waiting for a
+//!   digest along (no digest right after it).
 //! * **Queue visible** (`focus visible=true`) — nothing but urgent. Items that arrive while visible,
 //!   and items waiting when the queue becomes visible, count as seen and are never digested.
-//!   Due-soon warnings wait until the queue is hidden again (if still before the due time).
+//!   Due-soon warnings wait until the queue is hidden again (if still before the due time), and
+//!   nothing non-urgent is stamped earlier than the moment it was hidden.
 //! * At most one non-urgent notification per 30 s (later ones wait). Muted categories/urgencies
 //!   never pop up (urgent cannot be muted). Quiet hours: see [`QuietHours`].
 //! * A new message on an acknowledged (owned) non-urgent thread is not notified; a message on a
