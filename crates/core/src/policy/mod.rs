@@ -777,7 +777,12 @@ impl NotificationPolicy {
                 NotificationKind::DueSoonUnowned,
             )
         } else if let Some(o) = off {
-            let (t, b) = text::opening_summary(&new, &due, o.label());
+            // What came while closed is counted whole (also what is due soon among it).
+            let (came, due_old): (Vec<&Item>, Vec<&Item>) = new
+                .iter()
+                .chain(&due)
+                .partition(|i| i.pending_since.is_some());
+            let (t, b) = text::opening_summary(&came, &due_old, o.label());
             (
                 t,
                 b,

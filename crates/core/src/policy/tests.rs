@@ -371,3 +371,28 @@ fn urgent_repeats_replace_the_first_notification() {
     assert_ne!(other[0].key, first[0].key);
     assert_eq!(other[0].replaces, None);
 }
+
+#[test]
+fn opening_summary_counts_night_items_due_soon_as_new() {
+    let mut p = NotificationPolicy::new(PolicySettings::default());
+    // Arrived at night, due at 9:30 (an explicit due time): named in the 9:00 summary, which
+    // counts it among what came overnight.
+    let due = parse_rfc3339("2026-12-02T09:30:00+09:00").unwrap();
+    p.handle(
+        t("20:00:00"),
+        PolicyEvent::Arrive(Arrival {
+            id: "n".into(),
+            partner: "札幌北辰病院 地域連携室".into(),
+            partner_kind: Some(PartnerKind::Hospital),
+            channel: Some(Channel::FaxFolder),
+            category: Category::Discharge,
+            urgency: Urgency::Normal,
+            due_at: Some(due),
+        }),
+    );
+    let out = run_until(&mut p, due);
+    assert_eq!(out.len(), 1, "{out:?}");
+    assert_eq!(out[0].kind, NotificationKind::OpeningSummary);
+    assert_eq!(out[0].title, "夜間の新着 1件（退院調整 1）");
+    assert_eq!(out[0].ids, ["n"]);
+}
