@@ -7,7 +7,14 @@
 //!
 //! Texts are built by the caller from category, partner and counts only — never message text
 //! or a patient's name (the screen may face the waiting room).
+//!
+//! An urgent item has one notification on screen: the policy's repeats and escalation for it
+//! (`replaces` = the item's first notification) are shown with notify-rust's replace id — the
+//! id the server gave that item's previous notification — so the same notification is updated
+//! in place instead of stacking a new one. The thread keys this by the consultation a click
+//! opens (the policy's urgent notifications name exactly one item, and [`Notice`] carries it).
 
+use std::collections::HashMap;
 use std::sync::mpsc;
 use tauri::AppHandle;
 
@@ -37,8 +44,10 @@ impl Notifier {
         let spawned = std::thread::Builder::new()
             .name("renkei-notifier".into())
             .spawn(move || {
+                // The server's id of the last urgent notification shown per consultation.
+                let mut shown: HashMap<i64, u32> = HashMap::new();
                 for n in rx {
-                    show(&app, n);
+                    show(&app, n, &mut shown);
                 }
             });
         if let Err(e) = spawned {
@@ -56,8 +65,16 @@ impl Notifier {
 }
 
 #[cfg(all(unix, not(target_os = "macos")))]
-fn show(app: &AppHandle, n: Notice) {
+fn show(app: &AppHandle, n: Notice, shown: &mut HashMap<i64, u32>) {
     let mut note = notify_rust::Notification::new();
+    // A repeat of an urgent item replaces that item's notification on screen.
+    let replace = n
+        .consultation_id
+        .filter(|_| n.urgent)
+        .and_then(|c| shown.get(&c).copied());
+    if let Some(previous_id) = replace {
+        note.id(previous_id);
+    }
     note.appname("Renkei Desk")
         .summary(&n.title)
         .body(&n.body)
@@ -70,6 +87,9 @@ fn show(app: &AppHandle, n: Notice) {
         });
     match note.show() {
         Ok(handle) => {
+            if let (true, Some(c)) = (n.urgent, n.consultation_id) {
+                shown.insert(c, handle.id());
+            }
             let app = app.clone();
             let id = n.consultation_id;
             let _ = std::thread::Builder::new()
@@ -87,7 +107,7 @@ fn show(app: &AppHandle, n: Notice) {
 }
 
 #[cfg(not(all(unix, not(target_os = "macos"))))]
-fn show(_app: &AppHandle, n: Notice) {
+fn show(_app: &AppHandle, n: Notice, _shown: &mut HashMap<i64, u32>) {
     let mut note = notify_rust::Notification::new();
     note.appname("Renkei Desk").summary(&n.title).body(&n.body);
     if let Err(e) = note.show() {

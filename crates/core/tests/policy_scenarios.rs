@@ -184,8 +184,9 @@ fn busy_weekday() {
     assert_eq!(urgent.len(), 1, "{all}");
     assert_eq!(urgent[0].title, "至急: その他");
 
-    // Items that arrived while the queue was visible are never digested; only the bed
-    // availability one (4 business hours, unowned) gets its due-soon warning at 14:27.
+    // Items that arrived while the queue was visible are never digested as new; only the bed
+    // availability one (4 business hours, unowned, due 14:37) is named once more: its warning
+    // (14:27) would come before the next digest, so the 13:35 digest carries it (期限間近).
     for i in 1..=8 {
         let id = format!("c-r{i}");
         let ns: Vec<_> = out
@@ -195,8 +196,15 @@ fn busy_weekday() {
             .collect();
         if i == 4 {
             assert_eq!(ns.len(), 1, "{all}");
-            assert_eq!(ns[0].kind, NotificationKind::DueSoonUnowned);
-            assert_eq!(ns[0].at, t("2026-12-01T14:27:00+09:00"));
+            assert_eq!(ns[0].kind, NotificationKind::Digest);
+            assert_eq!(ns[0].at, t("2026-12-01T13:35:00+09:00"));
+            assert!(
+                ns[0]
+                    .body
+                    .contains("期限間近・担当者なし 1件: 受け入れ可否 1"),
+                "{all}"
+            );
+            assert!(ns[0].reason.contains("期限間近"), "{all}");
         } else {
             assert!(ns.is_empty(), "{id}\n{all}");
         }
@@ -213,7 +221,8 @@ fn busy_weekday() {
     assert_eq!(burst[0].at, t("2026-12-01T11:20:00+09:00"));
     assert_eq!(burst[0].ids, ["c-b1", "c-d2"]);
 
-    // fyi never pops up by itself: c-x1 only inside the closing digest with others.
+    // fyi never pops up by itself: c-x1 only inside a notification with others — here the
+    // 16:50 warning, which takes what was waiting along (no digest right after it).
     let fyi: Vec<_> = out
         .notifications
         .iter()
@@ -221,17 +230,23 @@ fn busy_weekday() {
         .collect();
     assert_eq!(fyi.len(), 1, "{all}");
     assert!(fyi[0].ids.len() > 1);
-    assert_eq!(fyi[0].reason, "digest: 終業前のまとめ");
-    assert_eq!(fyi[0].at, t("2026-12-01T16:59:00+09:00"));
+    assert_eq!(fyi[0].kind, NotificationKind::DueSoonUnowned);
+    assert_eq!(fyi[0].at, t("2026-12-01T16:50:00+09:00"));
 
-    // Due-soon warning 10 minutes before 17:00 for the unowned items (not the acked c-n3).
+    // Due-soon warning 10 minutes before 17:00 for the unowned items (not the acked c-n3),
+    // with the two items waiting for a digest (c-x1, c-y1) counted in the body.
     let due = of_kind(&out, NotificationKind::DueSoonUnowned);
-    assert_eq!(due.len(), 2, "{all}");
-    assert_eq!(due[1].at, t("2026-12-01T16:50:00+09:00"));
-    assert_eq!(due[1].ids, ["c-n1", "c-n2", "c-t1"]);
-    assert_eq!(due[1].title, "期限10分前・担当者なし 3件");
+    assert_eq!(due.len(), 1, "{all}");
+    assert_eq!(due[0].at, t("2026-12-01T16:50:00+09:00"));
+    assert_eq!(due[0].ids, ["c-x1", "c-y1", "c-n1", "c-n2", "c-t1"]);
+    assert_eq!(due[0].title, "期限10分前・担当者なし 3件");
+    assert!(
+        due[0].body.ends_with("／ほか新着 2件: 薬剤 1・情報共有 1"),
+        "{all}"
+    );
 
-    // Digests every 15 min from the first waiting item, one per window.
+    // A quiet day (under 4 new an hour): digests 15 min after the first waiting item, one
+    // per window; the one before closing at 16:59.
     let digests: Vec<String> = of_kind(&out, NotificationKind::Digest)
         .iter()
         .map(|n| {
@@ -247,10 +262,10 @@ fn busy_weekday() {
         digests,
         [
             "11:20 [\"c-b1\", \"c-d2\"]",
-            "13:35 [\"c-f1\"]",
+            "13:35 [\"c-f1\", \"c-r4\"]",
             "14:15 [\"c-p1\"]",
             "14:45 [\"c-t1\"]",
-            "16:59 [\"c-x1\", \"c-y1\", \"c-z1\"]",
+            "16:59 [\"c-z1\"]",
         ],
         "{all}"
     );
@@ -268,7 +283,8 @@ fn weekend_holiday() {
     println!("{all}");
     common_rules(&json, &out);
 
-    // Saturday urgent bed availability: at once, repeats every 5 min, escalation at +15.
+    // Saturday urgent bed availability: at once, again at +5, escalation at +15 (each
+    // replacing the first notification in place), taken before +25.
     let w1: Vec<_> = out
         .notifications
         .iter()
@@ -280,18 +296,20 @@ fn weekend_holiday() {
         [
             "2026-03-21T00:40:00+00:00",
             "2026-03-21T00:45:00+00:00",
-            "2026-03-21T00:50:00+00:00",
             "2026-03-21T00:55:00+00:00",
-            "2026-03-21T01:00:00+00:00",
         ],
         "{all}"
     );
     assert_eq!(w1[0].kind, NotificationKind::UrgentArrival);
-    assert_eq!(w1[3].kind, NotificationKind::Escalation);
-    assert!(w1[3].escalated && w1[3].sound);
-    assert!(w1[3].title.contains("院長") && w1[3].title.contains("エスカレーション"));
-    assert_eq!(w1[4].kind, NotificationKind::UrgentRepeat);
-    assert!(w1[4].escalated);
+    assert_eq!(w1[0].replaces, None);
+    assert_eq!(w1[1].kind, NotificationKind::UrgentRepeat);
+    assert_eq!(w1[2].kind, NotificationKind::Escalation);
+    assert!(w1[2].escalated && w1[2].sound);
+    assert!(w1[2].title.contains("院長") && w1[2].title.contains("エスカレーション"));
+    for n in &w1[1..] {
+        assert_eq!(n.replaces.as_deref(), Some(w1[0].key.as_str()), "{all}");
+        assert_eq!(n.key, w1[0].key);
+    }
 
     // Resolved urgent: one repeat, then nothing.
     let w5: Vec<_> = out
@@ -327,17 +345,21 @@ fn unacked_urgent() {
         .iter()
         .map(|n| (n.at - t("2026-12-01T10:12:00+09:00")).num_minutes())
         .collect();
-    // Arrival, repeats every 5 min (also while the queue was visible and after a read),
-    // escalation at +15, and silence after the ack at +29 (even for a new message).
-    assert_eq!(mins, [0, 5, 10, 15, 20, 25], "{all}");
-    assert_eq!(out.notifications[3].kind, NotificationKind::Escalation);
+    // Arrival, again at +5, escalation at +15, then every 10 min (also while the queue was
+    // visible and after a read), and silence after the ack at +29 (even for a new message).
+    assert_eq!(mins, [0, 5, 15, 25], "{all}");
+    assert_eq!(out.notifications[2].kind, NotificationKind::Escalation);
+    assert!(out.notifications[3].escalated);
     assert_eq!(
         out.notifications[1].reason,
         "urgent_repeat: 未確認のため再通知 (2回目)"
     );
     let ack = t("2026-12-01T10:41:00+09:00");
     assert!(out.notifications.iter().all(|n| n.at < ack));
-    assert_eq!(out.summary.urgent_repeats, 4);
+    assert_eq!(out.summary.urgent_repeats, 2);
     assert_eq!(out.summary.escalations, 1);
-    assert_eq!(out.summary.max_per_hour, 6);
+    assert_eq!(out.summary.max_per_hour, 4);
+    // One notification on screen, updated in place: three of the four replace the first.
+    assert_eq!(out.summary.replaced, 3);
+    assert_eq!(out.summary.new_popups, 1);
 }

@@ -4,24 +4,36 @@
 //! [`NotificationPolicy::next_wakeup`].
 //!
 //! Rules (defaults in [`PolicySettings`]):
-//! * **Urgent** — notified at arrival, at any hour (also while the queue is visible); again every
-//!   5 min until someone acknowledges or resolves it (reading is not taking it); after 15 min
-//!   unacknowledged one escalation (`escalated: true`, sound, addressed to the director if
-//!   configured); repeats after that stay `escalated`. Never again after ack. Urgent items due for
-//!   a repeat at the same instant share one notification.
+//! * **Urgent** — notified at arrival, at any hour (also while the queue is visible); again 5 min
+//!   later, then every 10 min until someone acknowledges or resolves it (reading is not taking
+//!   it); after 15 min unacknowledged one escalation (`escalated: true`, sound, addressed to the
+//!   director if configured) in place of the repeat due then; repeats after that stay
+//!   `escalated`. Never again after ack. Each urgent item has one notification on screen: its
+//!   repeats and escalation carry `replaces` = the key of its first notification, so the app
+//!   updates that notification in place (they still count as notifications in the summary, and
+//!   separately as `replaced`).
 //! * **Non-urgent** (today/normal/fyi) — one entry per thread: follow-up messages on a thread that
-//!   was already announced and is still unread are not announced again. Collected for 15 min
-//!   (from the first waiting item) into one digest, shown only within clinic hours; a window that
-//!   would run past closing (or the lunch break) fires one minute before it ("終業前のまとめ").
-//!   What arrived while closed is summarised once at the next opening ("夜間の新着 4件（…）").
-//!   Items read, acknowledged or resolved before the digest fires drop out of it.
+//!   was already announced and is still unread are not announced again. Collected into one
+//!   digest at least 15 min after the first waiting item, and at least a load-dependent gap after
+//!   the previous summary: 15 min when under 4 new items came in the last hour, 30 min from 4,
+//!   45 min from 10, 60 min from 20 (`digest_load_steps`). Shown only within clinic hours; a
+//!   window that would run past closing (or the lunch break) fires one minute before it
+//!   ("終業前のまとめ"). What arrived while closed is summarised once at the next opening
+//!   ("夜間の新着 4件（…）"). Items read, acknowledged or resolved before the digest fires drop
+//!   out of it.
 //! * **fyi** never triggers a notification by itself; fyi items are only counted in a digest or
 //!   opening summary that fires for other items (and stay waiting until then or until read).
-//! * **Due soon** — 10 min before the due time of an item nobody has acknowledged, within clinic
-//!   hours only; late arrivals warn at once if still before the due time.
+//! * **Due soon** — an item nobody has acknowledged is named before its due time: every summary
+//!   also names ("期限間近・担当者なし N件") the unowned items whose warning would otherwise come
+//!   within the next hour or before the next digest, whichever is later
+//!   (`due_soon_batch_minutes`); only if no summary names it in time, a warning 10 min before
+//!   the due time (within clinic hours; late arrivals at once if still before the due time),
+//!   which takes the other unowned items due within that window and what was waiting for a
+//!   digest along (no digest right after it).
 //! * **Queue visible** (`focus visible=true`) — nothing but urgent. Items that arrive while visible,
 //!   and items waiting when the queue becomes visible, count as seen and are never digested.
-//!   Due-soon warnings wait until the queue is hidden again (if still before the due time).
+//!   Due-soon warnings wait until the queue is hidden again (if still before the due time), and
+//!   nothing non-urgent is stamped earlier than the moment it was hidden.
 //! * At most one non-urgent notification per 30 s (later ones wait). Muted categories/urgencies
 //!   never pop up (urgent cannot be muted). Quiet hours: see [`QuietHours`].
 //! * A new message on an acknowledged (owned) non-urgent thread is not notified; a message on a
@@ -29,19 +41,20 @@
 //! * At the same instant, events are applied before scheduled notifications (an ack at 10:05:00
 //!   prevents the 10:05:00 repeat).
 
+pub mod generate;
 pub mod scenario;
 mod settings;
 pub mod text;
 
 pub use scenario::{run_scenario_lines, ScenarioOutput, ScenarioSummary};
-pub use settings::{PolicySettings, QuietHours};
+pub use settings::{LoadStep, PolicySettings, QuietHours};
 
 use crate::calendar::jst_date;
 use crate::codes::{Category, Channel, PartnerKind, Urgency};
 use crate::triage::due_at;
 use chrono::{DateTime, Duration, Utc};
 use serde::{Deserialize, Serialize};
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, VecDeque};
 
 /// What happened, as the policy sees it. Deliberately no subject or body: the policy cannot leak
 /// what it never receives.
@@ -107,6 +120,15 @@ pub struct Notification {
     pub kind: NotificationKind,
     pub escalated: bool,
     pub sound: bool,
+    /// This notification's slot: `n1`, `n2`, … in the order shown. A notification that
+    /// replaces an earlier one keeps that one's key.
+    #[serde(default)]
+    pub key: String,
+    /// The key of the earlier notification this one replaces in place (the same OS
+    /// notification updated, not a new pop-up): an urgent item's repeats and escalation
+    /// replace its first notification. `None` = a new notification.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub replaces: Option<String>,
 }
 
 mod jst_rfc3339 {
@@ -154,6 +176,8 @@ pub(crate) struct UrgentState {
     next_repeat: Option<DateTime<Utc>>,
     escalate_at: Option<DateTime<Utc>>,
     escalated: bool,
+    /// The key of the notification its repeats replace.
+    key: String,
 }
 
 /// What the policy remembers about one thread.
@@ -196,7 +220,14 @@ pub struct NotificationPolicy {
     settings: PolicySettings,
     items: BTreeMap<String, Item>,
     visible: bool,
+    /// When the queue was last hidden: nothing non-urgent is stamped before it.
+    hidden_at: Option<DateTime<Utc>>,
     last_non_urgent: Option<DateTime<Utc>>,
+    /// When non-urgent items started waiting for a summary, over the last two hours: the load
+    /// that sets the digest cadence.
+    recent: VecDeque<DateTime<Utc>>,
+    /// Notifications shown so far (for keys).
+    seq: u64,
 }
 
 /// Later than this and a scheduled notification is stamped with the real time instead (the PC
@@ -209,7 +240,10 @@ impl NotificationPolicy {
             settings,
             items: BTreeMap::new(),
             visible: false,
+            hidden_at: None,
             last_non_urgent: None,
+            recent: VecDeque::new(),
+            seq: 0,
         }
     }
 
@@ -266,6 +300,9 @@ impl NotificationPolicy {
                 }
             }
             PolicyEvent::Focus { visible } => {
+                if self.visible && !visible {
+                    self.hidden_at = Some(at);
+                }
                 self.visible = visible;
                 if visible {
                     for it in self.items.values_mut() {
@@ -388,6 +425,8 @@ impl NotificationPolicy {
             if !announce_urgent {
                 return; // coalesced into the running urgent cycle (or owned already)
             }
+            self.seq += 1;
+            let key = format!("n{}", self.seq);
             if it.open() {
                 let rep = Duration::minutes(s.urgent_repeat_minutes);
                 it.urgent = Some(UrgentState {
@@ -396,6 +435,7 @@ impl NotificationPolicy {
                     next_repeat: (s.urgent_repeat_limit != Some(0)).then_some(at + rep),
                     escalate_at: s.escalate_after_minutes.map(|m| at + Duration::minutes(m)),
                     escalated: false,
+                    key: key.clone(),
                 });
             }
             let (title, body) = text::urgent_arrival(it);
@@ -409,6 +449,8 @@ impl NotificationPolicy {
                 kind: NotificationKind::UrgentArrival,
                 escalated: false,
                 sound: s.sound && !s.is_quiet(at),
+                key,
+                replaces: None,
             });
             return;
         }
@@ -427,6 +469,9 @@ impl NotificationPolicy {
         if it.pending_since.is_none() {
             it.pending_since = Some(at);
             it.off_hours = off;
+            if it.urgency != Urgency::Fyi {
+                self.recent.push_back(at);
+            }
         }
     }
 
@@ -436,6 +481,9 @@ impl NotificationPolicy {
             return None;
         }
         let mut t = t;
+        if let Some(h) = self.hidden_at {
+            t = t.max(h);
+        }
         if let Some(l) = self.last_non_urgent {
             t = t.max(l + Duration::seconds(self.settings.min_gap_seconds));
         }
@@ -459,29 +507,81 @@ impl NotificationPolicy {
         self.items.values().filter_map(Self::urgent_times).min()
     }
 
-    fn summary_trigger(&self, it: &Item) -> Option<DateTime<Utc>> {
-        if it.urgency == Urgency::Fyi {
-            return None;
-        }
-        let s = it.pending_since?;
+    /// Non-urgent items (fyi excluded) that started waiting in the hour up to `t`.
+    fn load_at(&self, t: DateTime<Utc>) -> usize {
+        let from = t - Duration::minutes(60);
+        self.recent
+            .iter()
+            .filter(|e| **e > from && **e <= t)
+            .count()
+    }
+
+    /// The gap between two summaries when `load` items came in the last hour.
+    fn gap_for(&self, load: usize) -> i64 {
+        let s = &self.settings;
+        s.digest_load_steps
+            .iter()
+            .filter(|st| load >= st.items as usize)
+            .map(|st| st.minutes)
+            .fold(s.digest_interval_minutes, i64::max)
+    }
+
+    /// When the digest for items waiting since `first` (in clinic hours) is due: at least
+    /// `digest_interval_minutes` after `first`, and at least the load's gap after the previous
+    /// summary — the earliest moment both hold (the load falls as the hour slides on).
+    fn digest_time(&self, first: DateTime<Utc>) -> DateTime<Utc> {
+        let base = first + Duration::minutes(self.settings.digest_interval_minutes);
+        let Some(last) = self.last_non_urgent else {
+            return base;
+        };
+        let mut cands: Vec<DateTime<Utc>> = vec![base];
+        cands.extend(
+            self.settings
+                .digest_load_steps
+                .iter()
+                .map(|st| last + Duration::minutes(st.minutes)),
+        );
+        cands.push(last + Duration::minutes(self.settings.digest_interval_minutes));
+        cands.extend(self.recent.iter().map(|e| *e + Duration::minutes(60)));
+        cands.retain(|c| *c >= base);
+        cands.sort();
+        cands
+            .into_iter()
+            .find(|c| *c >= last + Duration::minutes(self.gap_for(self.load_at(*c))))
+            .unwrap_or(base)
+    }
+
+    /// When the next summary (digest or opening summary) is due, before the 30 s spacing.
+    fn summary_trigger(&self) -> Option<DateTime<Utc>> {
         let cal = &self.settings.calendar;
-        if it.off_hours.is_some() {
-            return Some(cal.next_opening(s));
+        let waiting = self
+            .items
+            .values()
+            .filter(|i| i.urgency != Urgency::Fyi && i.pending_since.is_some());
+        let mut first_in_hours: Option<DateTime<Utc>> = None;
+        let mut opening: Option<DateTime<Utc>> = None;
+        for it in waiting {
+            let Some(s) = it.pending_since else { continue };
+            if it.off_hours.is_some() {
+                let o = cal.next_opening(s);
+                opening = Some(opening.map_or(o, |x| x.min(o)));
+            } else {
+                first_in_hours = Some(first_in_hours.map_or(s, |x| x.min(s)));
+            }
         }
-        let w = s + Duration::minutes(self.settings.digest_interval_minutes);
-        Some(match cal.interval_end_at(s) {
-            Some(end) => w.min((end - Duration::minutes(1)).max(s)),
-            None => w,
-        })
+        let digest = first_in_hours.map(|s| {
+            let w = self.digest_time(s);
+            match cal.interval_end_at(s) {
+                // A window that would run past closing (or lunch) fires a minute before it.
+                Some(end) => w.min((end - Duration::minutes(1)).max(s)),
+                None => w,
+            }
+        });
+        [digest, opening].into_iter().flatten().min()
     }
 
     fn summary_due(&self) -> Option<DateTime<Utc>> {
-        let t = self
-            .items
-            .values()
-            .filter_map(|i| self.summary_trigger(i))
-            .min()?;
-        self.non_urgent_slot(t)
+        self.non_urgent_slot(self.summary_trigger()?)
     }
 
     /// When the due-soon warning for `it` would fire, if it still can.
@@ -507,6 +607,20 @@ impl NotificationPolicy {
             .min()
     }
 
+    /// Unowned items whose due-soon warning would come before the next summary after one at
+    /// `at`: a summary at `at` names them instead (one notification, not two).
+    fn due_soon_ids(&self, at: DateTime<Utc>) -> Vec<String> {
+        let window = Duration::minutes(
+            self.gap_for(self.load_at(at))
+                .max(self.settings.due_soon_batch_minutes),
+        );
+        self.items
+            .values()
+            .filter(|i| self.due_soon_time(i).is_some_and(|t| t <= at + window))
+            .map(|i| i.id.clone())
+            .collect()
+    }
+
     fn run_due(&mut self, now: DateTime<Utc>, inclusive: bool) -> Vec<Notification> {
         let mut out = Vec::new();
         let reached = |t: DateTime<Utc>| if inclusive { t <= now } else { t < now };
@@ -523,185 +637,180 @@ impl NotificationPolicy {
             } else {
                 next
             };
+            // A summary due at the same moment as a warning gives the warning too.
             if u == Some(next) {
                 self.fire_urgent(next, stamp, &mut out);
-            } else if d == Some(next) {
-                self.fire_due_soon(next, stamp, &mut out);
             } else {
-                self.fire_summary(stamp, &mut out);
+                self.fire_summary(stamp, s != Some(next), &mut out);
             }
+        }
+        // The load only looks back an hour.
+        let keep = now - Duration::hours(2);
+        while self.recent.front().is_some_and(|e| *e < keep) {
+            self.recent.pop_front();
         }
         out
     }
 
+    /// Repeats and escalations, one per item: each replaces the item's earlier notification.
     fn fire_urgent(&mut self, next: DateTime<Utc>, at: DateTime<Utc>, out: &mut Vec<Notification>) {
         let s = self.settings.clone();
-        let rep = Duration::minutes(s.urgent_repeat_minutes);
-        let mut escalating: Vec<String> = Vec::new();
-        let mut repeating: Vec<String> = Vec::new();
-        let mut nth = 0;
-        let mut already_escalated = false;
-        for it in self.items.values_mut() {
-            if Self::urgent_times(it) != Some(next) {
+        let ids: Vec<String> = self
+            .items
+            .values()
+            .filter(|it| Self::urgent_times(it) == Some(next))
+            .map(|it| it.id.clone())
+            .collect();
+        for id in ids {
+            let Some(it) = self.items.get_mut(&id) else {
                 continue;
-            }
+            };
             let Some(u) = it.urgent.as_mut() else {
                 continue;
             };
             let esc_now = !u.escalated && u.escalate_at.is_some_and(|e| e <= next);
+            let was_escalated = u.escalated;
             u.shown += 1;
+            let nth = u.shown;
             let repeats_done = u.shown - 1;
+            // The first repeat comes urgent_repeat_minutes after the arrival; later ones every
+            // urgent_repeat_later_minutes (the escalation counts as one).
+            let gap = Duration::minutes(s.urgent_repeat_later_minutes);
             u.next_repeat = match s.urgent_repeat_limit {
                 Some(l) if repeats_done >= l => None,
-                _ => Some(at + rep),
+                _ => Some(at + gap),
             };
             if esc_now {
                 u.escalated = true;
-                escalating.push(it.id.clone());
-            } else {
-                already_escalated |= u.escalated;
-                nth = nth.max(u.shown);
-                repeating.push(it.id.clone());
             }
-        }
-        if !escalating.is_empty() {
-            let items: Vec<&Item> = escalating
-                .iter()
-                .filter_map(|i| self.items.get(i))
-                .collect();
-            let after = s.escalate_after_minutes.unwrap_or(0);
-            let (title, body) = text::escalation(&items, after, s.escalate_to.as_deref(), at);
-            let to = s
-                .escalate_to
-                .as_deref()
-                .map(|w| format!("・{w}へ"))
-                .unwrap_or_default();
-            out.push(Notification {
-                at,
-                ids: escalating,
-                urgency: Urgency::Urgent,
-                title,
-                body,
-                reason: format!("escalation: {after}分未確認{to}"),
-                kind: NotificationKind::Escalation,
-                escalated: true,
-                sound: s.sound,
-            });
-        }
-        if !repeating.is_empty() {
-            let items: Vec<&Item> = repeating.iter().filter_map(|i| self.items.get(i)).collect();
-            let (title, body) = text::urgent_repeat(&items, nth, at);
-            let esc = if already_escalated {
-                "・エスカレーション済み"
+            let key = u.key.clone();
+            let item: &Item = it;
+            let (title, body, reason, kind, sound) = if esc_now {
+                let after = s.escalate_after_minutes.unwrap_or(0);
+                let (t, b) = text::escalation(&[item], after, s.escalate_to.as_deref(), at);
+                let to = s
+                    .escalate_to
+                    .as_deref()
+                    .map(|w| format!("・{w}へ"))
+                    .unwrap_or_default();
+                (
+                    t,
+                    b,
+                    format!("escalation: {after}分未確認{to}"),
+                    NotificationKind::Escalation,
+                    s.sound,
+                )
             } else {
-                ""
+                let (t, b) = text::urgent_repeat(&[item], nth, at);
+                let esc = if was_escalated {
+                    "・エスカレーション済み"
+                } else {
+                    ""
+                };
+                (
+                    t,
+                    b,
+                    format!("urgent_repeat: 未確認のため再通知 ({nth}回目{esc})"),
+                    NotificationKind::UrgentRepeat,
+                    s.sound && !s.is_quiet(at),
+                )
             };
             out.push(Notification {
                 at,
-                ids: repeating,
+                ids: vec![id],
                 urgency: Urgency::Urgent,
                 title,
                 body,
-                reason: format!("urgent_repeat: 未確認のため再通知 ({nth}回目{esc})"),
-                kind: NotificationKind::UrgentRepeat,
-                escalated: already_escalated,
-                sound: s.sound && !s.is_quiet(at),
+                reason,
+                kind,
+                escalated: esc_now || was_escalated,
+                sound,
+                replaces: Some(key.clone()),
+                key,
             });
         }
     }
 
-    fn fire_due_soon(
-        &mut self,
-        next: DateTime<Utc>,
-        at: DateTime<Utc>,
-        out: &mut Vec<Notification>,
-    ) {
-        // Warnings that would come within the next digest interval are given now, together:
-        // one calm "期限が近い未担当 N件" instead of a string of single pop-ups.
-        let window = next + Duration::minutes(self.settings.digest_interval_minutes.max(0));
-        let ids: Vec<String> = self
+    /// One calm summary: everything waiting (new items) plus the unowned items whose deadline
+    /// comes before the next summary would. `deadline` = fired for a due-soon warning that no
+    /// summary would have given in time.
+    fn fire_summary(&mut self, at: DateTime<Utc>, deadline: bool, out: &mut Vec<Notification>) {
+        let due_ids = self.due_soon_ids(at);
+        let gap = self.gap_for(self.load_at(at));
+        let mut new: Vec<&Item> = self
             .items
             .values()
-            .filter(|i| self.due_soon_time(i).is_some_and(|t| t <= window))
-            .map(|i| i.id.clone())
+            .filter(|i| i.pending_since.is_some_and(|p| p <= at) && !due_ids.contains(&i.id))
             .collect();
-        for id in &ids {
-            if let Some(it) = self.items.get_mut(id) {
-                it.due_warned = true;
-                if it.pending_since.take().is_some() {
-                    it.notified = true;
-                }
-            }
+        new.sort_by_key(|i| (i.pending_since, i.first_at));
+        let mut due: Vec<&Item> = due_ids.iter().filter_map(|i| self.items.get(i)).collect();
+        due.sort_by_key(|i| (i.due_at, i.first_at));
+        if new.is_empty() && due.is_empty() {
+            return;
         }
-        let mut items: Vec<&Item> = ids.iter().filter_map(|i| self.items.get(i)).collect();
-        items.sort_by_key(|i| (i.due_at, i.first_at));
-        let Some(urgency) = items.iter().map(|i| i.urgency).min() else {
+        let Some(urgency) = new.iter().chain(&due).map(|i| i.urgency).min() else {
             return;
         };
-        let lead = self.settings.due_soon_minutes.unwrap_or(0);
-        let (title, body) = text::due_soon(&items, lead);
-        let ids = items.iter().map(|i| i.id.clone()).collect();
-        out.push(Notification {
-            at,
-            ids,
-            urgency,
-            title,
-            body,
-            reason: format!("due_soon_unowned: 期限{lead}分前・担当者なし"),
-            kind: NotificationKind::DueSoonUnowned,
-            escalated: false,
-            sound: self.settings.sound && self.settings.digest_sound,
-        });
-        self.last_non_urgent = Some(at);
-    }
-
-    fn fire_summary(&mut self, at: DateTime<Utc>, out: &mut Vec<Notification>) {
-        let mut items: Vec<&Item> = self
-            .items
-            .values()
-            .filter(|i| i.pending_since.is_some_and(|p| p <= at))
-            .collect();
-        items.sort_by_key(|i| (i.pending_since, i.first_at));
-        let Some(urgency) = items.iter().map(|i| i.urgency).min() else {
-            return;
-        };
-        let off = items.iter().filter_map(|i| i.off_hours).max();
+        let off = new
+            .iter()
+            .chain(&due)
+            .filter(|i| i.pending_since.is_some())
+            .filter_map(|i| i.off_hours)
+            .max();
         let closing = self
             .settings
             .calendar
             .interval_end_at(at)
             .is_some_and(|e| e - at <= Duration::minutes(1));
-        let (title, body, reason, kind) = match off {
-            Some(o) => {
-                let (t, b) = text::opening_summary(&items, o.label());
-                (
-                    t,
-                    b,
-                    "opening_summary: 診療時間外の新着".to_string(),
-                    NotificationKind::OpeningSummary,
-                )
-            }
-            None => {
-                let (t, b) = text::digest(&items);
-                let why = if closing {
-                    "digest: 終業前のまとめ".to_string()
-                } else {
-                    format!(
-                        "digest: {}分ごとのまとめ",
-                        self.settings.digest_interval_minutes
-                    )
-                };
-                (t, b, why, NotificationKind::Digest)
-            }
+        let lead = self.settings.due_soon_minutes.unwrap_or(0);
+        let with_due = if due.is_empty() || deadline {
+            String::new()
+        } else {
+            format!("（期限間近・担当者なし {}件を含む）", due.len())
         };
-        let ids: Vec<String> = items.iter().map(|i| i.id.clone()).collect();
+        let (title, body, reason, kind) = if deadline {
+            let (t, b) = text::due_soon_with_new(&due, &new, lead);
+            (
+                t,
+                b,
+                format!("due_soon_unowned: 期限{lead}分前・担当者なし"),
+                NotificationKind::DueSoonUnowned,
+            )
+        } else if let Some(o) = off {
+            // What came while closed is counted whole (also what is due soon among it).
+            let (came, due_old): (Vec<&Item>, Vec<&Item>) = new
+                .iter()
+                .chain(&due)
+                .partition(|i| i.pending_since.is_some());
+            let (t, b) = text::opening_summary(&came, &due_old, o.label());
+            (
+                t,
+                b,
+                format!("opening_summary: 診療時間外の新着{with_due}"),
+                NotificationKind::OpeningSummary,
+            )
+        } else {
+            let (t, b) = text::digest(&new, &due);
+            let why = if closing {
+                format!("digest: 終業前のまとめ{with_due}")
+            } else {
+                format!("digest: {gap}分ごとのまとめ{with_due}")
+            };
+            (t, b, why, NotificationKind::Digest)
+        };
+        let ids: Vec<String> = new.iter().chain(&due).map(|i| i.id.clone()).collect();
         for id in &ids {
             if let Some(it) = self.items.get_mut(id) {
-                it.pending_since = None;
+                if it.pending_since.take().is_some() {
+                    it.notified = true;
+                }
                 it.off_hours = None;
-                it.notified = true;
+                if due_ids.contains(id) {
+                    it.due_warned = true;
+                }
             }
         }
+        self.seq += 1;
         out.push(Notification {
             at,
             ids,
@@ -712,6 +821,8 @@ impl NotificationPolicy {
             kind,
             escalated: false,
             sound: self.settings.sound && self.settings.digest_sound,
+            key: format!("n{}", self.seq),
+            replaces: None,
         });
         self.last_non_urgent = Some(at);
     }

@@ -13,11 +13,16 @@ use serde::Serialize;
 use serde_json::{Map, Value};
 use std::collections::BTreeSet;
 
-/// Counts over one run. `urgent` counts notifications with urgency `urgent` (arrivals, repeats
-/// and escalations); `max_per_hour` is the most notifications in any sliding 60-minute window.
+/// Counts over one run. `notifications` counts every notification shown, replacements
+/// included (the budget); `replaced` how many of them updated an earlier notification in place
+/// (an urgent item's repeats and escalation) and `new_popups` the rest. `urgent` counts
+/// notifications with urgency `urgent` (arrivals, repeats and escalations); `max_per_hour` is
+/// the most notifications in any sliding 60-minute window.
 #[derive(Debug, Clone, Default, PartialEq, Serialize)]
 pub struct ScenarioSummary {
     pub notifications: usize,
+    pub replaced: usize,
+    pub new_popups: usize,
     pub arrivals: usize,
     pub threads: usize,
     pub urgent: usize,
@@ -316,6 +321,8 @@ pub fn run(json: &str) -> Result<ScenarioOutput, String> {
         end: show(end),
         events: raw.len(),
         notifications: out.len(),
+        replaced: out.iter().filter(|n| n.replaces.is_some()).count(),
+        new_popups: out.iter().filter(|n| n.replaces.is_none()).count(),
         arrivals,
         threads,
         urgent: out.iter().filter(|n| n.urgency == Urgency::Urgent).count(),

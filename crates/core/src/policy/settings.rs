@@ -69,6 +69,14 @@ impl QuietHours {
     }
 }
 
+/// One step of the digest cadence: when at least `items` non-urgent items came in the last
+/// hour, summaries are at least `minutes` apart.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct LoadStep {
+    pub items: u32,
+    pub minutes: i64,
+}
+
 /// Everything the notification policy can be told. Defaults follow DESIGN.md.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[serde(default)]
@@ -79,10 +87,17 @@ pub struct PolicySettings {
     pub targets: ResponseTargets,
     /// Optional quiet hours (see [`QuietHours`]). Default: none.
     pub quiet_hours: Option<QuietHours>,
-    /// Non-urgent items are collected for this long before one digest is shown.
+    /// Non-urgent items are collected for this long before one digest is shown; also the
+    /// shortest gap between two digests (a quiet day).
     pub digest_interval_minutes: i64,
-    /// Unacknowledged urgent items are notified again this often.
+    /// The cadence adapts to the load: with at least `items` new in the last hour, digests are
+    /// at least `minutes` apart (the highest step that applies). Empty = always
+    /// `digest_interval_minutes`.
+    pub digest_load_steps: Vec<LoadStep>,
+    /// An unacknowledged urgent item is notified again this long after its arrival…
     pub urgent_repeat_minutes: i64,
+    /// …and after that every this many minutes (the escalation counts as one).
+    pub urgent_repeat_later_minutes: i64,
     /// Stop repeating after this many re-notifications (`None` = until acknowledged).
     pub urgent_repeat_limit: Option<u32>,
     /// Escalate an urgent item unacknowledged this long (`None` = never).
@@ -93,6 +108,10 @@ pub struct PolicySettings {
     pub min_gap_seconds: i64,
     /// Warn this many minutes before an unowned item's due time (`None` = off).
     pub due_soon_minutes: Option<i64>,
+    /// A summary or warning also names the unowned items whose warning would come within this
+    /// many minutes (or before the next digest, if later): one notification for several
+    /// deadlines, each named at most this long + `due_soon_minutes` before it.
+    pub due_soon_batch_minutes: i64,
     /// Sound for urgent notifications.
     pub sound: bool,
     /// Sound for non-urgent notifications too (default off: calm).
@@ -110,12 +129,28 @@ impl Default for PolicySettings {
             targets: ResponseTargets::default(),
             quiet_hours: None,
             digest_interval_minutes: 15,
+            digest_load_steps: vec![
+                LoadStep {
+                    items: 4,
+                    minutes: 30,
+                },
+                LoadStep {
+                    items: 10,
+                    minutes: 45,
+                },
+                LoadStep {
+                    items: 20,
+                    minutes: 60,
+                },
+            ],
             urgent_repeat_minutes: 5,
+            urgent_repeat_later_minutes: 10,
             urgent_repeat_limit: None,
             escalate_after_minutes: Some(15),
             escalate_to: Some("院長".into()),
             min_gap_seconds: 30,
             due_soon_minutes: Some(10),
+            due_soon_batch_minutes: 60,
             sound: true,
             digest_sound: false,
             muted_categories: Vec::new(),
@@ -136,10 +171,28 @@ impl PolicySettings {
         let pos = [
             ("digest_interval_minutes", self.digest_interval_minutes),
             ("urgent_repeat_minutes", self.urgent_repeat_minutes),
+            (
+                "urgent_repeat_later_minutes",
+                self.urgent_repeat_later_minutes,
+            ),
         ];
         for (name, v) in pos {
             if v < 1 {
                 return Err(format!("{name} must be at least 1 (got {v})"));
+            }
+        }
+        if !(0..=240).contains(&self.due_soon_batch_minutes) {
+            return Err(format!(
+                "due_soon_batch_minutes must be 0–240 (got {})",
+                self.due_soon_batch_minutes
+            ));
+        }
+        for st in &self.digest_load_steps {
+            if st.minutes < 1 || st.minutes > 240 {
+                return Err(format!(
+                    "digest_load_steps: minutes must be 1–240 (got {})",
+                    st.minutes
+                ));
             }
         }
         if self.min_gap_seconds < 0 {

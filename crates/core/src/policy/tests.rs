@@ -115,20 +115,23 @@ fn min_gap_between_non_urgent() {
         ..Default::default()
     };
     let mut p = NotificationPolicy::new(s);
-    // A today item whose warning (16:50) and a digest of another item collide.
+    // A digest at 16:51:50, then a today item (due 17:00) arrives late: its warning waits
+    // 30 s after the digest.
     p.handle(
-        t("16:35:00"),
+        t("16:36:50"),
         arrive("a", Category::Discharge, Urgency::Normal),
     );
-    p.handle(
-        t("16:36:00"),
+    let mut out = run_until(&mut p, t("16:52:00"));
+    out.extend(p.handle(
+        t("16:52:00"),
         arrive("b", Category::Discharge, Urgency::Today),
-    );
-    let out = run_until(&mut p, t("17:30:00"));
+    ));
+    out.extend(run_until(&mut p, t("17:30:00")));
     let times: Vec<_> = out.iter().map(|n| n.at).collect();
-    assert_eq!(times, [t("16:50:00"), t("16:50:30")], "{out:?}");
-    assert_eq!(out[0].kind, NotificationKind::DueSoonUnowned);
-    assert_eq!(out[1].kind, NotificationKind::Digest);
+    assert_eq!(times, [t("16:51:50"), t("16:52:20")], "{out:?}");
+    assert_eq!(out[0].kind, NotificationKind::Digest);
+    assert_eq!(out[1].kind, NotificationKind::DueSoonUnowned);
+    assert_eq!(out[1].ids, ["b"]);
 }
 
 #[test]
@@ -243,11 +246,11 @@ fn late_tick_catches_up_once() {
         ..Default::default()
     });
     p.handle(t("02:00:00"), arrive("u", Category::Other, Urgency::Urgent));
-    // The PC slept for an hour: one catch-up repeat, not twelve.
+    // The PC slept for an hour: one catch-up repeat, not twelve; then every 10 min.
     let out = p.tick(t("03:00:00"));
     assert_eq!(out.len(), 1);
     assert_eq!(out[0].at, t("03:00:00"));
-    assert_eq!(p.next_wakeup(), Some(t("03:05:00")));
+    assert_eq!(p.next_wakeup(), Some(t("03:10:00")));
 }
 
 #[test]
@@ -297,4 +300,99 @@ fn scenario_settings_override_clinic_hours() {
     assert_eq!(lines.len(), 2);
     assert!(lines[0].starts_with(r#"{"at":"2026-12-05T10:05:00+09:00","ids":["c1"],"urgency":"normal","title":"新着相談 1件""#), "{}", lines[0]);
     assert!(lines[1].starts_with(r#"{"summary":{"#));
+}
+
+#[test]
+fn digest_cadence_follows_the_load() {
+    let mut p = NotificationPolicy::new(PolicySettings::default());
+    let mut out = Vec::new();
+    // A busy hour: 30 new items, one every 2 minutes, nobody opens them.
+    for i in 0..30 {
+        let at = t("10:00:00") + Duration::minutes(2 * i);
+        out.extend(run_until(&mut p, at));
+        out.extend(p.handle(
+            at,
+            arrive(&format!("b{i}"), Category::Discharge, Urgency::Normal),
+        ));
+    }
+    out.extend(run_until(&mut p, t("12:59:00")));
+    let times: Vec<_> = out.iter().map(|n| n.at).collect();
+    // The first after 15 min; then ≥ 20 new in the last hour → the next an hour later.
+    assert_eq!(times, [t("10:15:00"), t("11:15:00")], "{out:?}");
+    assert_eq!(out[1].reason, "digest: 60分ごとのまとめ");
+    assert_eq!(out[0].ids.len() + out[1].ids.len(), 30);
+    // A quiet afternoon: back to 15 minutes.
+    p.handle(
+        t("13:00:00"),
+        arrive("q", Category::Medication, Urgency::Normal),
+    );
+    let out = run_until(&mut p, t("14:00:00"));
+    assert_eq!(out.len(), 1);
+    assert_eq!(out[0].at, t("13:15:00"));
+    assert_eq!(out[0].reason, "digest: 15分ごとのまとめ");
+}
+
+#[test]
+fn nothing_non_urgent_dated_while_the_queue_was_visible() {
+    let mut p = NotificationPolicy::new(PolicySettings::default());
+    p.handle(
+        t("16:00:00"),
+        arrive("a", Category::Discharge, Urgency::Today),
+    );
+    p.handle(t("16:01:00"), PolicyEvent::Read { id: "a".into() });
+    p.handle(t("16:45:00"), PolicyEvent::Focus { visible: true });
+    // The warning was due at 16:50 while the queue was on screen: it comes when it is hidden,
+    // stamped then (not back-dated into the visible period).
+    assert!(run_until(&mut p, t("16:50:40")).is_empty());
+    let out = p.handle(t("16:50:40"), PolicyEvent::Focus { visible: false });
+    assert_eq!(out.len(), 1, "{out:?}");
+    assert_eq!(out[0].kind, NotificationKind::DueSoonUnowned);
+    assert_eq!(out[0].at, t("16:50:40"));
+}
+
+#[test]
+fn urgent_repeats_replace_the_first_notification() {
+    let mut p = NotificationPolicy::new(PolicySettings::default());
+    let first = p.handle(t("10:00:00"), arrive("u", Category::Other, Urgency::Urgent));
+    assert_eq!(first[0].replaces, None);
+    let out = run_until(&mut p, t("10:40:00"));
+    let mins: Vec<i64> = out
+        .iter()
+        .map(|n| (n.at - t("10:00:00")).num_minutes())
+        .collect();
+    assert_eq!(mins, [5, 15, 25, 35]);
+    assert_eq!(out[1].kind, NotificationKind::Escalation);
+    for n in &out {
+        assert_eq!(n.replaces.as_deref(), Some(first[0].key.as_str()));
+        assert_eq!(n.key, first[0].key);
+    }
+    // Another urgent item gets its own notification.
+    let other = p.handle(t("10:41:00"), arrive("v", Category::Other, Urgency::Urgent));
+    assert_ne!(other[0].key, first[0].key);
+    assert_eq!(other[0].replaces, None);
+}
+
+#[test]
+fn opening_summary_counts_night_items_due_soon_as_new() {
+    let mut p = NotificationPolicy::new(PolicySettings::default());
+    // Arrived at night, due at 9:30 (an explicit due time): named in the 9:00 summary, which
+    // counts it among what came overnight.
+    let due = parse_rfc3339("2026-12-02T09:30:00+09:00").unwrap();
+    p.handle(
+        t("20:00:00"),
+        PolicyEvent::Arrive(Arrival {
+            id: "n".into(),
+            partner: "札幌北辰病院 地域連携室".into(),
+            partner_kind: Some(PartnerKind::Hospital),
+            channel: Some(Channel::FaxFolder),
+            category: Category::Discharge,
+            urgency: Urgency::Normal,
+            due_at: Some(due),
+        }),
+    );
+    let out = run_until(&mut p, due);
+    assert_eq!(out.len(), 1, "{out:?}");
+    assert_eq!(out[0].kind, NotificationKind::OpeningSummary);
+    assert_eq!(out[0].title, "夜間の新着 1件（退院調整 1）");
+    assert_eq!(out[0].ids, ["n"]);
 }

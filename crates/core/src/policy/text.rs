@@ -135,26 +135,65 @@ pub fn escalation(
     (title, body)
 }
 
-pub fn digest(items: &[&Item]) -> (String, String) {
-    let title = format!("新着相談 {}件", items.len());
-    let body = if let [it] = items {
-        let msgs = if it.messages > 1 {
-            format!("（メッセージ{}件）", it.messages)
-        } else {
-            String::new()
-        };
-        format!("{}: {}{msgs}", partner(&it.partner), it.category.label_ja())
-    } else {
-        format!("{}（{}）", counts_ja(items), partners_ja(items))
+/// "／期限間近・担当者なし 2件: 退院調整 1・薬剤 1" (empty without such items).
+fn due_part(due: &[&Item]) -> String {
+    if due.is_empty() {
+        return String::new();
+    }
+    format!("／期限間近・担当者なし {}件: {}", due.len(), counts_ja(due))
+}
+
+/// A digest of new items `new`, naming also the unowned items `due` whose deadline comes
+/// before the next digest would.
+pub fn digest(new: &[&Item], due: &[&Item]) -> (String, String) {
+    let title = match (new.len(), due.len()) {
+        (n, 0) => format!("新着相談 {n}件"),
+        (0, m) => format!("期限間近・担当者なし {m}件"),
+        (n, m) => format!("新着相談 {n}件・期限間近 {m}件"),
+    };
+    let body = match new {
+        [] => format!("{}（{}）", counts_ja(due), partners_ja(due)),
+        [it] => {
+            let msgs = if it.messages > 1 {
+                format!("（メッセージ{}件）", it.messages)
+            } else {
+                String::new()
+            };
+            format!(
+                "{}: {}{msgs}{}",
+                partner(&it.partner),
+                it.category.label_ja(),
+                due_part(due)
+            )
+        }
+        _ => format!(
+            "{}（{}）{}",
+            counts_ja(new),
+            partners_ja(new),
+            due_part(due)
+        ),
     };
     (title, body)
 }
 
 /// `what` = "夜間", "休診中", "休憩中", "時間外".
-pub fn opening_summary(items: &[&Item], what: &str) -> (String, String) {
+pub fn opening_summary(new: &[&Item], due: &[&Item], what: &str) -> (String, String) {
     (
-        format!("{what}の新着 {}件（{}）", items.len(), counts_ja(items)),
-        partners_ja(items),
+        format!("{what}の新着 {}件（{}）", new.len(), counts_ja(new)),
+        format!("{}{}", partners_ja(new), due_part(due)),
+    )
+}
+
+/// The warning before a deadline no digest would have met; what else was waiting comes along
+/// ("／ほか新着 3件: …") so the next digest does not follow right after.
+pub fn due_soon_with_new(due: &[&Item], new: &[&Item], lead_min: i64) -> (String, String) {
+    let (title, body) = due_soon(due, lead_min);
+    if new.is_empty() {
+        return (title, body);
+    }
+    (
+        title,
+        format!("{body}／ほか新着 {}件: {}", new.len(), counts_ja(new)),
     )
 }
 
