@@ -92,7 +92,7 @@ export default {
     },
     weekday: { Mon: "Mon", Tue: "Tue", Wed: "Wed", Thu: "Thu", Fri: "Fri", Sat: "Sat", Sun: "Sun" },
     roster: { staff: "Staff" }, rosterHint: "New items are assigned to whoever is on duty.",
-    digest: "Digest every (min)", urgentRepeat: "Repeat urgent every (min)", escalateAfter: "Escalate unanswered urgent after (min)", escalateTo: "Escalate to", emptyOff: "empty = never",
+    digest: "Shortest gap between digests (min; 30–60 on busy days, automatically)", urgentRepeat: "First urgent reminder after (min; then every 10, replacing the notification)", escalateAfter: "Escalate unanswered urgent after (min)", escalateTo: "Escalate to", emptyOff: "empty = never",
     quiet: "Quiet hours (urgent shown without sound)", quietStart: "From", quietEnd: "Until",
     sound: "Sound for urgent", digestSound: "Sound for digests too", muted: "Categories that never pop up", mutedHint: "Urgent items always notify.",
     backupEnabled: "Back up automatically every day", keepDays: "Days to keep", mirror: "Copy to folder (NAS, USB; optional)",

@@ -92,7 +92,7 @@ export default {
     },
     weekday: { Mon: "月", Tue: "火", Wed: "水", Thu: "木", Fri: "金", Sat: "土", Sun: "日" },
     roster: { staff: "担当者" }, rosterHint: "新着は、その時間の当番に自動で割り当てられます。",
-    digest: "まとめ通知の間隔（分）", urgentRepeat: "至急の再通知（分ごと）", escalateAfter: "未対応の至急を上げるまで（分）", escalateTo: "上げる先", emptyOff: "空欄 = 上げない",
+    digest: "まとめ通知の最短間隔（分・忙しい日は自動で 30〜60 分に延びます）", urgentRepeat: "至急の最初の再通知（分後・以後 10 分ごと、同じ通知を置き換え）", escalateAfter: "未対応の至急を上げるまで（分）", escalateTo: "上げる先", emptyOff: "空欄 = 上げない",
     quiet: "通知しない時間帯を使う（至急は音なしで表示）", quietStart: "開始", quietEnd: "終了",
     sound: "至急の通知音", digestSound: "まとめ通知にも音", muted: "ポップアップしないカテゴリ", mutedHint: "至急は常に通知されます。",
     backupEnabled: "毎日自動でバックアップする", keepDays: "保存する日数", mirror: "コピー先フォルダ（NAS・USB、任意）",
