@@ -383,9 +383,9 @@ def test_drop_pdf_creates_a_consultation_and_refuses_a_fake(demo_store, launch):
 class Monitor:
     """dbus-monitor on the suite's session bus, reading lines in a thread."""
 
-    def __init__(self):
+    def __init__(self, *extra_rules):
         self.proc = subprocess.Popen(
-            ["dbus-monitor", "interface='org.freedesktop.Notifications'"],
+            ["dbus-monitor", "interface='org.freedesktop.Notifications'", *extra_rules],
             stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True, bufsize=1,
         )
         self.lines: list[str] = []
@@ -409,6 +409,23 @@ class Monitor:
             elif cur is not None:
                 cur.append(line)
         return calls
+
+    def notification_ids(self):
+        """The ids the notification server gave to the Notify calls, in order (needs the rule
+        "type='method_return'")."""
+        serials = []
+        for line in list(self.lines):
+            m = re.match(r"^method call .*serial=(\d+) .*member=Notify\b", line)
+            if m:
+                serials.append(m.group(1))
+        ids, want, lines = [], None, list(self.lines)
+        for i, line in enumerate(lines):
+            m = re.match(r"^method return .*reply_serial=(\d+)", line)
+            if m and m.group(1) in serials and i + 1 < len(lines):
+                n = re.match(r"^\s*uint32 (\d+)", lines[i + 1])
+                if n:
+                    ids.append(int(n.group(1)))
+        return ids
 
     def stop(self):
         self.proc.terminate()

@@ -3,7 +3,11 @@ and the app registers itself to start with the PC (once, by default; a setting a
 
 from __future__ import annotations
 
-from conftest import wait_until
+import subprocess
+import time
+
+from conftest import consultation, wait_until
+from test_desk import Monitor
 
 
 def autostart_entries(tmp_path, profile="p1"):
@@ -47,3 +51,29 @@ def test_the_app_starts_with_the_pc_by_default_and_the_setting_turns_it_off(demo
     desk2 = launch(demo_store)
     desk2.one("#queue .queue-row")
     assert autostart_entries(tmp_path) == []
+
+
+def test_clicking_an_urgent_notification_opens_its_consultation(demo_store, launch, intake):
+    """The notification's default action, invoked over D-Bus as the notification server does
+    when it is clicked, brings the window forward on that consultation."""
+    key = demo_store.partner(name="E2E 通知クリック病院")["api_key"]
+    server = intake()
+    desk = launch(demo_store)
+    mon = Monitor("type='method_return'")
+    try:
+        desk.click("#nav-settings")  # somewhere else than the queue
+        desk.one("#view-settings")
+        time.sleep(1.2)  # one watcher tick: the demo's items are remembered first
+        status, res = server.post(key, consultation("至急の往診依頼（E2E）", urgency="urgent", category="new_home_visit"))
+        assert status == 201, res
+        cid = res["id"]
+        ids = wait_until(mon.notification_ids, 5, what="the id of the urgent notification")
+        nid = ids[-1]
+        subprocess.run(
+            ["dbus-send", "--session", "--type=signal", "/org/freedesktop/Notifications",
+             "org.freedesktop.Notifications.ActionInvoked", f"uint32:{nid}", "string:default"],
+            check=True, timeout=10,
+        )
+        desk.one(f"#consultation[data-id='{cid}']", timeout=5)
+    finally:
+        mon.stop()
