@@ -134,7 +134,10 @@ fn corpus_is_large_and_split() {
     let t = tuning();
     let h = heldout();
     assert!(h.cases.len() >= 100, "held-out needs ≥ 100 messages");
-    assert!(t.len() + h.cases.len() >= 300, "corpus needs ≥ 300 messages");
+    assert!(
+        t.len() + h.cases.len() >= 300,
+        "corpus needs ≥ 300 messages"
+    );
     assert!(
         h.note.contains("never tune"),
         "heldout.json must say it is never tuned on"
@@ -168,7 +171,11 @@ fn tuning_set_accuracy() {
         "urgent suggested as normal/fyi: {:#?}",
         r.dangerous
     );
-    assert!(r.accuracy() >= 0.95, "tuning accuracy {:.3} < 0.95", r.accuracy());
+    assert!(
+        r.accuracy() >= 0.95,
+        "tuning accuracy {:.3} < 0.95",
+        r.accuracy()
+    );
 }
 
 #[test]

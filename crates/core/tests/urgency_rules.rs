@@ -190,13 +190,13 @@ fn reasons_never_contain_message_text() {
 fn custom_rules_from_json() {
     let json = r#"{"vitals": [{"name": "SpO2", "aliases": ["spo2"], "min": 50, "max": 100, "worst": "low", "unit": "%"}],
         "negations": ["なし"], "rules": [
-        {"id": "x", "urgency": "today", "any": ["褥瘡悪化"]},
+        {"id": "x", "urgency": "today", "any": ["胃管抜去"]},
         {"id": "y", "urgency": "urgent", "any": ["@SpO2<94"]}]}"#;
     let rules = UrgencyRules::from_json(json).expect("parses");
-    assert_eq!(rules.suggest_with("", "褥瘡悪化あり").urgency, Today);
-    assert_eq!(rules.suggest_with("", "褥瘡悪化なし").urgency, Normal);
+    assert_eq!(rules.suggest_with("", "胃管抜去あり").urgency, Today);
+    assert_eq!(rules.suggest_with("", "胃管抜去なし").urgency, Normal);
     assert_eq!(rules.suggest_with("", "SpO2 93").urgency, Urgent);
-    assert_eq!(u("褥瘡悪化あり"), Normal);
+    assert_eq!(u("胃管抜去あり"), Normal);
 }
 
 #[test]
