@@ -11,7 +11,7 @@
 
 #![allow(clippy::expect_used, clippy::unwrap_used)] // test code may panic
 
-use renkei_core::urgency::suggest;
+use renkei_core::urgency::{suggest, NgramModel, MODEL_JSON};
 use renkei_core::Urgency;
 use serde::Deserialize;
 use std::path::PathBuf;
@@ -83,6 +83,18 @@ fn evaluate<'a>(name: &str, cases: impl IntoIterator<Item = &'a Case>) -> Report
     };
     for c in cases {
         let s = suggest(&c.subject, &c.body);
+        if let Ok(path) = std::env::var("URGENCY_DUMP") {
+            // Debugging aid: one JSON line per message with the suggestion and its rule.
+            use std::io::Write;
+            let line = serde_json::json!({"set": name, "subject": c.subject, "body": c.body,
+                "expected": c.expected, "got": s.urgency, "rule": s.rule});
+            let mut f = std::fs::OpenOptions::new()
+                .create(true)
+                .append(true)
+                .open(path)
+                .expect("dump file");
+            writeln!(f, "{line}").expect("dump written");
+        }
         r.n += 1;
         r.matrix[idx(c.expected)][idx(s.urgency)] += 1;
         if s.urgency == c.expected {
@@ -202,5 +214,28 @@ fn heldout_accuracy() {
         r.accuracy() >= 0.90,
         "held-out accuracy {:.3} < 0.90",
         r.accuracy()
+    );
+}
+
+/// The shipped fallback model is exactly what training on the tuning set gives (never the
+/// held-out set). Retrain after changing labelled.json with
+/// `RENKEI_UPDATE_MODEL=1 cargo test -p renkei-core --test urgency_labelled shipped_model`.
+#[test]
+fn shipped_model_is_trained_on_the_tuning_set() {
+    let cases = tuning();
+    let model = NgramModel::train(
+        cases
+            .iter()
+            .map(|c| (c.subject.as_str(), c.body.as_str(), c.expected)),
+    );
+    if std::env::var_os("RENKEI_UPDATE_MODEL").is_some() {
+        let path = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("src/urgency/model.json");
+        std::fs::write(&path, model.to_json()).expect("model written");
+        return;
+    }
+    let shipped = NgramModel::from_json(MODEL_JSON).expect("model.json parses");
+    assert!(
+        shipped == model,
+        "model.json is not the model of labelled.json: retrain (see this test's doc)"
     );
 }
