@@ -610,6 +610,31 @@ impl UrgencyRules {
         }
     }
 
+    /// True when some rule would have matched the text if negations, conditionals, `none` and
+    /// `except` were ignored (a vital sign or deadline counts when any value of it is present):
+    /// the rules understood the message even when they suggest nothing (「呼吸苦なし」「SpO2 96%」
+    /// 「急変時は」), so a statistical guess must not overrule them.
+    pub fn recognises(&self, subject: &str, body: &str) -> bool {
+        let text: Vec<char> = normalize(&format!("{subject}\n{body}")).chars().collect();
+        let values: Vec<Option<f64>> = self
+            .vitals
+            .iter()
+            .map(|v| self.vital_value(&text, v))
+            .collect();
+        let deadline = self.deadline_minutes(&text);
+        self.rules.iter().any(|rule| {
+            rule.groups.iter().all(|group| {
+                group.iter().any(|term| match term {
+                    Term::Word { parts, .. } => find_parts(&text, parts)
+                        .into_iter()
+                        .any(|(s, e)| on_ascii_boundary(&text, s, e)),
+                    Term::Vital { vital, .. } => values.get(*vital).copied().flatten().is_some(),
+                    Term::Deadline { .. } => deadline.is_some(),
+                })
+            })
+        })
+    }
+
     fn find_hedge(&self, text: &[char]) -> Option<&str> {
         self.hedges
             .iter()

@@ -10,7 +10,7 @@
 //! Every suggestion carries its reason ("SpO2 88% → 至急", "「本日退院」→ 本日中"); reasons are built
 //! from the rule's own words and measured values only, never from names in the message.
 //!
-//! When no rule matches, [`suggest`] asks a small statistical model ([`NgramModel`], character
+//! When the rules recognise nothing in the text, [`suggest`] asks a small statistical model ([`NgramModel`], character
 //! n-gram naive Bayes trained on the labelled tuning set, shipped as `model.json`); its
 //! suggestion says so in the reason ([`MODEL_REASON`]). Rules always win when they match.
 
@@ -83,25 +83,23 @@ pub fn default_model() -> &'static NgramModel {
         .get_or_init(|| NgramModel::from_json(MODEL_JSON).unwrap_or_else(|_| NgramModel::train([])))
 }
 
-/// Suggests an urgency for a message: the default rules, and when no rule matched, the shipped
-/// model (a 通常 from the model is reported as "no rule", unchanged).
+/// Suggests an urgency for a message: the default rules, and when the rules recognise nothing
+/// in the text (see [`UrgencyRules::recognises`]), the shipped model. A 通常 from the model is
+/// reported as "no rule", unchanged.
 pub fn suggest(subject: &str, body: &str) -> Suggestion {
-    let s = default_rules().suggest_with(subject, body);
-    if s.rule.is_some() {
-        return s;
-    }
-    with_model_fallback(s, default_model(), subject, body)
+    suggest_with_model(default_rules(), default_model(), subject, body)
 }
 
-/// Rules first; when `rules_suggestion` came from no rule, `model` decides (see [`suggest`]).
-pub fn with_model_fallback(
-    rules_suggestion: Suggestion,
+/// Rules first; the model only for a text in which the rules recognise nothing at all.
+pub fn suggest_with_model(
+    rules: &UrgencyRules,
     model: &NgramModel,
     subject: &str,
     body: &str,
 ) -> Suggestion {
-    if rules_suggestion.rule.is_some() {
-        return rules_suggestion;
+    let s = rules.suggest_with(subject, body);
+    if s.rule.is_some() || rules.recognises(subject, body) {
+        return s;
     }
     match model.classify(subject, body) {
         Some(u) if u != Urgency::Normal => Suggestion {
@@ -110,6 +108,6 @@ pub fn with_model_fallback(
             rule: Some(MODEL_RULE_ID.into()),
             matched: Vec::new(),
         },
-        _ => rules_suggestion,
+        _ => s,
     }
 }
