@@ -629,7 +629,13 @@ impl UrgencyRules {
                         .into_iter()
                         .any(|(s, e)| on_ascii_boundary(&text, s, e)),
                     Term::Vital { vital, .. } => values.get(*vital).copied().flatten().is_some(),
-                    Term::Deadline { .. } => deadline.is_some(),
+                    // 「食後30分以内」 is recognised too: the rules read it and let it go.
+                    Term::Deadline { .. } => {
+                        deadline.is_some()
+                            || self.deadlines.as_ref().is_some_and(|d| {
+                                d.suffixes.iter().any(|(sfx, _, _)| contains(&text, sfx))
+                            })
+                    }
                 })
             })
         })
