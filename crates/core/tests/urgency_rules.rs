@@ -394,3 +394,14 @@ fn model_fills_in_only_where_the_rules_recognise_nothing() {
     let again = NgramModel::from_json(&default_model().to_json()).expect("round trip");
     assert!(&again == default_model());
 }
+
+#[test]
+fn a_sign_that_does_not_improve_is_not_negated() {
+    check("呼吸苦の改善なし", Urgent);
+    check("喘息発作、吸入しても改善せず", Urgent);
+    check("呼吸困難感は治まらない", Urgent);
+    check("呼吸苦は改善しました", Normal);
+    check("呼吸苦は治まりました", Normal);
+    // Opening hours are not a deadline.
+    check("土曜の営業時間が13時までに変わります", Fyi);
+}

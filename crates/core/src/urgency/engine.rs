@@ -43,6 +43,10 @@ struct RulesFile {
     fillers: Vec<String>,
     #[serde(default)]
     negations_before: Vec<String>,
+    /// Phrases that look like a negation but say the sign persists (「改善せず」「治まらない」):
+    /// checked before `negations`.
+    #[serde(default)]
+    negation_breakers: Vec<String>,
     #[serde(default)]
     hedges: Vec<String>,
     #[serde(default)]
@@ -206,6 +210,7 @@ pub struct UrgencyRules {
     negations: Vec<Vec<char>>,
     fillers: Vec<Vec<char>>,
     negations_before: Vec<Vec<char>>,
+    negation_breakers: Vec<Vec<char>>,
     hedges: Vec<(String, Vec<char>)>,
     deadlines: Option<Deadlines>,
     rules: Vec<Rule>,
@@ -508,6 +513,7 @@ impl UrgencyRules {
             negations: non_empty(&file.negations, "negations")?,
             fillers: non_empty(&file.fillers, "fillers")?,
             negations_before: non_empty(&file.negations_before, "negations_before")?,
+            negation_breakers: non_empty(&file.negation_breakers, "negation_breakers")?,
             hedges: file
                 .hedges
                 .iter()
@@ -731,6 +737,9 @@ impl UrgencyRules {
             if rest.first() == Some(&' ') {
                 rest = &rest[1..];
                 continue;
+            }
+            if self.negation_breakers.iter().any(|b| starts_with(rest, b)) {
+                return false;
             }
             if self.negations.iter().any(|n| starts_with(rest, n)) {
                 return true;
