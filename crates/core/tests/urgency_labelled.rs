@@ -87,7 +87,8 @@ fn evaluate<'a>(name: &str, cases: impl IntoIterator<Item = &'a Case>) -> Report
             // Debugging aid: one JSON line per message with the suggestion and its rule.
             use std::io::Write;
             let line = serde_json::json!({"set": name, "subject": c.subject, "body": c.body,
-                "expected": c.expected, "got": s.urgency, "rule": s.rule});
+                "expected": c.expected, "got": s.urgency, "rule": s.rule,
+                "recognised": renkei_core::urgency::default_rules().recognises(&c.subject, &c.body)});
             let mut f = std::fs::OpenOptions::new()
                 .create(true)
                 .append(true)
