@@ -287,6 +287,19 @@ fn announcements_fall_to_fyi_unless_something_is_asked_or_a_sign_is_there() {
     // A clinical sign is never an announcement's topic.
     check("K様が転倒されましたのでお知らせします。", Today);
     check("ご報告まで。SpO2 88%でした", Urgent);
+    // An invitation to consult is not a request to the clinic.
+    check(
+        "空床のご案内です。レスパイト入院もお気軽にご相談ください。",
+        Fyi,
+    );
+    assert_eq!(
+        suggest(
+            "【注意喚起】",
+            "施設でインフルエンザの集団発生。発熱者の早期把握を"
+        )
+        .reason,
+        "「注意喚起」→ 本日中"
+    );
     // An outbreak among the clinic's own patients still counts.
     check("施設内でインフルエンザの集団発生があります", Today);
 }

@@ -667,10 +667,13 @@ impl UrgencyRules {
             .iter()
             .flat_map(|e| find_all(text, e).into_iter().map(move |s| (s, s + e.len())))
             .collect();
+        // A `none` word inside an `except` phrase does not count either (「お気軽にご相談ください」
+        // is an invitation, not a request).
         if rule.none.iter().any(|n| {
-            find_all(text, n)
-                .into_iter()
-                .any(|s| !self.is_negated(text, s, s + n.len()))
+            find_all(text, n).into_iter().any(|s| {
+                let e = s + n.len();
+                !masked.iter().any(|&(ms, me)| ms <= s && e <= me) && !self.is_negated(text, s, e)
+            })
         }) {
             return None;
         }
