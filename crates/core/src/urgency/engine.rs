@@ -19,6 +19,12 @@ const COORDINATORS: &[&str] = &["や", "・", "/", "及び", "および", "と",
 const NEGATION_WINDOW: usize = 14;
 const VITAL_GAP: usize = 12;
 const BEFORE_WINDOW: usize = 6;
+/// In a keyword such as 「本日…退院」, `…` stands for at most this many characters of the same
+/// clause (「本日14時に自宅へ退院」).
+const GAP: char = '…';
+const GAP_WINDOW: usize = 12;
+/// How far after a deadline (「1時間以内に」) the word saying what is due (返事, 往診 …) may be.
+const DEADLINE_WINDOW: usize = 24;
 
 #[derive(Debug, Clone, Deserialize)]
 #[serde(deny_unknown_fields)]
@@ -37,9 +43,45 @@ struct RulesFile {
     fillers: Vec<String>,
     #[serde(default)]
     negations_before: Vec<String>,
+    /// Phrases that look like a negation but say the sign persists (「改善せず」「治まらない」):
+    /// checked before `negations`.
+    #[serde(default)]
+    negation_breakers: Vec<String>,
     #[serde(default)]
     hedges: Vec<String>,
+    #[serde(default)]
+    deadlines: Option<DeadlineSpec>,
     rules: Vec<RuleSpec>,
+}
+
+/// Explicit response deadlines such as 「30分以内に」「２時間以内に」「三十分以内に」: the number
+/// (ASCII, full-width or kanji) before a suffix, in minutes; usable in rules as `@期限<=180`.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct DeadlineSpec {
+    /// The name used in rules (`@期限<=180`) and in reasons.
+    name: String,
+    suffixes: Vec<SuffixSpec>,
+    /// A deadline counts only when one of these words follows it in the same clause (返事, 往診,
+    /// ください …), so 「食後30分以内に服用」 is not a deadline for the clinic.
+    followed_by: Vec<String>,
+    /// … and when none of these comes just before the number (食後, 徒歩 …).
+    #[serde(default)]
+    not_after: Vec<String>,
+    #[serde(default)]
+    #[allow(dead_code)]
+    note: String,
+}
+
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct SuffixSpec {
+    word: String,
+    /// Minutes per unit (分 = 1, 時間 = 60).
+    minutes: f64,
+    /// Minutes added (「時間半以内」: +30).
+    #[serde(default)]
+    plus: f64,
 }
 
 #[derive(Debug, Clone, Deserialize)]
@@ -77,9 +119,25 @@ struct RuleSpec {
     except: Vec<String>,
     #[serde(default)]
     firm: bool,
+    /// The rule speaks of a topic (看取り, 流行) rather than of a patient's sign: an announcement
+    /// voids it.
+    #[serde(default)]
+    context: bool,
+    /// The rule recognises an announcement (お知らせ, 議事録 …); when it matches, context rules
+    /// do not count.
+    #[serde(default)]
+    announcement: bool,
     #[serde(default)]
     #[allow(dead_code)]
     note: String,
+}
+
+#[derive(Debug, Clone, PartialEq)]
+struct Deadlines {
+    name: String,
+    suffixes: Vec<(Vec<char>, f64, f64)>,
+    followed_by: Vec<Vec<char>>,
+    not_after: Vec<Vec<char>>,
 }
 
 #[derive(Debug, Clone, PartialEq)]
@@ -113,8 +171,21 @@ impl Op {
 
 #[derive(Debug, Clone, PartialEq)]
 enum Term {
-    Word { shown: String, chars: Vec<char> },
-    Vital { vital: usize, op: Op, limit: f64 },
+    /// A keyword; `…` in it splits it into parts that must follow each other closely.
+    Word {
+        shown: String,
+        parts: Vec<Vec<char>>,
+    },
+    Vital {
+        vital: usize,
+        op: Op,
+        limit: f64,
+    },
+    /// The shortest explicit deadline in the text, in minutes.
+    Deadline {
+        op: Op,
+        limit: f64,
+    },
 }
 
 #[derive(Debug, Clone, PartialEq)]
@@ -125,6 +196,8 @@ struct Rule {
     none: Vec<Vec<char>>,
     except: Vec<Vec<char>>,
     firm: bool,
+    context: bool,
+    announcement: bool,
 }
 
 /// A compiled, editable set of urgency rules (see the module doc of [`crate::urgency`]).
@@ -137,7 +210,9 @@ pub struct UrgencyRules {
     negations: Vec<Vec<char>>,
     fillers: Vec<Vec<char>>,
     negations_before: Vec<Vec<char>>,
+    negation_breakers: Vec<Vec<char>>,
     hedges: Vec<(String, Vec<char>)>,
+    deadlines: Option<Deadlines>,
     rules: Vec<Rule>,
 }
 
@@ -146,6 +221,8 @@ struct Hit {
     rule: usize,
     urgency: Urgency,
     firm: bool,
+    context: bool,
+    announcement: bool,
     why: String,
 }
 
@@ -166,7 +243,12 @@ fn non_empty(list: &[String], what: &str) -> Result<Vec<Vec<char>>, String> {
         .collect()
 }
 
-fn parse_vital_test(spec: &str, vitals: &[Vital], rule: &str) -> Result<Term, String> {
+fn parse_vital_test(
+    spec: &str,
+    vitals: &[Vital],
+    deadlines: Option<&Deadlines>,
+    rule: &str,
+) -> Result<Term, String> {
     let body = spec.trim_start_matches('@').trim();
     let ops: [(&str, Op); 4] = [("<=", Op::Le), (">=", Op::Ge), ("<", Op::Lt), (">", Op::Gt)];
     for (sym, op) in ops {
@@ -176,11 +258,16 @@ fn parse_vital_test(spec: &str, vitals: &[Vital], rule: &str) -> Result<Term, St
                 .trim()
                 .parse()
                 .map_err(|_| format!("ルール {rule}: 「{spec}」の数値が読めません"))?;
+            if deadlines.is_some_and(|d| normalize(&d.name) == name) {
+                return Ok(Term::Deadline { op, limit });
+            }
             let vital = vitals
                 .iter()
                 .position(|v| normalize(&v.name) == name)
                 .ok_or_else(|| {
-                    format!("ルール {rule}: 「{spec}」のバイタル名が vitals にありません")
+                    format!(
+                        "ルール {rule}: 「{spec}」のバイタル名が vitals にありません(期限は deadlines)"
+                    )
                 })?;
             return Ok(Term::Vital { vital, op, limit });
         }
@@ -205,6 +292,79 @@ fn starts_with(hay: &[char], needle: &[char]) -> bool {
 
 fn contains(hay: &[char], needle: &[char]) -> bool {
     !find_all(hay, needle).is_empty()
+}
+
+/// Spans `(start, end)` of a keyword made of parts that follow each other within the same
+/// clause, at most [`GAP_WINDOW`] characters apart (one part: plain occurrences).
+fn find_parts(text: &[char], parts: &[Vec<char>]) -> Vec<(usize, usize)> {
+    let Some((first, rest)) = parts.split_first() else {
+        return Vec::new();
+    };
+    let mut spans = Vec::new();
+    'starts: for s in find_all(text, first) {
+        let mut cursor = s + first.len();
+        for part in rest {
+            let limit = clause_end(text, cursor).min(cursor + GAP_WINDOW + part.len());
+            match find_all(&text[cursor..limit], part).first() {
+                Some(&p) => cursor += p + part.len(),
+                None => continue 'starts,
+            }
+        }
+        spans.push((s, cursor));
+    }
+    spans
+}
+
+/// Value of a kanji numeral such as 三十, 十五, 二, 百二十 (None if there is none).
+fn kanji_number(chars: &[char]) -> Option<f64> {
+    if chars.is_empty() {
+        return None;
+    }
+    let (mut total, mut cur) = (0u32, None::<u32>);
+    for c in chars {
+        let digit = "〇一二三四五六七八九".chars().position(|k| k == *c);
+        match (digit, c) {
+            (Some(d), _) => cur = Some(d as u32),
+            (None, '十') => {
+                total += cur.unwrap_or(1) * 10;
+                cur = None;
+            }
+            (None, '百') => {
+                total += cur.unwrap_or(1) * 100;
+                cur = None;
+            }
+            _ => return None,
+        }
+    }
+    Some(f64::from(total + cur.unwrap_or(0)))
+}
+
+/// The number (ASCII digits after normalisation, or kanji) that ends just before `end`, and
+/// where it starts.
+fn number_before(text: &[char], end: usize) -> Option<(f64, usize)> {
+    let is_digit = |c: &char| c.is_ascii_digit() || *c == '.';
+    let start = text[..end]
+        .iter()
+        .rposition(|c| !is_digit(c))
+        .map_or(0, |p| p + 1);
+    if start < end && text[start].is_ascii_digit() {
+        let s: String = text[start..end].iter().collect();
+        return s.parse().ok().map(|v| (v, start));
+    }
+    let is_kanji = |c: &char| "〇一二三四五六七八九十百".contains(*c);
+    let start = text[..end]
+        .iter()
+        .rposition(|c| !is_kanji(c))
+        .map_or(0, |p| p + 1);
+    kanji_number(&text[start..end]).map(|v| (v, start))
+}
+
+fn fmt_minutes(m: f64) -> String {
+    if m >= 60.0 && (m % 60.0).abs() < 1e-9 {
+        format!("{}時間以内", fmt_value(m / 60.0))
+    } else {
+        format!("{}分以内", fmt_value(m))
+    }
 }
 
 /// ASCII terms such as `bt` or `sat` must not be part of a longer ASCII word.
@@ -278,6 +438,33 @@ impl UrgencyRules {
                 worst: v.worst,
             });
         }
+        let deadlines = match &file.deadlines {
+            None => None,
+            Some(d) => {
+                if d.suffixes.is_empty() || d.followed_by.is_empty() {
+                    return Err(format!(
+                        "deadlines {}: suffixes と followed_by を入れてください",
+                        d.name
+                    ));
+                }
+                let mut suffixes = Vec::new();
+                for sfx in &d.suffixes {
+                    let c = chars_of(&sfx.word);
+                    if c.is_empty() || sfx.minutes <= 0.0 {
+                        return Err(format!("deadlines {}: 空の語か 0 分があります", d.name));
+                    }
+                    suffixes.push((c, sfx.minutes, sfx.plus));
+                }
+                // Longest suffix first: 「時間半以内」 before 「時間以内」.
+                suffixes.sort_by_key(|(c, _, _)| std::cmp::Reverse(c.len()));
+                Some(Deadlines {
+                    name: d.name.clone(),
+                    suffixes,
+                    followed_by: non_empty(&d.followed_by, &d.name)?,
+                    not_after: non_empty(&d.not_after, &d.name)?,
+                })
+            }
+        };
         let mut rules = Vec::new();
         for r in &file.rules {
             let mut groups_spec = r.all.clone();
@@ -292,15 +479,19 @@ impl UrgencyRules {
                 let mut terms = Vec::new();
                 for t in g {
                     if t.trim_start().starts_with('@') {
-                        terms.push(parse_vital_test(t, &vitals, &r.id)?);
+                        terms.push(parse_vital_test(t, &vitals, deadlines.as_ref(), &r.id)?);
                     } else {
-                        let chars = chars_of(t);
-                        if chars.is_empty() {
+                        let parts: Vec<Vec<char>> = t
+                            .split(GAP)
+                            .map(chars_of)
+                            .filter(|p| !p.is_empty())
+                            .collect();
+                        if parts.is_empty() {
                             return Err(format!("ルール {}: 空の語があります", r.id));
                         }
                         terms.push(Term::Word {
                             shown: t.trim().to_string(),
-                            chars,
+                            parts,
                         });
                     }
                 }
@@ -313,6 +504,8 @@ impl UrgencyRules {
                 none: non_empty(&r.none, &r.id)?,
                 except: non_empty(&r.except, &r.id)?,
                 firm: r.firm,
+                context: r.context,
+                announcement: r.announcement,
             });
         }
         Ok(UrgencyRules {
@@ -320,12 +513,14 @@ impl UrgencyRules {
             negations: non_empty(&file.negations, "negations")?,
             fillers: non_empty(&file.fillers, "fillers")?,
             negations_before: non_empty(&file.negations_before, "negations_before")?,
+            negation_breakers: non_empty(&file.negation_breakers, "negation_breakers")?,
             hedges: file
                 .hedges
                 .iter()
                 .map(|h| (h.trim().to_string(), chars_of(h)))
                 .filter(|(_, c)| !c.is_empty())
                 .collect(),
+            deadlines,
             rules,
         })
     }
@@ -353,17 +548,25 @@ impl UrgencyRules {
             .iter()
             .map(|v| self.vital_value(&text, v))
             .collect();
+        let deadline = self.deadline_minutes(&text);
 
         let mut hits: Vec<Hit> = Vec::new();
         for (i, rule) in self.rules.iter().enumerate() {
-            if let Some(why) = self.rule_matches(&text, &values, rule) {
+            if let Some(why) = self.rule_matches(&text, &values, deadline, rule) {
                 hits.push(Hit {
                     rule: i,
                     urgency: rule.urgency,
                     firm: rule.firm,
+                    context: rule.context,
+                    announcement: rule.announcement,
                     why,
                 });
             }
+        }
+        // An announcement (研修会のお知らせ, 議事録の送付) voids rules that only name a topic
+        // (看取り, 流行): the words are there, but nothing is asked of the clinic.
+        if hits.iter().any(|h| h.announcement) {
+            hits.retain(|h| !h.context);
         }
         if hits.is_empty() {
             return Suggestion::no_rule();
@@ -413,6 +616,37 @@ impl UrgencyRules {
         }
     }
 
+    /// True when some rule would have matched the text if negations, conditionals, `none` and
+    /// `except` were ignored (a vital sign or deadline counts when any value of it is present):
+    /// the rules understood the message even when they suggest nothing (「呼吸苦なし」「SpO2 96%」
+    /// 「急変時は」), so a statistical guess must not overrule them.
+    pub fn recognises(&self, subject: &str, body: &str) -> bool {
+        let text: Vec<char> = normalize(&format!("{subject}\n{body}")).chars().collect();
+        let values: Vec<Option<f64>> = self
+            .vitals
+            .iter()
+            .map(|v| self.vital_value(&text, v))
+            .collect();
+        let deadline = self.deadline_minutes(&text);
+        self.rules.iter().any(|rule| {
+            rule.groups.iter().all(|group| {
+                group.iter().any(|term| match term {
+                    Term::Word { parts, .. } => find_parts(&text, parts)
+                        .into_iter()
+                        .any(|(s, e)| on_ascii_boundary(&text, s, e)),
+                    Term::Vital { vital, .. } => values.get(*vital).copied().flatten().is_some(),
+                    // 「食後30分以内」 is recognised too: the rules read it and let it go.
+                    Term::Deadline { .. } => {
+                        deadline.is_some()
+                            || self.deadlines.as_ref().is_some_and(|d| {
+                                d.suffixes.iter().any(|(sfx, _, _)| contains(&text, sfx))
+                            })
+                    }
+                })
+            })
+        })
+    }
+
     fn find_hedge(&self, text: &[char]) -> Option<&str> {
         self.hedges
             .iter()
@@ -421,25 +655,33 @@ impl UrgencyRules {
     }
 
     /// `Some(explanation)` when every group of the rule has a live (non-negated) match.
-    fn rule_matches(&self, text: &[char], values: &[Option<f64>], rule: &Rule) -> Option<String> {
+    fn rule_matches(
+        &self,
+        text: &[char],
+        values: &[Option<f64>],
+        deadline: Option<f64>,
+        rule: &Rule,
+    ) -> Option<String> {
         let masked: Vec<(usize, usize)> = rule
             .except
             .iter()
             .flat_map(|e| find_all(text, e).into_iter().map(move |s| (s, s + e.len())))
             .collect();
+        // A `none` word inside an `except` phrase does not count either (「お気軽にご相談ください」
+        // is an invitation, not a request).
         if rule.none.iter().any(|n| {
-            find_all(text, n)
-                .into_iter()
-                .any(|s| !self.is_negated(text, s, s + n.len()))
+            find_all(text, n).into_iter().any(|s| {
+                let e = s + n.len();
+                !masked.iter().any(|&(ms, me)| ms <= s && e <= me) && !self.is_negated(text, s, e)
+            })
         }) {
             return None;
         }
         let mut parts = Vec::new();
         for group in &rule.groups {
             let found = group.iter().find_map(|term| match term {
-                Term::Word { shown, chars } => {
-                    let live = find_all(text, chars).into_iter().any(|s| {
-                        let e = s + chars.len();
+                Term::Word { shown, parts } => {
+                    let live = find_parts(text, parts).into_iter().any(|(s, e)| {
                         on_ascii_boundary(text, s, e)
                             && !masked.iter().any(|&(ms, me)| s < me && ms < e)
                             && !self.is_negated(text, s, e)
@@ -451,6 +693,12 @@ impl UrgencyRules {
                     let spec = self.vitals.get(*vital)?;
                     op.holds(v, *limit)
                         .then(|| format!("{} {}{}", spec.name, fmt_value(v), spec.unit))
+                }
+                Term::Deadline { op, limit } => {
+                    let m = deadline?;
+                    let name = &self.deadlines.as_ref()?.name;
+                    op.holds(m, *limit)
+                        .then(|| format!("{name} {}", fmt_minutes(m)))
                 }
             })?;
             parts.push(found);
@@ -493,6 +741,9 @@ impl UrgencyRules {
                 rest = &rest[1..];
                 continue;
             }
+            if self.negation_breakers.iter().any(|b| starts_with(rest, b)) {
+                return false;
+            }
             if self.negations.iter().any(|n| starts_with(rest, n)) {
                 return true;
             }
@@ -508,6 +759,42 @@ impl UrgencyRules {
             }
         }
         false
+    }
+
+    /// The shortest explicit response deadline in the text, in minutes: a number before a
+    /// suffix (「30分以内」「２時間以内」「三十分以内」「1時間30分以内」), followed in its clause by
+    /// what is due (返事, 往診, ください …) and not preceded by 食後, 徒歩 ….
+    fn deadline_minutes(&self, text: &[char]) -> Option<f64> {
+        let d = self.deadlines.as_ref()?;
+        let mut best: Option<f64> = None;
+        for (suffix, per, plus) in &d.suffixes {
+            for p in find_all(text, suffix) {
+                let Some((n, start)) = number_before(text, p) else {
+                    continue;
+                };
+                let mut minutes = n * per + plus;
+                let mut start = start;
+                // 「1時間30分以内」: the hours before the minutes count too.
+                let hour: Vec<char> = "時間".chars().collect();
+                if *per < 60.0 && start >= hour.len() && text[start - hour.len()..start] == *hour {
+                    if let Some((h, s)) = number_before(text, start - hour.len()) {
+                        minutes += h * 60.0;
+                        start = s;
+                    }
+                }
+                let before = &text[start.saturating_sub(4).max(clause_start(text, start))..start];
+                if d.not_after.iter().any(|w| contains(before, w)) {
+                    continue;
+                }
+                let from = p + suffix.len();
+                let after = &text[from..clause_end(text, from).min(from + DEADLINE_WINDOW)];
+                if !d.followed_by.iter().any(|w| contains(after, w)) {
+                    continue;
+                }
+                best = Some(best.map_or(minutes, |b: f64| b.min(minutes)));
+            }
+        }
+        best
     }
 
     /// The worst value of a vital sign in the text (lowest SpO2, highest 体温), if any.

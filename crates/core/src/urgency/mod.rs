@@ -9,11 +9,17 @@
 //!
 //! Every suggestion carries its reason ("SpO2 88% → 至急", "「本日退院」→ 本日中"); reasons are built
 //! from the rule's own words and measured values only, never from names in the message.
+//!
+//! When the rules recognise nothing in the text, [`suggest`] asks a small statistical model ([`NgramModel`], character
+//! n-gram naive Bayes trained on the labelled tuning set, shipped as `model.json`); its
+//! suggestion says so in the reason ([`MODEL_REASON`]). Rules always win when they match.
 
 mod engine;
+mod model;
 mod normalize;
 
 pub use engine::UrgencyRules;
+pub use model::NgramModel;
 pub use normalize::{fold_char, normalize, normalize_with_offsets};
 
 use crate::codes::Urgency;
@@ -25,6 +31,16 @@ pub const DEFAULT_RULES_JSON: &str = include_str!("rules.json");
 
 /// The reason given when no rule matched.
 pub const NO_RULE_REASON: &str = "該当ルールなし → 通常";
+
+/// The shipped fallback model (trained on `tests/urgency/labelled.json`; see
+/// `crates/core/tests/urgency_labelled.rs` for how to retrain it).
+pub const MODEL_JSON: &str = include_str!("model.json");
+
+/// The start of the reason when the fallback model decided (followed by 「→ 至急」 etc.).
+pub const MODEL_REASON: &str = "該当ルールなし・過去の事例の文面から推定（統計モデル）";
+
+/// The rule id of a suggestion made by the fallback model.
+pub const MODEL_RULE_ID: &str = "model";
 
 /// A suggested urgency with the reason shown to staff (e.g. "SpO2 88% → 至急").
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
@@ -59,7 +75,39 @@ pub fn default_rules() -> &'static UrgencyRules {
     RULES.get_or_init(|| UrgencyRules::from_json(DEFAULT_RULES_JSON).unwrap_or_default())
 }
 
-/// Suggests an urgency for a message with the default rules.
+/// The parsed shipped model (an unparsable file — prevented by tests — gives an empty model,
+/// i.e. no fallback).
+pub fn default_model() -> &'static NgramModel {
+    static MODEL: OnceLock<NgramModel> = OnceLock::new();
+    MODEL
+        .get_or_init(|| NgramModel::from_json(MODEL_JSON).unwrap_or_else(|_| NgramModel::train([])))
+}
+
+/// Suggests an urgency for a message: the default rules, and when the rules recognise nothing
+/// in the text (see [`UrgencyRules::recognises`]), the shipped model. A 通常 from the model is
+/// reported as "no rule", unchanged.
 pub fn suggest(subject: &str, body: &str) -> Suggestion {
-    default_rules().suggest_with(subject, body)
+    suggest_with_model(default_rules(), default_model(), subject, body)
+}
+
+/// Rules first; the model only for a text in which the rules recognise nothing at all.
+pub fn suggest_with_model(
+    rules: &UrgencyRules,
+    model: &NgramModel,
+    subject: &str,
+    body: &str,
+) -> Suggestion {
+    let s = rules.suggest_with(subject, body);
+    if s.rule.is_some() || rules.recognises(subject, body) {
+        return s;
+    }
+    match model.classify(subject, body) {
+        Some(u) if u != Urgency::Normal => Suggestion {
+            urgency: u,
+            reason: format!("{MODEL_REASON} → {}", u.label_ja()),
+            rule: Some(MODEL_RULE_ID.into()),
+            matched: Vec::new(),
+        },
+        _ => s,
+    }
 }
