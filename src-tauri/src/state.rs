@@ -40,6 +40,8 @@ pub struct DeskState {
     queue_shown: AtomicBool,
     app: OnceLock<AppHandle>,
     session: Mutex<Session>,
+    /// Wakes the store watcher at once (set by the watcher when it starts).
+    waker: OnceLock<Mutex<std::sync::mpsc::Sender<()>>>,
 }
 
 fn locked_error() -> CommandError {
@@ -69,6 +71,7 @@ impl DeskState {
             window_focused: AtomicBool::new(false),
             queue_shown: AtomicBool::new(true),
             app: OnceLock::new(),
+            waker: OnceLock::new(),
             session: Mutex::new(Session {
                 staff: None,
                 declared: None,
@@ -240,11 +243,24 @@ impl DeskState {
         let _ = self.app.set(app);
     }
 
+    /// The store watcher's wake-up channel.
+    pub fn set_waker(&self, tx: std::sync::mpsc::Sender<()>) {
+        let _ = self.waker.set(Mutex::new(tx));
+    }
+
+    /// Wakes the store watcher now (data changed here, the focus moved).
+    pub fn wake(&self) {
+        if let Some(Ok(tx)) = self.waker.get().map(Mutex::lock) {
+            let _ = tx.send(());
+        }
+    }
+
     /// Like [`DeskState::with`]; on success marks data as changed and emits `queue-changed`.
     pub fn change<T>(&self, f: impl FnOnce(&mut Desk) -> CmdResult<T>) -> CmdResult<T> {
         let r = self.with(f);
         if r.is_ok() {
             self.dirty.store(true, Ordering::SeqCst);
+            self.wake();
             if let Some(app) = self.app.get() {
                 let _ = app.emit(QUEUE_CHANGED, ());
             }
@@ -257,10 +273,14 @@ impl DeskState {
         self.window_focused.load(Ordering::SeqCst) && self.queue_shown.load(Ordering::SeqCst)
     }
     pub fn set_window_focused(&self, focused: bool) {
-        self.window_focused.store(focused, Ordering::SeqCst);
+        if self.window_focused.swap(focused, Ordering::SeqCst) != focused {
+            self.wake();
+        }
     }
     pub fn set_queue_shown(&self, shown: bool) {
-        self.queue_shown.store(shown, Ordering::SeqCst);
+        if self.queue_shown.swap(shown, Ordering::SeqCst) != shown {
+            self.wake();
+        }
     }
     /// Marks the settings as changed (the watcher reloads them).
     pub fn mark_settings_changed(&self) {

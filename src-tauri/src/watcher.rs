@@ -1,9 +1,15 @@
 //! The store watcher: a background thread that runs the core's notification policy live
-//! ([`LiveNotifications`]). Every second it polls the store's change feed — which also sees what
-//! another process wrote on the same data dir (`renkei serve`, `renkei import`) — feeds the
-//! policy, ticks it, shows what it decides through the [`Notifier`], emits `queue-changed` and
-//! updates the tray. Whether the queue is in front (window focused and queue view shown) is
-//! passed to the policy as `focus` events: then only urgent items pop up.
+//! ([`LiveNotifications`]). It reads the store's change feed — which also sees what another
+//! process wrote on the same data dir (`renkei serve`, `renkei import`) — feeds the policy,
+//! ticks it, shows what it decides through the [`Notifier`], emits `queue-changed` and updates
+//! the tray. Whether the queue is in front (window focused and queue view shown) is passed to
+//! the policy as `focus` events: then only urgent items pop up.
+//!
+//! **Pushed, not polled**: the thread sleeps until something happens — a command of this app
+//! changed data or the focus moved ([`DeskState::wake`]), or a file in the data dir changed
+//! (another process committed: its WAL grew; watched with the `notify` crate, inotify /
+//! ReadDirectoryChangesW / FSEvents, which never opens the store's files). A slow tick
+//! ([`TICK`]) remains as the safety net and for the policy's own clock (digests, repeats).
 
 use crate::notifier::{Notice, Notifier};
 use crate::state::{DeskState, QUEUE_CHANGED};
@@ -12,10 +18,12 @@ use renkei_core::model::QueueCounts;
 use renkei_core::policy::Notification;
 use renkei_core::store::consultations::QueueFilter;
 use renkei_core::Urgency;
+use std::sync::mpsc;
 use std::time::Duration;
 use tauri::{AppHandle, Emitter, Manager};
 
-const TICK: Duration = Duration::from_millis(500);
+/// The safety-net tick: the policy's clock, and any change no wake-up reported.
+const TICK: Duration = Duration::from_millis(1000);
 
 /// Starts the watcher thread.
 pub fn start(app: AppHandle, notifier: Notifier) {
@@ -27,8 +35,40 @@ pub fn start(app: AppHandle, notifier: Notifier) {
     }
 }
 
+/// Watches the data dir for the store's files changing (another process committed); each change
+/// wakes the watcher. `None` where the OS gives no change notifications (the tick still runs).
+fn watch_store_dir(
+    dir: &std::path::Path,
+    wake: mpsc::Sender<()>,
+) -> Option<notify::RecommendedWatcher> {
+    use notify::{EventKind, RecursiveMode, Watcher};
+    let handler = move |ev: notify::Result<notify::Event>| {
+        if let Ok(ev) = ev {
+            let ours = ev.paths.iter().any(|p| {
+                p.file_name()
+                    .and_then(|n| n.to_str())
+                    .is_some_and(|n| n.starts_with(renkei_core::store::DB_FILE))
+            });
+            if ours && matches!(ev.kind, EventKind::Modify(_) | EventKind::Create(_)) {
+                let _ = wake.send(());
+            }
+        }
+    };
+    let mut w = notify::recommended_watcher(handler)
+        .map_err(|e| tracing::info!("no change notifications for the data dir: {e}"))
+        .ok()?;
+    w.watch(dir, RecursiveMode::NonRecursive)
+        .map_err(|e| tracing::info!("no change notifications for {}: {e}", dir.display()))
+        .ok()?;
+    Some(w)
+}
+
 fn run(app: AppHandle, notifier: Notifier) {
     let state = app.state::<DeskState>();
+    let (wake, woken) = mpsc::channel::<()>();
+    state.set_waker(wake.clone());
+    let dir = state.internal(|d| Ok(d.store().dir().root.clone())).ok();
+    let _watch = dir.and_then(|d| watch_store_dir(&d, wake));
     let started = state.internal(|d| {
         let settings = d.settings().policy_settings();
         Ok(LiveNotifications::start(d, settings)?)
@@ -76,7 +116,9 @@ fn run(app: AppHandle, notifier: Notifier) {
             }
             Err(e) => tracing::warn!("store watcher: {}", e.message),
         }
-        std::thread::sleep(TICK);
+        // Sleep until woken or the tick; wake-ups that came meanwhile are one step.
+        let _ = woken.recv_timeout(TICK);
+        while woken.try_recv().is_ok() {}
     }
 }
 

@@ -36,6 +36,13 @@ pub fn fit_to_screen(app: &AppHandle) {
         (size.width, size.height),
         (area.size.width, area.size.height),
     ) {
+        // Size and place it on the work area first: that holds even where nothing handles a
+        // maximise request (no window manager); then maximise, which a desktop does properly.
+        let _ = w.set_size(tauri::PhysicalSize::new(area.size.width, area.size.height));
+        let _ = w.set_position(tauri::PhysicalPosition::new(
+            area.position.x,
+            area.position.y,
+        ));
         let _ = w.maximize();
         return;
     }
