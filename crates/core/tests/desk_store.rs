@@ -8,7 +8,7 @@ use renkei_core::clock::{parse_rfc3339, FixedClock};
 use renkei_core::desk::{Desk, Document};
 use renkei_core::model::{MessageKind, NewConsultation, PartnerRef};
 use renkei_core::store::consultations::QueueFilter;
-use renkei_core::store::{DataDir, StoreKey};
+use renkei_core::store::{DataDir, Store, StoreKey};
 use renkei_core::{Category, Channel, Error, PartnerKind, Status, Urgency};
 use std::sync::Arc;
 
@@ -357,13 +357,14 @@ fn audit_chain_detects_a_modified_or_deleted_row() {
     let r = desk.check().unwrap();
     assert!(r.problems.is_empty(), "{:?}", r.problems);
     assert!(r.audit_rows >= 4);
-    // the append-only triggers refuse edits
-    assert!(desk
+    // the append-only triggers refuse edits (a tamperer with the key opens the store itself)
+    let raw = Store::open(&DataDir::new(d.path()), key.clone()).unwrap();
+    assert!(raw
         .conn()
         .execute("UPDATE audit SET actor = 'x' WHERE id = 2", [])
         .is_err());
     // a tamperer who drops the triggers is still caught by the chain
-    desk.conn()
+    raw.conn()
         .execute_batch(
             "DROP TRIGGER audit_no_update; UPDATE audit SET actor = '別人' WHERE id = 2;",
         )
@@ -382,7 +383,8 @@ fn audit_chain_detects_a_modified_or_deleted_row() {
         .id;
     desk2.ack(id2, "大野").unwrap();
     desk2.resolve(id2, "大野").unwrap();
-    desk2
+    Store::open(&DataDir::new(d2.path()), key.clone())
+        .unwrap()
         .conn()
         .execute_batch("DROP TRIGGER audit_no_delete; DELETE FROM audit WHERE id = 2;")
         .unwrap();

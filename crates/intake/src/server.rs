@@ -18,7 +18,7 @@ use hyper_util::service::TowerToHyperService;
 use renkei_core::clock::{clock_from_env, Clock};
 use renkei_core::desk::Desk;
 use renkei_core::model::{IntakeOutcome, NewConsultation, QueueRow};
-use renkei_core::store::{consultations, DataDir, StoreKey};
+use renkei_core::store::{DataDir, StoreKey};
 use std::future::Future;
 use std::net::SocketAddr;
 use std::sync::{Arc, Mutex};
@@ -154,7 +154,7 @@ impl IntakeState {
             .with_desk(move |desk| {
                 let out =
                     desk.intake_keyed(n, idem.as_ref().map(|(k, h)| (k.as_str(), h.as_str())))?;
-                let row = consultations::get_row(desk.conn(), out.id, desk.now())?;
+                let row = desk.queue_row(out.id)?;
                 Ok((out, row))
             })
             .await?;
