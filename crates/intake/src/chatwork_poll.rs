@@ -13,7 +13,7 @@ use crate::chatwork::{consultation_from_message, id_text};
 use crate::config::ChatworkPollConfig;
 use crate::errors::ApiError;
 use crate::ratelimit::TokenBucket;
-use crate::server::IntakeState;
+use crate::state::IntakeState;
 use serde_json::Value;
 use std::cmp::Ordering;
 use std::time::{Duration, Instant};

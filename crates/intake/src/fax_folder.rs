@@ -9,7 +9,7 @@
 
 use crate::config::FaxFolderConfig;
 use crate::errors::ApiError;
-use crate::server::IntakeState;
+use crate::state::IntakeState;
 use crate::IntakeNotice;
 use renkei_core::codes::Channel;
 use renkei_core::desk::Document;
