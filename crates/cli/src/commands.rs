@@ -497,8 +497,8 @@ fn key(dir: &DataDir, k: KeyCmd) -> Result<()> {
     match k {
         KeyCmd::Status { json } => {
             // Opening proves the key fits this store before we say where it is.
-            let mut desk = open(dir)?;
-            let fingerprint = desk.store().key().fingerprint();
+            let desk = open(dir)?;
+            let fingerprint = desk.key_fingerprint();
             let source = desk.key_source().cloned().unwrap_or(keys::KeySource::Env);
             let keyring = match renkei_core::store::keyring::get() {
                 renkei_core::store::keyring::Lookup::Found(_) => "holds a store key".to_string(),
@@ -517,7 +517,7 @@ fn key(dir: &DataDir, k: KeyCmd) -> Result<()> {
         }
         KeyCmd::Export { out, by } => {
             let mut desk = open(dir)?;
-            let key = desk.store().key().clone();
+            let key = desk.store_key().clone();
             keys::export_key(&key, &out)?;
             desk.record(&actor(&by), "key.export", None, &key.fingerprint())?;
             crate::outln!(

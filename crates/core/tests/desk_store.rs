@@ -8,7 +8,7 @@ use renkei_core::clock::{parse_rfc3339, FixedClock};
 use renkei_core::desk::{Desk, Document};
 use renkei_core::model::{MessageKind, NewConsultation, PartnerRef};
 use renkei_core::store::consultations::QueueFilter;
-use renkei_core::store::{DataDir, StoreKey};
+use renkei_core::store::{DataDir, Store, StoreKey};
 use renkei_core::{Category, Channel, Error, PartnerKind, Status, Urgency};
 use std::sync::Arc;
 
@@ -357,13 +357,14 @@ fn audit_chain_detects_a_modified_or_deleted_row() {
     let r = desk.check().unwrap();
     assert!(r.problems.is_empty(), "{:?}", r.problems);
     assert!(r.audit_rows >= 4);
-    // the append-only triggers refuse edits
-    assert!(desk
+    // the append-only triggers refuse edits (a tamperer with the key opens the store itself)
+    let raw = Store::open(&DataDir::new(d.path()), key.clone()).unwrap();
+    assert!(raw
         .conn()
         .execute("UPDATE audit SET actor = 'x' WHERE id = 2", [])
         .is_err());
     // a tamperer who drops the triggers is still caught by the chain
-    desk.conn()
+    raw.conn()
         .execute_batch(
             "DROP TRIGGER audit_no_update; UPDATE audit SET actor = '別人' WHERE id = 2;",
         )
@@ -382,7 +383,8 @@ fn audit_chain_detects_a_modified_or_deleted_row() {
         .id;
     desk2.ack(id2, "大野").unwrap();
     desk2.resolve(id2, "大野").unwrap();
-    desk2
+    Store::open(&DataDir::new(d2.path()), key.clone())
+        .unwrap()
         .conn()
         .execute_batch("DROP TRIGGER audit_no_delete; DELETE FROM audit WHERE id = 2;")
         .unwrap();
@@ -637,4 +639,54 @@ fn changing_urgency_or_category_moves_the_due_time_and_is_audited() {
             .count(),
         1
     );
+}
+
+/// What other crates used to read through `desk.conn()` / `desk.store()` now comes from the API.
+#[test]
+fn the_api_answers_what_callers_read_from_the_store() {
+    let d = tempfile::tempdir().unwrap();
+    let key = StoreKey::random();
+    let mut desk = desk_in(d.path(), &key, clock());
+    assert_eq!(desk.data_dir().root, d.path());
+    assert_eq!(desk.key_fingerprint(), key.fingerprint());
+    assert_eq!(desk.store_key().fingerprint(), key.fingerprint());
+
+    // the row an intake answer and its notification show
+    let out = desk.intake(hospital_item("Q1", "件名", "本文")).unwrap();
+    let row = desk.queue_row(out.id).unwrap();
+    assert_eq!((row.id, row.status), (out.id, Status::New));
+    assert!(matches!(
+        desk.queue_row(out.id + 100),
+        Err(Error::NotFound(_))
+    ));
+
+    // the poller's cursor: read, moved (audited), never moved by nobody
+    assert_eq!(desk.poll_cursor("chatwork:301").unwrap(), None);
+    desk.set_poll_cursor("chatwork:301", "42", "chatwork")
+        .unwrap();
+    assert_eq!(
+        desk.poll_cursor("chatwork:301").unwrap().as_deref(),
+        Some("42")
+    );
+    assert!(desk.set_poll_cursor("chatwork:301", "43", "  ").is_err());
+    assert_eq!(
+        desk.poll_cursor("chatwork:301").unwrap().as_deref(),
+        Some("42")
+    );
+    let moved = desk
+        .audit(&renkei_core::store::audit::AuditFilter {
+            action: Some("poll.cursor".into()),
+            ..Default::default()
+        })
+        .unwrap();
+    assert_eq!(moved.len(), 1, "{moved:?}");
+    assert_eq!(
+        (
+            moved[0].actor.as_str(),
+            moved[0].target.as_deref(),
+            moved[0].detail.as_str()
+        ),
+        ("chatwork", Some("cursor:chatwork:301"), "42")
+    );
+    assert!(desk.check().unwrap().problems.is_empty());
 }

@@ -6,9 +6,10 @@
 //! The thread key is the room: a burst of messages in one room joins its open consultation.
 //! Chatwork markup (`[To:]`, `[info]`) is stored verbatim.
 
+use crate::body::{read_body, take_in_webhook};
 use crate::errors::ApiError;
 use crate::lineworks::verify;
-use crate::server::{read_body, take_in_webhook, IntakeState};
+use crate::state::IntakeState;
 use crate::text::{guess_category, strip_chatwork_tags, subject_from};
 use axum::body::Body;
 use axum::extract::State;

@@ -13,8 +13,7 @@ use crate::chatwork::{consultation_from_message, id_text};
 use crate::config::ChatworkPollConfig;
 use crate::errors::ApiError;
 use crate::ratelimit::TokenBucket;
-use crate::server::IntakeState;
-use renkei_core::store::settings;
+use crate::state::IntakeState;
 use serde_json::Value;
 use std::cmp::Ordering;
 use std::time::{Duration, Instant};
@@ -184,7 +183,7 @@ impl Poller {
         let cursor = {
             let key = key.clone();
             state
-                .with_desk(move |desk| Ok(settings::cursor(desk.conn(), &key)?))
+                .with_desk(move |desk| Ok(desk.poll_cursor(&key)?))
                 .await?
         };
         let mut msgs: Vec<(String, String, String)> = list
@@ -232,12 +231,7 @@ impl Poller {
         }
         if let Some(last) = last {
             state
-                .with_desk(move |desk| {
-                    let now = desk.now();
-                    desk.store()
-                        .write(|tx| settings::set_cursor(tx, &key, &last, now))?;
-                    Ok(())
-                })
+                .with_desk(move |desk| Ok(desk.set_poll_cursor(&key, &last, "chatwork")?))
                 .await?;
         }
         Ok(report)

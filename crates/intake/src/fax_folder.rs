@@ -9,12 +9,11 @@
 
 use crate::config::FaxFolderConfig;
 use crate::errors::ApiError;
-use crate::server::IntakeState;
+use crate::state::IntakeState;
 use crate::IntakeNotice;
 use renkei_core::codes::Channel;
 use renkei_core::desk::Document;
 use renkei_core::error::{Error, ErrorCode};
-use renkei_core::store::consultations;
 use std::collections::HashMap;
 use std::path::{Path, PathBuf};
 use std::time::SystemTime;
@@ -192,7 +191,7 @@ impl FaxWatcher {
                 );
                 match out {
                     Ok(o) => {
-                        let row = consultations::get_row(desk.conn(), o.id, desk.now())?;
+                        let row = desk.queue_row(o.id)?;
                         // Committed: now the file may leave the inbox.
                         move_into(&path, &folder.join(DONE_DIR), &name).map_err(|e| {
                             ApiError::internal(format!(

@@ -9,6 +9,12 @@
 //! * [`spawn_in_process`] — the desktop app's in-process server ([`ServerHandle::stop`]).
 //! * [`serve`] + [`IntakeState`] — the building blocks (tests, embedding).
 //!
+//! Layers, dependencies pointing one way: [`server`] (run, spawn, graceful shutdown) uses
+//! `router` (routes → handlers) and starts the workers ([`chatwork_poll`], [`fax_folder`]); the
+//! handlers ([`partner_api`], [`lineworks`], [`chatwork`]) and workers use `body` (body limits
+//! and reading, the common webhook tail) and `state` ([`IntakeState`]), which calls
+//! `renkei_core::desk::Desk`. Only `server` and this file use `router`.
+//!
 //! Every store call is synchronous (SQLite): handlers run it on a blocking thread with a
 //! connection from a small pool ([`IntakeState::with_desk`]) and answer 2xx only after the
 //! commit returned. Every error is JSON `{code, message}` ([`errors::ApiError`]).
@@ -19,6 +25,7 @@
 //! `RENKEI_CHATWORK_API_BASE` (default `https://api.chatwork.com`) + `RENKEI_CHATWORK_POLL_SECS`
 //! (default 60), `RENKEI_FAX_FOLDER` (else the folder in the store's settings).
 
+mod body;
 pub mod chatwork;
 pub mod chatwork_poll;
 pub mod config;
@@ -28,16 +35,19 @@ pub mod json;
 pub mod lineworks;
 pub mod partner_api;
 pub mod ratelimit;
+mod router;
 pub mod server;
+mod state;
 pub mod text;
 mod wire;
 
 pub use config::{ChatworkPollConfig, FaxFolderConfig, IntakeCallback, IntakeConfig, Timeouts};
 pub use errors::ApiError;
+pub use router::router;
 pub use server::{
-    router, run_server, serve, spawn_in_process, spawn_with_state, spawn_workers, IntakeState,
-    ServerHandle,
+    run_server, serve, spawn_in_process, spawn_with_state, spawn_workers, ServerHandle,
 };
+pub use state::IntakeState;
 
 use renkei_core::codes::{Category, Channel, Status, Urgency};
 use renkei_core::model::QueueRow;

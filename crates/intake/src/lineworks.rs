@@ -6,8 +6,9 @@
 //! event id, so the external id is the sha256 of source + `issuedTime` + content: a redelivery
 //! finds the first delivery. Other events (join, leave, postback…) are answered 200 and ignored.
 
+use crate::body::{read_body, take_in_webhook};
 use crate::errors::ApiError;
-use crate::server::{read_body, take_in_webhook, IntakeState};
+use crate::state::IntakeState;
 use crate::text::{guess_category, subject_from};
 use axum::body::Body;
 use axum::extract::State;

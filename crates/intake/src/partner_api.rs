@@ -5,8 +5,9 @@
 //! syntax and fields (400) → store. The body is read first so that an early answer never
 //! leaves unread bytes behind (a client would see a reset instead of our JSON).
 
+use crate::body::{content_type, read_body};
 use crate::errors::ApiError;
-use crate::server::{content_type, read_body, IntakeState};
+use crate::state::IntakeState;
 use axum::body::Body;
 use axum::extract::{Path, Query, State};
 use axum::http::{header, HeaderMap, StatusCode};

@@ -113,8 +113,7 @@ async fn poll_once_stores_messages_and_keeps_the_cursor() {
         assert_eq!(f.calls[0].0, "301234567");
         assert_eq!(f.calls[0].1, TOKEN);
     }
-    let cursor =
-        renkei_core::store::settings::cursor(s.desk().conn(), &cursor_key("301234567")).unwrap();
+    let cursor = s.desk().poll_cursor(&cursor_key("301234567")).unwrap();
     assert_eq!(cursor.as_deref(), Some("1798000000000000012"));
     // 204: nothing new.
     let r = p.poll_once(&s.state).await.unwrap();
@@ -301,15 +300,9 @@ async fn server_runs_the_poller_when_configured() {
     let ok = eventually(Duration::from_secs(10), || {
         let st = st.clone();
         async move {
-            st.with_desk(|d| {
-                Ok(d.conn()
-                    .query_row("SELECT count(*) FROM consultations", [], |r| {
-                        r.get::<_, i64>(0)
-                    })
-                    .map_err(renkei_core::Error::from)?)
-            })
-            .await
-            .unwrap()
+            st.with_desk(|d| Ok(d.quick_check()?.consultations))
+                .await
+                .unwrap()
                 == 1
         }
     })

@@ -1346,7 +1346,8 @@ fn blob_files(dir: &std::path::Path) -> usize {
 
 fn stored(s: &TestServer) -> Stored {
     let mut desk = s.desk();
-    let messages = desk
+    let messages = s
+        .store()
         .conn()
         .query_row("SELECT count(*) FROM messages", [], |r| r.get(0))
         .unwrap();

@@ -78,11 +78,11 @@ pub fn app_info(
     state.with(|d| {
         Ok(AppInfo {
             version: env!("CARGO_PKG_VERSION"),
-            data_dir: d.store().dir().db_path().display().to_string(),
+            data_dir: d.data_dir().db_path().display().to_string(),
             now: d.now(),
             key_source: d.key_source().map(|k| k.code()),
             key_location: d.key_source().map(|k| k.location()),
-            key_fingerprint: d.store().key().fingerprint(),
+            key_fingerprint: d.key_fingerprint(),
             self_check,
             backup: d.backup_status(),
         })

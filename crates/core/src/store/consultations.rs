@@ -342,6 +342,15 @@ pub fn get_extra(conn: &Connection, id: i64) -> Result<ConsultationExtra> {
     .ok_or_else(|| not_found(id))
 }
 
+/// Who owns consultation `id` (`None`: nobody yet).
+pub fn owner_of(conn: &Connection, id: i64) -> Result<Option<String>> {
+    Ok(
+        conn.query_row("SELECT owner FROM consultations WHERE id = ?1", [id], |r| {
+            r.get(0)
+        })?,
+    )
+}
+
 pub fn status_of(conn: &Connection, id: i64) -> Result<Status> {
     let s: Option<String> = conn
         .query_row(

@@ -9,6 +9,7 @@ pub mod attachments;
 pub mod audit;
 pub mod blobs;
 pub mod consultations;
+pub mod intake_keys;
 pub mod keyring;
 pub mod keys;
 pub mod messages;
@@ -18,6 +19,7 @@ pub mod partners;
 pub mod search;
 pub mod settings;
 pub mod staff;
+pub mod stats;
 
 use crate::error::{Error, Result};
 use chrono::{DateTime, Utc};

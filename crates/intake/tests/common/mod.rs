@@ -5,7 +5,7 @@
 use renkei_core::clock::{parse_rfc3339, Clock, FixedClock};
 use renkei_core::desk::Desk;
 use renkei_core::store::partners::NewPartner;
-use renkei_core::store::{DataDir, StoreKey};
+use renkei_core::store::{DataDir, Store, StoreKey};
 use renkei_core::PartnerKind;
 use renkei_intake::{IntakeConfig, IntakeNotice, IntakeState};
 use std::future::Future;
@@ -95,6 +95,11 @@ impl TestServer {
         Desk::open_with_key(&self.data_dir(), self.key.clone(), self.clock.clone()).unwrap()
     }
 
+    /// The store opened on its own (no `Desk`), for counting rows with SQL in assertions.
+    pub fn store(&self) -> Store {
+        Store::open(&self.data_dir(), self.key.clone()).unwrap()
+    }
+
     pub fn add_partner(&self, name: &str, kind: PartnerKind) -> (i64, String) {
         let (p, key) = self
             .desk()
@@ -111,7 +116,7 @@ impl TestServer {
     }
 
     pub fn count(&self, sql_where: &str) -> i64 {
-        self.desk()
+        self.store()
             .conn()
             .query_row(
                 &format!("SELECT count(*) FROM consultations {sql_where}"),
@@ -122,7 +127,7 @@ impl TestServer {
     }
 
     pub fn messages_of(&self, id: i64) -> i64 {
-        self.desk()
+        self.store()
             .conn()
             .query_row(
                 "SELECT count(*) FROM messages WHERE consultation_id = ?1",
@@ -133,7 +138,7 @@ impl TestServer {
     }
 
     pub fn attachments(&self) -> i64 {
-        self.desk()
+        self.store()
             .conn()
             .query_row("SELECT count(*) FROM attachments", [], |r| r.get(0))
             .unwrap()

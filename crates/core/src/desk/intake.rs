@@ -1,0 +1,238 @@
+//! Taking in consultations: dedupe by (channel, partner, external id), `Idempotency-Key`,
+//! follow-ups joining an open thread, new consultations with urgency, due time, owner and
+//! personal-data flags; the pollers' cursors.
+
+use super::{target, Desk};
+use crate::codes::Channel;
+use crate::error::{Error, Result};
+use crate::model::*;
+use crate::settings::Settings;
+use crate::store::consultations::{self, ConsultationInsert};
+use crate::store::intake_keys::{self, IntakeKey};
+use crate::store::{self, audit, messages, partners, search};
+use crate::{pii, triage, urgency};
+use chrono::{DateTime, Utc};
+use rusqlite::Connection;
+
+impl Desk {
+    /// Takes in a consultation: dedupes by (channel, partner, external id), joins an open thread
+    /// with the same thread key, or creates a new consultation. Durable when it returns.
+    pub fn intake(&mut self, n: NewConsultation) -> Result<IntakeOutcome> {
+        self.intake_keyed(n, None)
+    }
+
+    /// Like [`Desk::intake`], with an `Idempotency-Key` and the hash of the request body: the
+    /// same key with a different body is a conflict and stores nothing.
+    pub fn intake_keyed(
+        &mut self,
+        n: NewConsultation,
+        idem: Option<(&str, &str)>,
+    ) -> Result<IntakeOutcome> {
+        let n = n.validate()?;
+        let now = self.now();
+        let settings = self.settings.clone();
+        self.store
+            .write(|tx| intake_tx(tx, &settings, n, idem, now))
+    }
+
+    /// The queue row of consultation `id` as it is now (what an intake answer and its
+    /// notification show).
+    pub fn queue_row(&self, id: i64) -> Result<QueueRow> {
+        consultations::get_row(self.store.conn(), id, self.now())
+    }
+
+    /// Where a poller stopped reading `source` (e.g. a Chatwork room): the last message id it
+    /// took in, `None` before its first round.
+    pub fn poll_cursor(&self, source: &str) -> Result<Option<String>> {
+        store::settings::cursor(self.store.conn(), source)
+    }
+
+    /// Moves a poller's cursor for `source` to `value` (after the messages up to it were taken
+    /// in), audited as `poll.cursor` by `by`.
+    pub fn set_poll_cursor(&mut self, source: &str, value: &str, by: &str) -> Result<()> {
+        self.act(by, |c| {
+            store::settings::set_cursor(c.tx, source, value, c.now)?;
+            c.audit("poll.cursor", Some(&format!("cursor:{source}")), value)
+        })
+    }
+}
+
+fn intake_key<'a>(channel: Channel, partner_key: &'a str, external_id: &'a str) -> IntakeKey<'a> {
+    IntakeKey {
+        channel,
+        partner_key,
+        external_id,
+    }
+}
+
+fn resolve_partner(conn: &Connection, p: &PartnerRef, now: DateTime<Utc>) -> Result<Option<i64>> {
+    match p {
+        PartnerRef::Id(id) => Ok(Some(partners::get(conn, *id)?.id)),
+        PartnerRef::Named { name, kind } => {
+            Ok(Some(partners::ensure_named(conn, name, *kind, now)?))
+        }
+        PartnerRef::Handle {
+            channel,
+            handle,
+            display_name,
+        } => Ok(Some(partners::ensure_handle(
+            conn,
+            *channel,
+            handle,
+            display_name,
+            now,
+        )?)),
+        PartnerRef::Unknown => Ok(None),
+    }
+}
+
+fn intake_tx(
+    tx: &Connection,
+    s: &Settings,
+    n: NewConsultation,
+    idem: Option<(&str, &str)>,
+    now: DateTime<Utc>,
+) -> Result<IntakeOutcome> {
+    let partner_id = resolve_partner(tx, &n.partner, now)?;
+    let pkey = partner_id
+        .map(|p| p.to_string())
+        .unwrap_or_else(|| "-".into());
+    let idem_id = idem.map(|(key, _)| format!("idem:{key}"));
+    let idem_key = idem_id.as_deref().map(|x| intake_key(n.channel, &pkey, x));
+    let external_key = n
+        .external_id
+        .as_deref()
+        .map(|x| intake_key(n.channel, &pkey, x));
+    // 1. Idempotency-Key: the same key with another body is a conflict.
+    if let (Some((key, hash)), Some(k)) = (idem, &idem_key) {
+        if let Some((id, old_hash)) = intake_keys::find(tx, k)? {
+            if old_hash.as_deref() != Some(hash) {
+                return Err(Error::Conflict(format!(
+                    "Idempotency-Key '{}' was already used with a different request; use a new key for a new consultation",
+                    key.chars().take(60).collect::<String>()
+                )));
+            }
+            return Ok(IntakeOutcome {
+                id,
+                created: false,
+                joined: false,
+                message_id: None,
+            });
+        }
+    }
+    // 2. The same external id from the same partner: the existing consultation.
+    if let Some(k) = &external_key {
+        if let Some(id) = intake_keys::consultation_of(tx, k)? {
+            if let (Some((_, hash)), Some(k)) = (idem, &idem_key) {
+                intake_keys::register(tx, k, id, None, Some(hash), now)?;
+            }
+            return Ok(IntakeOutcome {
+                id,
+                created: false,
+                joined: false,
+                message_id: None,
+            });
+        }
+    }
+    let received_at = n.received_at.unwrap_or(now);
+    let author = if n.sender.name.is_empty() {
+        "送信者".to_string()
+    } else {
+        n.sender.name.clone()
+    };
+    // 3. A follow-up on an open thread joins it.
+    if let Some(tk) = &n.thread_key {
+        if let Some(id) = consultations::find_open_thread(tx, n.channel, partner_id, tk)? {
+            let mid =
+                messages::insert(tx, id, n.first_message_kind, &author, &n.body, received_at)?;
+            consultations::touch(tx, id, true, false, received_at)?;
+            search::index(tx, id, &n.body)?;
+            if let Some(k) = &external_key {
+                intake_keys::register(tx, k, id, Some(mid), None, now)?;
+            }
+            audit::append(
+                tx,
+                now,
+                "intake",
+                "message.inbound",
+                Some(&target(id)),
+                &format!("channel={} message {mid}", n.channel),
+            )?;
+            return Ok(IntakeOutcome {
+                id,
+                created: false,
+                joined: true,
+                message_id: Some(mid),
+            });
+        }
+    }
+    // 4. A new consultation.
+    let suggestion = urgency::suggest(&n.subject, &n.body);
+    let (urgency, reason, confirmed) = match n.urgency {
+        Some(u) => (u, format!("送信者の指定 → {}", u.label_ja()), true),
+        None => (suggestion.urgency, suggestion.reason.clone(), false),
+    };
+    let flags = pii::scan(&format!("{}\n{}", n.subject, n.body));
+    let ins = ConsultationInsert {
+        channel: n.channel,
+        partner_id,
+        external_id: n.external_id.clone(),
+        thread_key: n.thread_key.clone(),
+        category: n.category,
+        urgency,
+        urgency_reason: Some(reason),
+        urgency_confirmed: confirmed,
+        subject: n.subject.clone(),
+        due_at: triage::due_at(&s.calendar, &s.targets, n.category, urgency, received_at),
+        received_at,
+        patient_ref: n.patient_ref.clone(),
+        sender: n.sender.clone(),
+        owner: s.on_duty(received_at).map(str::to_string),
+        pii_flags_json: serde_json::to_string(&flags).unwrap_or_else(|_| "[]".into()),
+    };
+    let id = consultations::insert(tx, &ins)?;
+    let mid = if n.body.trim().is_empty() {
+        None
+    } else {
+        Some(messages::insert(
+            tx,
+            id,
+            n.first_message_kind,
+            &author,
+            &n.body,
+            received_at,
+        )?)
+    };
+    search::index(
+        tx,
+        id,
+        &format!("{}\n{}\n{}", n.subject, n.body, n.sender.name),
+    )?;
+    if let Some(k) = &external_key {
+        intake_keys::register(tx, k, id, mid, None, now)?;
+    }
+    if let (Some((_, hash)), Some(k)) = (idem, &idem_key) {
+        intake_keys::register(tx, k, id, mid, Some(hash), now)?;
+    }
+    let who = n.entered_by.as_deref().unwrap_or("intake");
+    audit::append(
+        tx,
+        now,
+        who,
+        "consultation.create",
+        Some(&target(id)),
+        &format!(
+            "channel={} category={} urgency={urgency}",
+            n.channel, n.category
+        ),
+    )?;
+    if n.channel == Channel::Phone {
+        consultations::touch(tx, id, false, true, received_at)?;
+    }
+    Ok(IntakeOutcome {
+        id,
+        created: true,
+        joined: false,
+        message_id: mid,
+    })
+}
