@@ -67,7 +67,7 @@ fn run(app: AppHandle, notifier: Notifier) {
     let state = app.state::<DeskState>();
     let (wake, woken) = mpsc::channel::<()>();
     state.set_waker(wake.clone());
-    let dir = state.internal(|d| Ok(d.store().dir().root.clone())).ok();
+    let dir = state.internal(|d| Ok(d.data_dir().root.clone())).ok();
     let _watch = dir.and_then(|d| watch_store_dir(&d, wake));
     let started = state.internal(|d| {
         let settings = d.settings().policy_settings();
