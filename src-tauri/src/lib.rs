@@ -58,12 +58,12 @@ pub fn builder(state: DeskState) -> tauri::Builder<tauri::Wry> {
         .setup(|app| {
             let handle = app.handle().clone();
             app.state::<DeskState>().attach_app(handle.clone());
-            window::fit_to_screen(&handle);
             if autostart::started_at_login() {
                 if let Some(w) = app.get_webview_window(window::MAIN) {
                     let _ = w.hide(); // a start at login waits in the tray
                 }
             }
+            window::fit_to_screen(&handle);
             autostart::apply_first_run_default(&handle);
             #[cfg(all(unix, not(target_os = "macos")))]
             app.manage(launcher::LauncherBadge::connect());

@@ -27,11 +27,33 @@ pub fn fit_to_screen(app: &AppHandle) {
     let Some(w) = app.get_webview_window(MAIN) else {
         return;
     };
-    let Ok(Some(monitor)) = w.current_monitor().or_else(|_| w.primary_monitor()) else {
+    // Before the window is first shown it may be on no monitor yet: then the primary one.
+    let monitor = w
+        .current_monitor()
+        .ok()
+        .flatten()
+        .or_else(|| w.primary_monitor().ok().flatten());
+    let Some(monitor) = monitor else {
+        tracing::info!("no monitor found: the window keeps its size");
         return;
     };
     let area = monitor.work_area();
-    let Ok(size) = w.outer_size() else { return };
+    // The frame's size where a window manager draws one; without one (or before the window is
+    // shown) the outer size is 0 and the inner size is the window.
+    let size = match (w.outer_size(), w.inner_size()) {
+        (Ok(o), _) if o.width > 0 && o.height > 0 => o,
+        (_, Ok(i)) => i,
+        _ => return,
+    };
+    tracing::debug!(
+        "window {}x{}, work area {}x{} at {},{}",
+        size.width,
+        size.height,
+        area.size.width,
+        area.size.height,
+        area.position.x,
+        area.position.y
+    );
     if !fits(
         (size.width, size.height),
         (area.size.width, area.size.height),
