@@ -4,12 +4,10 @@
 //! personal data. A mirror problem (NAS unreachable) is sent to the UI once as
 //! `backup-problem`, until it changes or goes away.
 
+use crate::events::BACKUP_PROBLEM;
 use crate::state::DeskState;
 use std::time::Duration;
 use tauri::{AppHandle, Emitter, Manager};
-
-/// Event the UI listens to: `{message}` about a backup problem.
-pub const BACKUP_PROBLEM: &str = "backup-problem";
 
 const EVERY: Duration = Duration::from_secs(10 * 60);
 const FIRST_AFTER: Duration = Duration::from_secs(30);

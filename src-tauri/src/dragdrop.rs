@@ -7,11 +7,9 @@
 //! avoids hidden state that could file a letter into the wrong consultation.) Synthetic DOM
 //! `drop` events — tests — go through the page's handler and `import_document_bytes`.
 
+use crate::events::{NATIVE_DRAG, NATIVE_DROP};
 use serde::Serialize;
 use tauri::{DragDropEvent, Emitter, Window};
-
-pub const NATIVE_DROP: &str = "native-drop";
-pub const NATIVE_DRAG: &str = "native-drag";
 
 #[derive(Debug, Clone, Serialize)]
 pub struct DropPayload {

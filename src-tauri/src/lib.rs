@@ -11,6 +11,7 @@ pub mod backup;
 pub mod commands;
 pub mod dragdrop;
 pub mod error;
+pub mod events;
 pub mod intake;
 #[cfg(all(unix, not(target_os = "macos")))]
 pub mod launcher;

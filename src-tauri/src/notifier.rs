@@ -18,9 +18,6 @@ use std::collections::HashMap;
 use std::sync::mpsc;
 use tauri::AppHandle;
 
-/// Event the UI listens to: open this consultation (payload: its id).
-pub const OPEN_CONSULTATION: &str = "open-consultation";
-
 /// One notification to show.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Notice {

@@ -5,15 +5,13 @@
 //! result is kept for the settings screen, audited as `store.check`, logged with counts only,
 //! and a problem goes to the UI at once as `store-problem`.
 
+use crate::events::STORE_PROBLEM;
 use crate::state::DeskState;
 use chrono::{DateTime, Utc};
 use serde::Serialize;
 use std::sync::Mutex;
 use std::time::{Duration, Instant};
 use tauri::{AppHandle, Emitter, Manager};
-
-/// Event the UI listens to: `{message}` when the self-check found a problem.
-pub const STORE_PROBLEM: &str = "store-problem";
 
 const AFTER: Duration = Duration::from_secs(3);
 

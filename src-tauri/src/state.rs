@@ -5,17 +5,13 @@
 //! bypass it. Background threads (watcher, backup) use [`DeskState::internal`].
 
 use crate::error::{CmdResult, CommandError};
+use crate::events::{LOCK_CHANGED, QUEUE_CHANGED};
 use renkei_core::desk::Desk;
 use renkei_core::store::staff::Staff;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Mutex, OnceLock};
 use std::time::{Duration, Instant};
 use tauri::{AppHandle, Emitter};
-
-/// Event the UI listens to: data changed, reload what is shown.
-pub const QUEUE_CHANGED: &str = "queue-changed";
-/// Event the UI listens to: the app locked (`{locked: true}`) or unlocked.
-pub const LOCK_CHANGED: &str = "lock-changed";
 
 /// Who is signed in on this PC and when the user last touched the window.
 struct Session {

@@ -11,8 +11,9 @@
 //! ReadDirectoryChangesW / FSEvents, which never opens the store's files). A slow tick
 //! ([`TICK`]) remains as the safety net and for the policy's own clock (digests, repeats).
 
+use crate::events::QUEUE_CHANGED;
 use crate::notifier::{Notice, Notifier};
-use crate::state::{DeskState, QUEUE_CHANGED};
+use crate::state::DeskState;
 use renkei_core::feed::LiveNotifications;
 use renkei_core::model::QueueCounts;
 use renkei_core::policy::Notification;

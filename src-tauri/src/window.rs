@@ -100,7 +100,7 @@ pub fn show_main(app: &AppHandle) {
 pub fn open_consultation(app: &AppHandle, id: Option<i64>) {
     show_main(app);
     if let Some(id) = id {
-        let _ = app.emit(crate::notifier::OPEN_CONSULTATION, id);
+        let _ = app.emit(crate::events::OPEN_CONSULTATION, id);
     }
 }
 

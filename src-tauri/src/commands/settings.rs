@@ -20,12 +20,18 @@ pub struct Holiday {
     pub name: &'static str,
 }
 
+impl From<(chrono::NaiveDate, &'static str)> for Holiday {
+    fn from((date, name): (chrono::NaiveDate, &'static str)) -> Self {
+        Holiday { date, name }
+    }
+}
+
 #[tauri::command]
 pub fn holidays_upcoming(state: State<'_, DeskState>, count: usize) -> CmdResult<Vec<Holiday>> {
     state.with(|d| {
-        let v = d.upcoming_holidays(count.min(40));
-        Ok(v.into_iter()
-            .map(|(date, name)| Holiday { date, name })
+        Ok(d.upcoming_holidays(count.min(40))
+            .into_iter()
+            .map(Holiday::from)
             .collect())
     })
 }
@@ -38,16 +44,19 @@ pub struct BackupResult {
     pub attachments: u64,
 }
 
-#[tauri::command]
-pub fn backup_now(state: State<'_, DeskState>) -> CmdResult<BackupResult> {
-    state.act_quietly(|d, by| {
-        let (path, m) = d.backup_now(by)?;
-        Ok(BackupResult {
+impl BackupResult {
+    fn of((path, m): (std::path::PathBuf, renkei_core::backup::Manifest)) -> Self {
+        BackupResult {
             path: path.display().to_string(),
             consultations: m.consultations,
             attachments: m.attachments,
-        })
-    })
+        }
+    }
+}
+
+#[tauri::command]
+pub fn backup_now(state: State<'_, DeskState>) -> CmdResult<BackupResult> {
+    state.act_quietly(|d, by| Ok(BackupResult::of(d.backup_now(by)?)))
 }
 
 /// What the UI needs to know about the app: version, data folder, domain "now".
@@ -69,14 +78,9 @@ pub struct AppInfo {
     pub backup: renkei_core::desk::BackupStatus,
 }
 
-#[tauri::command]
-pub fn app_info(
-    state: State<'_, DeskState>,
-    check: State<'_, crate::selfcheck::SelfCheckState>,
-) -> CmdResult<AppInfo> {
-    let self_check = check.get();
-    state.with(|d| {
-        Ok(AppInfo {
+impl AppInfo {
+    fn of(d: &renkei_core::desk::Desk, self_check: Option<crate::selfcheck::SelfCheck>) -> Self {
+        AppInfo {
             version: env!("CARGO_PKG_VERSION"),
             data_dir: d.data_dir().db_path().display().to_string(),
             now: d.now(),
@@ -85,16 +89,24 @@ pub fn app_info(
             key_fingerprint: d.key_fingerprint(),
             self_check,
             backup: d.backup_status(),
-        })
-    })
+        }
+    }
+}
+
+#[tauri::command]
+pub fn app_info(
+    state: State<'_, DeskState>,
+    check: State<'_, crate::selfcheck::SelfCheckState>,
+) -> CmdResult<AppInfo> {
+    state.with(|d| Ok(AppInfo::of(d, check.get())))
 }
 
 /// Saves the clinic's settings (calendar, targets, roster, notifications, backups).
 #[tauri::command]
 pub fn settings_save(state: State<'_, DeskState>, settings: Settings) -> CmdResult<Settings> {
     let saved = state.act(|d, by| {
-        d.update_settings(settings, by)?;
-        Ok(d.settings().masked())
+        Ok(d.update_settings(settings, by)
+            .map(|_| d.settings().masked())?)
     })?;
     state.mark_settings_changed();
     Ok(saved)

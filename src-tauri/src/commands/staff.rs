@@ -25,19 +25,26 @@ pub struct LockStatus {
     pub language: String,
 }
 
+impl LockStatus {
+    /// Read while locked too: the lock screen needs it before anything else.
+    fn of(state: &DeskState) -> CmdResult<Self> {
+        let (required, minutes, language) = state.internal(|d| {
+            let s = d.settings();
+            Ok((d.lock_required()?, s.lock_after_minutes, s.language.clone()))
+        })?;
+        Ok(LockStatus {
+            locked: state.locked()?,
+            required,
+            staff: state.signed_in(),
+            lock_after_minutes: minutes,
+            language,
+        })
+    }
+}
+
 #[tauri::command]
 pub fn lock_status(state: State<'_, DeskState>) -> CmdResult<LockStatus> {
-    let (required, minutes, language) = state.internal(|d| {
-        let s = d.settings();
-        Ok((d.lock_required()?, s.lock_after_minutes, s.language.clone()))
-    })?;
-    Ok(LockStatus {
-        locked: state.locked()?,
-        required,
-        staff: state.signed_in(),
-        lock_after_minutes: minutes,
-        language,
-    })
+    LockStatus::of(&state)
 }
 
 /// Active profiles (names and roles only) for the lock screen: deactivated ones are left out.
