@@ -281,7 +281,13 @@ class Desk:
                 time.sleep(0.05)
 
     def click(self, css):
-        self.fresh(css, lambda e: e.click())
+        """Clicks like a user who first scrolls the element into sight (WebKitWebDriver does not
+        scroll inside the queue's own scroll container: a row below the fold is "not
+        interactable" on a 768 px screen)."""
+        def scrolled_click(e):
+            self.js("arguments[0].scrollIntoView({block: 'center'})", e)
+            e.click()
+        self.fresh(css, scrolled_click)
 
     def attr(self, css, name):
         return self.js("const e = document.querySelector(arguments[0]); return e ? e.getAttribute(arguments[1]) : null;", css, name)
