@@ -69,6 +69,7 @@ export const api = {
   saveSettings: (settings) => call("settings_save", { settings }),
   viewChanged: (view) => call("ui_view_changed", { view }).catch(() => {}),
   appInfo: () => call("app_info"),
+  codeLabels: () => call("code_labels"),
   autostart: () => call("autostart_get"),
   setAutostart: (enabled) => call("autostart_set", { enabled }),
   notifications: (limit) => call("notifications_list", { limit }),

@@ -4,7 +4,7 @@
 
 import { api, on, onLocked, onNoActor } from "./api.js";
 import { h, replace, debounce, icon } from "./util/dom.js";
-import { t, setLang, getLang } from "./i18n/index.js";
+import { t, setLang, getLang, setCodeLabels } from "./i18n/index.js";
 import { setServerNow, clock } from "./util/time.js";
 import { get, set, subscribe, setMe, recentStaff } from "./state.js";
 import { toast, toastError, errorText } from "./util/toast.js";
@@ -269,6 +269,7 @@ function onKey(e) {
 async function start() {
   setLang(getLang());
   onLocked(() => showLock());
+  setCodeLabels(await api.codeLabels().catch(() => ({})));
   onNoActor(() => { if (!get().lockRequired && !get().locked) whoami(); });
   const st = await api.lockStatus().catch(() => null);
   applyClinicLanguage(st);

@@ -111,6 +111,7 @@ pub fn builder(state: DeskState) -> tauri::Builder<tauri::Wry> {
             commands::settings::ui_view_changed,
             commands::settings::app_info,
             commands::settings::autostart_get,
+            commands::settings::code_labels,
             commands::settings::autostart_set,
             commands::staff::lock_status,
             commands::staff::staff_list,

@@ -102,17 +102,6 @@ export default {
     lineworksSecret: "LINE WORKS bot secret", chatworkToken: "Chatwork webhook token", notSet: "not set",
     secretHint: "Shown masked; saving it unchanged keeps it. Empty removes it.",
     lockAfter: "Lock after idle (min)", lockHint: "0 = never. Only when some staff profile has a PIN.",
-    err: {
-      clinicName: "Enter the clinic name.", weekdays: "Choose at least one weekday.", hours: "Opening must be before closing.",
-      lunch: "Set both ends of the lunch break, inside opening hours.", yearEnd: "Write the new-year closure as MM-DD, e.g. 12-29.",
-      roster: "Roster line {n}: enter a name and a start before the end.", minutes: "Intervals must be at least 1 minute.",
-      quiet: "Quiet hours need two different times.", keepDays: "Keep at least 1 day.",
-      listen: "Write the listen address like 127.0.0.1:8787.", lock: "Lock minutes must be 0–1440.",
-      target: "Response target \"{what}\": enter 1–{max}{unit}, or choose \"no reply needed\".",
-      overrideAmount: "Exception row {n}: enter 1–{max}{unit}, or choose \"no reply needed\".",
-      overrideTwice: "Exception row {n} has the same category and urgency as row {m}. Remove one of them.",
-      core: "Not saved. Check the settings: {m}",
-    },
     staffAdmin: {
       firstAdmin: "The first profile with a PIN must be a doctor or an administrator (they manage staff and settings).",
       empty: "No staff yet. Add a doctor or an administrator with a PIN first.",
@@ -155,14 +144,6 @@ export default {
     s: "Snooze 1 hour", slash: "Search", n: "Phone call", help: "This list", esc: "Back / close", close: "Close (Esc)",
   },
   time: { durMin: "{n} min", durHour: "{h} h {m} min", justNow: "just now", minAgo: "{n} min ago", hourAgo: "{n} h ago", dayAgo: "{n} d ago", inMin: "in {n} min", inHour: "in {h} h {m} min", overdue: "overdue {d}", none: "—" },
-  codes: {
-    category: { new_home_visit: "New home visit", nursing_intro: "Home nursing start", discharge: "Discharge", bed_availability: "Bed availability", community_concern: "Community concern", medication: "Medication", alert: "Alert", info: "Information", other: "Other" },
-    urgency: { urgent: "Urgent", today: "Today", normal: "Normal", fyi: "FYI" },
-    status: { new: "New", acknowledged: "Acknowledged", in_progress: "In progress", waiting_partner: "Waiting for partner", resolved: "Resolved", declined: "Declined" },
-    channel: { partner_api: "Partner API", lineworks: "LINE WORKS", chatwork: "Chatwork", fax_folder: "FAX", manual: "Manual", phone: "Phone" },
-    role: { clerk: "Clerk", nurse: "Nurse", doctor: "Doctor", admin: "Administrator" },
-    partner_kind: { hospital: "Hospital", houkatsu: "Community care centre", care_manager: "Care manager", nursing: "Home nursing", pharmacy: "Pharmacy", facility: "Facility", other: "Other" },
-  },
   errors: {
     needName: "Set your name first (staff, top right).",
     invalid_input: "Check the input.", not_found: "Not found. Refresh the queue.",

@@ -31,14 +31,21 @@ export function t(key, vars = {}) {
   return s.replace(/\{(\w+)\}/g, (_, k) => (k in vars ? String(vars[k]) : `{${k}}`));
 }
 
-/** Label of a contract code (category, urgency, status, channel, partner_kind). */
+// Code labels come from the core (`code_labels`: one table for Rust and the page), loaded once
+// at start by app.js; until then — or without the app — a code shows as itself.
+let codeTables = {};
+
+/** Installs the core's label tables: {kind: [{code, ja, en}]}. */
+export function setCodeLabels(tables) { codeTables = tables || {}; }
+
+/** Label of a contract code (category, urgency, status, channel, partner_kind, role). */
 export function label(kind, code) {
   if (code == null) return "";
-  const s = lookup(dicts[lang], `codes.${kind}.${code}`);
-  return typeof s === "string" ? s : String(code);
+  const row = (codeTables[kind] || []).find((r) => r.code === code);
+  return row ? (lang === "en" ? row.en : row.ja) : String(code);
 }
 
 /** All codes of a kind, in contract order. */
 export function codes(kind) {
-  return Object.keys(dicts.ja.codes[kind] || {});
+  return (codeTables[kind] || []).map((r) => r.code);
 }

@@ -102,17 +102,6 @@ export default {
     lineworksSecret: "LINE WORKS Bot シークレット", chatworkToken: "Chatwork Webhook トークン", notSet: "未設定",
     secretHint: "表示は伏せ字です。そのまま保存すると変わりません。空にすると削除します。",
     lockAfter: "操作がないとロックするまで（分）", lockHint: "0 = ロックしない。PINのあるスタッフがいるときだけ有効です。",
-    err: {
-      clinicName: "クリニック名を入れてください。", weekdays: "診療する曜日を1つ以上選んでください。", hours: "診療時間の開始は終了より前にしてください。",
-      lunch: "昼休みは開始・終了の両方を、診療時間の中で指定してください。", yearEnd: "年末年始は 12-29 のように MM-DD で入れてください。",
-      roster: "当番表の {n} 行目: 担当者と、開始 < 終了 の時刻を入れてください。", minutes: "通知の間隔は1分以上にしてください。",
-      quiet: "通知しない時間帯の開始と終了は別の時刻にしてください。", keepDays: "保存する日数は1日以上にしてください。",
-      listen: "待ち受けアドレスは 127.0.0.1:8787 のように入れてください。", lock: "ロックまでの分は 0〜1440 にしてください。",
-      core: "保存できませんでした。内容を確認してください: {m}",
-      target: "応答目標「{what}」: 1〜{max}{unit}の数を入れるか、「返答不要」を選んでください。",
-      overrideAmount: "分類ごとの例外 {n} 行目: 1〜{max}{unit}の数を入れるか、「返答不要」を選んでください。",
-      overrideTwice: "分類ごとの例外 {n} 行目は {m} 行目と同じ分類・緊急度です。どちらかを削除してください。",
-    },
     staffAdmin: {
       firstAdmin: "最初にPINを設定するスタッフは「医師」か「管理者」にしてください（その人がスタッフと設定を管理します）。",
       empty: "スタッフはまだいません。最初に医師か管理者をPIN付きで追加してください。",
@@ -155,14 +144,6 @@ export default {
     s: "1時間保留", slash: "検索", n: "電話受付", help: "この一覧", esc: "戻る・閉じる", close: "閉じる (Esc)",
   },
   time: { durMin: "{n}分", durHour: "{h}時間{m}分", justNow: "たった今", minAgo: "{n}分前", hourAgo: "{n}時間前", dayAgo: "{n}日前", inMin: "あと{n}分", inHour: "あと{h}時間{m}分", overdue: "期限超過 {d}", none: "—" },
-  codes: {
-    category: { new_home_visit: "訪問診療の新規相談", nursing_intro: "訪問看護の導入", discharge: "退院調整", bed_availability: "受け入れ可否・空床", community_concern: "地域の困りごと", medication: "薬剤", alert: "注意喚起", info: "情報共有", other: "その他" },
-    urgency: { urgent: "至急", today: "本日中", normal: "通常", fyi: "確認のみ" },
-    status: { new: "新着", acknowledged: "確認済み", in_progress: "対応中", waiting_partner: "先方回答待ち", resolved: "完了", declined: "お断り" },
-    channel: { partner_api: "連携API", lineworks: "LINE WORKS", chatwork: "Chatwork", fax_folder: "FAX", manual: "手入力", phone: "電話" },
-    role: { clerk: "事務", nurse: "看護師", doctor: "医師", admin: "管理者" },
-    partner_kind: { hospital: "病院", houkatsu: "地域包括支援センター", care_manager: "ケアマネ", nursing: "訪問看護", pharmacy: "薬局", facility: "施設", other: "その他" },
-  },
   errors: {
     needName: "先に「自分の名前」を設定してください（右上の担当者）。",
     invalid_input: "入力を確認してください。", not_found: "見つかりません。一覧を更新してください。",

@@ -10,6 +10,7 @@
 pub mod holidays;
 
 use crate::clock::jst;
+use crate::problem::Problem;
 use chrono::{DateTime, Datelike, Duration, NaiveDate, NaiveTime, TimeZone, Utc, Weekday};
 use serde::{Deserialize, Serialize};
 
@@ -97,45 +98,35 @@ pub fn jst_date(t: DateTime<Utc>) -> NaiveDate {
 }
 
 impl ClinicCalendar {
-    /// Problems with the settings, in words (empty = fine).
-    pub fn validate(&self) -> Result<(), String> {
-        let mut errs = Vec::new();
-        let (o, c) = (parse_hm(&self.open), parse_hm(&self.close));
-        if o.is_none() {
-            errs.push(format!("open '{}' is not HH:MM", self.open));
-        }
-        if c.is_none() {
-            errs.push(format!("close '{}' is not HH:MM", self.close));
-        }
-        if let (Some(o), Some(c)) = (o, c) {
-            if o >= c {
-                errs.push(format!(
-                    "open {} must be before close {}",
-                    self.open, self.close
-                ));
-            }
+    /// The first problem with the calendar settings ([`Problem`]: in the clinic's language).
+    pub fn validate(&self) -> Result<(), Problem> {
+        let time = |what: &str, v: &str| Problem::new("time").arg("what", what).arg("value", v);
+        let o = parse_hm(&self.open).ok_or_else(|| time("open", &self.open))?;
+        let c = parse_hm(&self.close).ok_or_else(|| time("close", &self.close))?;
+        if o >= c {
+            return Err(Problem::new("hours")
+                .arg("open", &self.open)
+                .arg("close", &self.close));
         }
         match (&self.lunch_start, &self.lunch_end) {
             (None, None) => {}
             (Some(s), Some(e)) => match (parse_hm(s), parse_hm(e)) {
-                (Some(s), Some(e)) if s < e => {}
-                _ => errs.push(format!("lunch break '{s}'–'{e}' is not HH:MM before HH:MM")),
+                (Some(a), Some(b)) if a < b => {}
+                _ => return Err(Problem::new("lunch").arg("start", s).arg("end", e)),
             },
-            _ => errs.push("lunch_start and lunch_end must both be set or both be empty".into()),
+            _ => return Err(Problem::new("lunch_half")),
         }
         if let Some(r) = &self.year_end {
             if parse_md(&r.from).is_none() || parse_md(&r.to).is_none() {
-                errs.push(format!("year_end {}→{} is not MM-DD", r.from, r.to));
+                return Err(Problem::new("year_end")
+                    .arg("from", &r.from)
+                    .arg("to", &r.to));
             }
         }
         if self.weekdays.is_empty() && self.open_days.is_empty() {
-            errs.push("the clinic must open on at least one weekday".into());
+            return Err(Problem::new("weekdays"));
         }
-        if errs.is_empty() {
-            Ok(())
-        } else {
-            Err(errs.join("; "))
-        }
+        Ok(())
     }
 
     fn open_close(&self) -> (NaiveTime, NaiveTime) {
@@ -510,7 +501,11 @@ mod tests {
             open: "9時".into(),
             ..Default::default()
         };
-        assert!(bad.validate().unwrap_err().contains("open"));
+        assert!(bad
+            .validate()
+            .unwrap_err()
+            .to_string()
+            .contains("opening time"));
         // Falls back to 9:00–17:00.
         assert!(bad.is_open_at(t("2026-12-01T09:30:00+09:00")));
     }

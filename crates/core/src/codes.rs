@@ -1,6 +1,7 @@
 //! The closed vocabularies of the contract (docs/contract.md "Codes"): channel, category,
 //! urgency, status and partner kind. Each code has a stable wire name (`as_str`/`FromStr`) and a
-//! Japanese label for people. Nothing else in the crate spells these strings.
+//! Japanese label for people. Nothing else in the crate spells these strings, and the desktop UI
+//! takes its labels from [`label_tables`] (one table for Rust and the page).
 
 use serde::{Deserialize, Serialize};
 use std::fmt;
@@ -204,5 +205,73 @@ mod tests {
         assert!(!Resolved.can_move_to(Declined));
         assert!(!New.can_move_to(New));
         assert!(Resolved.can_move_to(InProgress));
+    }
+}
+
+/// One code and its labels, for the UI.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct CodeLabel {
+    pub code: &'static str,
+    pub ja: &'static str,
+    pub en: &'static str,
+}
+
+/// Every code of every vocabulary with its labels, in contract order: `channel`, `category`,
+/// `urgency`, `status`, `partner_kind` and the staff `role`. The page's one source of labels.
+pub fn label_tables() -> std::collections::BTreeMap<&'static str, Vec<CodeLabel>> {
+    macro_rules! table {
+        ($t:ty) => {
+            <$t>::ALL
+                .iter()
+                .map(|c| CodeLabel {
+                    code: c.as_str(),
+                    ja: c.label_ja(),
+                    en: c.label_en(),
+                })
+                .collect::<Vec<_>>()
+        };
+    }
+    let roles = crate::store::staff::Role::ALL
+        .iter()
+        .map(|r| CodeLabel {
+            code: r.as_str(),
+            ja: r.labels().0,
+            en: r.labels().1,
+        })
+        .collect();
+    [
+        ("channel", table!(Channel)),
+        ("category", table!(Category)),
+        ("urgency", table!(Urgency)),
+        ("status", table!(Status)),
+        ("partner_kind", table!(PartnerKind)),
+        ("role", roles),
+    ]
+    .into_iter()
+    .collect()
+}
+
+#[cfg(test)]
+mod label_tests {
+    use super::*;
+
+    #[test]
+    fn every_code_has_both_labels_in_the_table() {
+        let t = label_tables();
+        assert_eq!(t["category"].len(), Category::ALL.len());
+        assert_eq!(
+            t["urgency"][0],
+            CodeLabel {
+                code: "urgent",
+                ja: "至急",
+                en: "Urgent"
+            }
+        );
+        assert_eq!(t["role"].len(), 4);
+        for (kind, rows) in &t {
+            for r in rows {
+                assert!(!r.ja.is_empty() && !r.en.is_empty(), "{kind} {}", r.code);
+            }
+        }
     }
 }

@@ -22,6 +22,7 @@ pub mod model;
 pub mod phone;
 pub mod pii;
 pub mod policy;
+pub mod problem;
 pub mod settings;
 pub mod store;
 pub mod triage;

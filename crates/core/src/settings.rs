@@ -4,6 +4,7 @@
 
 use crate::calendar::ClinicCalendar;
 use crate::policy::PolicySettings;
+use crate::problem::Problem;
 use crate::triage::ResponseTargets;
 use chrono::{DateTime, Datelike, Timelike, Utc};
 use serde::{Deserialize, Serialize};
@@ -120,53 +121,45 @@ impl Settings {
         p
     }
 
-    /// Problems with the settings, in words: the calendar, the notification policy, the roster,
-    /// backups, the intake server and the screen lock. The settings screen shows the message.
-    pub fn validate(&self) -> Result<(), String> {
+    /// The first problem with the settings — the calendar, the targets, the notification
+    /// policy, the roster, backups, the intake server, the screen lock — as a [`Problem`] whose
+    /// words ([`Problem::text`]) the settings screen shows in the clinic's language.
+    pub fn validate(&self) -> Result<(), Problem> {
         if self.clinic_name.trim().is_empty() {
-            return Err("clinic_name must not be empty".into());
+            return Err(Problem::new("clinic_name"));
         }
-        self.calendar
-            .validate()
-            .map_err(|e| format!("calendar: {e}"))?;
-        self.targets
-            .validate()
-            .map_err(|e| format!("targets: {e}"))?;
-        self.policy_settings()
-            .validate()
-            .map_err(|e| format!("notifications: {e}"))?;
+        self.calendar.validate()?;
+        self.targets.validate()?;
+        self.policy_settings().validate()?;
         for (i, e) in self.roster.iter().enumerate() {
             let n = i + 1;
             if !(1..=7).contains(&e.weekday) {
-                return Err(format!("roster {n}: weekday must be 1 (Mon) … 7 (Sun)"));
+                return Err(Problem::new("roster_weekday").arg("n", n));
             }
             match (minutes(&e.start), minutes(&e.end)) {
                 (Some(s), Some(en)) if s < en && en <= 24 * 60 => {}
                 _ => {
-                    return Err(format!(
-                        "roster {n}: {}–{} must be HH:MM before HH:MM",
-                        e.start, e.end
-                    ))
+                    return Err(Problem::new("roster_times")
+                        .arg("n", n)
+                        .arg("start", &e.start)
+                        .arg("end", &e.end))
                 }
             }
             if e.staff.trim().is_empty() {
-                return Err(format!("roster {n}: staff must not be empty"));
+                return Err(Problem::new("roster_staff").arg("n", n));
             }
         }
         if self.backup.keep_days < 1 {
-            return Err("backup.keep_days must be at least 1".into());
+            return Err(Problem::new("keep_days"));
         }
         if self.intake.listen.parse::<std::net::SocketAddr>().is_err() {
-            return Err(format!(
-                "intake.listen '{}' is not an address like 127.0.0.1:8787",
-                self.intake.listen
-            ));
+            return Err(Problem::new("listen").arg("value", &self.intake.listen));
         }
         if self.lock_after_minutes > 24 * 60 {
-            return Err("lock_after_minutes must be 0 (never) … 1440".into());
+            return Err(Problem::new("lock"));
         }
         if self.language != "ja" && self.language != "en" {
-            return Err(format!("language '{}' must be ja or en", self.language));
+            return Err(Problem::new("language").arg("value", &self.language));
         }
         Ok(())
     }
@@ -257,13 +250,17 @@ mod tests {
         assert_eq!(Settings::default().validate(), Ok(()));
         let mut s = Settings::default();
         s.calendar.open = "9時".into();
-        assert!(s.validate().unwrap_err().contains("calendar"));
+        assert_eq!(
+            s.validate().unwrap_err().text("ja"),
+            "診療開始「9時」は 09:00 のように HH:MM で入れてください。"
+        );
         let mut s = Settings::default();
         s.notifications.digest_interval_minutes = 0;
         assert!(s
             .validate()
             .unwrap_err()
-            .contains("digest_interval_minutes"));
+            .to_string()
+            .contains("the digest interval"));
         let mut s = Settings::default();
         s.roster.push(RosterEntry {
             weekday: 8,
@@ -271,7 +268,7 @@ mod tests {
             end: "12:00".into(),
             staff: "大野".into(),
         });
-        assert!(s.validate().unwrap_err().contains("roster 1"));
+        assert_eq!(s.validate().unwrap_err().key, "roster_weekday");
         let mut s = Settings::default();
         s.roster.push(RosterEntry {
             weekday: 1,
@@ -279,17 +276,17 @@ mod tests {
             end: "12:00".into(),
             staff: "大野".into(),
         });
-        assert!(s.validate().unwrap_err().contains("roster 1"));
+        assert_eq!(s.validate().unwrap_err().key, "roster_times");
         let mut s = Settings::default();
         s.intake.listen = "localhost".into();
-        assert!(s.validate().unwrap_err().contains("intake.listen"));
+        assert_eq!(s.validate().unwrap_err().key, "listen");
         let mut s = Settings::default();
         s.backup.keep_days = 0;
-        assert!(s.validate().unwrap_err().contains("keep_days"));
+        assert_eq!(s.validate().unwrap_err().key, "keep_days");
         let mut s = Settings::default();
         s.targets.overrides.push(s.targets.overrides[0].clone());
         let e = s.validate().unwrap_err();
-        assert!(e.starts_with("targets: override 2"), "{e}");
+        assert_eq!(e.key, "override_twice", "{e}");
     }
 
     #[test]

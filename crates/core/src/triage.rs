@@ -13,6 +13,7 @@
 use crate::calendar::ClinicCalendar;
 use crate::clock::jst;
 use crate::codes::{Category, Urgency};
+use crate::problem::Problem;
 use chrono::{DateTime, Datelike, Duration, Utc};
 use serde::{Deserialize, Serialize};
 use std::cmp::Ordering;
@@ -115,50 +116,50 @@ pub const MAX_TARGET_MINUTES: i64 = 7 * 24 * 60;
 pub const MAX_TARGET_BUSINESS_DAYS: i64 = 30;
 
 impl Target {
-    /// Problems with the amount, in words that say what to enter instead.
-    pub fn validate(self) -> Result<(), String> {
+    /// Whether the amount is in range: `Some((n, max, unit))` when it is not.
+    fn out_of_range(self) -> Option<(i64, i64, &'static str)> {
         let (n, max, unit) = match self {
             Target::Minutes(n) | Target::BusinessMinutes(n) => (n, MAX_TARGET_MINUTES, "minutes"),
-            Target::BusinessDays(n) => (n, MAX_TARGET_BUSINESS_DAYS, "business days"),
-            Target::None | Target::EndOfBusinessDay => return Ok(()),
+            Target::BusinessDays(n) => (n, MAX_TARGET_BUSINESS_DAYS, "business_days"),
+            Target::None | Target::EndOfBusinessDay => return None,
         };
-        if !(1..=max).contains(&n) {
-            return Err(format!(
-                "{n} {unit} is out of range: enter 1–{max} {unit}, or choose \"none\" for no target"
-            ));
-        }
-        Ok(())
+        (!(1..=max).contains(&n)).then_some((n, max, unit))
     }
 }
 
 impl ResponseTargets {
-    /// Problems with the targets, in words: amounts out of range, or two overrides for the same
-    /// category and urgency (only the first would ever apply).
-    pub fn validate(&self) -> Result<(), String> {
+    /// The first problem with the targets: an amount out of range, or two overrides for the
+    /// same category and urgency (only the first would ever apply).
+    pub fn validate(&self) -> Result<(), Problem> {
         for (u, t) in [
             ("urgent", self.urgent),
             ("today", self.today),
             ("normal", self.normal),
             ("fyi", self.fyi),
         ] {
-            t.validate().map_err(|e| format!("{u}: {e}"))?;
+            if let Some((n, max, unit)) = t.out_of_range() {
+                return Err(Problem::new("target")
+                    .arg("what", u)
+                    .arg("n", n)
+                    .arg("max", max)
+                    .arg("unit", unit));
+            }
         }
         for (i, o) in self.overrides.iter().enumerate() {
-            let n = i + 1;
-            let which = format!(
-                "override {n} ({}, {})",
-                o.category.as_str(),
-                o.urgency.map_or("every urgency", |u| u.as_str())
-            );
-            o.target.validate().map_err(|e| format!("{which}: {e}"))?;
+            if let Some((n, max, unit)) = o.target.out_of_range() {
+                return Err(Problem::new("override_target")
+                    .arg("n", i + 1)
+                    .arg("value", n)
+                    .arg("max", max)
+                    .arg("unit", unit));
+            }
             if let Some(first) = self.overrides[..i]
                 .iter()
                 .position(|p| p.category == o.category && p.urgency == o.urgency)
             {
-                return Err(format!(
-                    "{which} repeats override {}: remove one of them",
-                    first + 1
-                ));
+                return Err(Problem::new("override_twice")
+                    .arg("n", i + 1)
+                    .arg("m", first + 1));
             }
         }
         Ok(())
@@ -543,14 +544,15 @@ mod tests {
             urgent: Target::Minutes(0),
             ..Default::default()
         };
-        let e = t.validate().unwrap_err();
-        assert!(
-            e.starts_with("urgent:") && e.contains("enter 1–10080"),
-            "{e}"
-        );
+        let e = t.validate().unwrap_err().to_string();
+        assert!(e.contains("'urgent'") && e.contains("enter 1–10080"), "{e}");
         t.urgent = Target::Minutes(30);
         t.normal = Target::BusinessDays(31);
-        assert!(t.validate().unwrap_err().contains("1–30 business days"));
+        assert!(t
+            .validate()
+            .unwrap_err()
+            .to_string()
+            .contains("1–30 business days"));
         t.normal = Target::BusinessDays(2);
         t.overrides.push(TargetOverride {
             category: Category::Discharge,
@@ -565,8 +567,12 @@ mod tests {
         });
         let e = t.validate().unwrap_err();
         assert_eq!(
-            e,
-            "override 3 (discharge, every urgency) repeats override 2: remove one of them"
+            e.to_string(),
+            "Override 3 repeats override 2 (same category and urgency): remove one of them."
+        );
+        assert_eq!(
+            e.text("ja"),
+            "分類ごとの例外 3 行目は 2 行目と同じ分類・緊急度です。どちらかを削除してください。"
         );
         // the same category at one urgency is a different override
         t.overrides[2].urgency = Some(Urgency::Today);
@@ -575,6 +581,7 @@ mod tests {
         assert!(t
             .validate()
             .unwrap_err()
-            .starts_with("override 2 (discharge, every urgency): -5 minutes"));
+            .to_string()
+            .starts_with("Override 2: -5 is out of range"));
     }
 }

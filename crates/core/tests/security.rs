@@ -217,7 +217,12 @@ fn only_doctors_and_admins_change_settings_and_staff_once_pins_exist() {
     bad.calendar.close = "8:00".into();
     let e = desk.update_settings(bad, "院長").unwrap_err();
     assert!(matches!(e, Error::Invalid { .. }));
-    assert!(e.to_string().contains("before close"), "{e}");
+    // in the clinic's language (Japanese by default), with the values to fix
+    assert_eq!(
+        e.to_string(),
+        "診療時間の開始（09:00）は終了（8:00）より前にしてください。"
+    );
+    assert!(matches!(&e, Error::Invalid { field: Some(f), .. } if f == "settings.hours"));
     let mut good = s;
     good.lock_after_minutes = 10;
     desk.update_settings(good, "院長").unwrap();

@@ -112,6 +112,14 @@ pub fn settings_save(state: State<'_, DeskState>, settings: Settings) -> CmdResu
     Ok(saved)
 }
 
+/// Every code's labels (Japanese and English) — the page's one source of labels. Needs no
+/// store: the lock screen uses it too.
+#[tauri::command]
+pub fn code_labels() -> std::collections::BTreeMap<&'static str, Vec<renkei_core::codes::CodeLabel>>
+{
+    renkei_core::codes::label_tables()
+}
+
 /// Whether the app starts with this PC (a setting of the PC and its user, not of the clinic).
 #[tauri::command]
 pub fn autostart_get(app: tauri::AppHandle) -> CmdResult<bool> {

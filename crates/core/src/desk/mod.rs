@@ -145,7 +145,12 @@ impl Desk {
     pub fn update_settings(&mut self, mut s: Settings, by: &str) -> Result<()> {
         self.authorize_admin(by)?;
         s.keep_secrets_from(&self.settings);
-        s.validate().map_err(|m| Error::invalid("settings", m))?;
+        // The words of the problem in the clinic's language — the settings screen shows them
+        // as they are.
+        s.validate().map_err(|p| {
+            let lang = if s.language == "en" { "en" } else { "ja" };
+            Error::invalid(format!("settings.{}", p.key), p.text(lang))
+        })?;
         self.save_settings(s, by)
     }
 

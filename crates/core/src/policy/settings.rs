@@ -4,6 +4,7 @@
 use crate::calendar::ClinicCalendar;
 use crate::clock::jst;
 use crate::codes::{Category, Urgency};
+use crate::problem::Problem;
 use crate::triage::ResponseTargets;
 use chrono::{DateTime, Duration, NaiveTime, Utc};
 use serde::{Deserialize, Serialize};
@@ -58,13 +59,12 @@ impl QuietHours {
         t + (cand - local.naive_local())
     }
 
-    pub fn validate(&self) -> Result<(), String> {
+    pub fn validate(&self) -> Result<(), Problem> {
         match (hm(&self.start), hm(&self.end)) {
             (Some(s), Some(e)) if s != e => Ok(()),
-            _ => Err(format!(
-                "quiet_hours {}–{} must be two different HH:MM times",
-                self.start, self.end
-            )),
+            _ => Err(Problem::new("quiet")
+                .arg("start", &self.start)
+                .arg("end", &self.end)),
         }
     }
 }
@@ -160,54 +160,52 @@ impl Default for PolicySettings {
 }
 
 impl PolicySettings {
-    /// Problems with the settings, in words.
-    pub fn validate(&self) -> Result<(), String> {
-        self.calendar
-            .validate()
-            .map_err(|e| format!("calendar: {e}"))?;
+    /// The first problem with the settings ([`Problem`]).
+    pub fn validate(&self) -> Result<(), Problem> {
+        self.calendar.validate()?;
         if let Some(q) = &self.quiet_hours {
             q.validate()?;
         }
-        let pos = [
-            ("digest_interval_minutes", self.digest_interval_minutes),
-            ("urgent_repeat_minutes", self.urgent_repeat_minutes),
-            (
+        let at_least_1 = |what: &'static str, v: i64| {
+            (v < 1).then(|| Problem::new("at_least_1").arg("what", what).arg("value", v))
+        };
+        let range = |what: &'static str, v: i64, min: i64, max: i64| {
+            (!(min..=max).contains(&v)).then(|| {
+                Problem::new("range")
+                    .arg("what", what)
+                    .arg("min", min)
+                    .arg("max", max)
+                    .arg("value", v)
+            })
+        };
+        let found = [
+            at_least_1("digest_interval_minutes", self.digest_interval_minutes),
+            at_least_1("urgent_repeat_minutes", self.urgent_repeat_minutes),
+            at_least_1(
                 "urgent_repeat_later_minutes",
                 self.urgent_repeat_later_minutes,
             ),
-        ];
-        for (name, v) in pos {
-            if v < 1 {
-                return Err(format!("{name} must be at least 1 (got {v})"));
-            }
-        }
-        if !(0..=240).contains(&self.due_soon_batch_minutes) {
-            return Err(format!(
-                "due_soon_batch_minutes must be 0–240 (got {})",
-                self.due_soon_batch_minutes
-            ));
+            range(
+                "due_soon_batch_minutes",
+                self.due_soon_batch_minutes,
+                0,
+                240,
+            ),
+            range("min_gap_seconds", self.min_gap_seconds, 0, 86_400),
+            self.escalate_after_minutes
+                .and_then(|m| at_least_1("escalate_after_minutes", m)),
+            self.due_soon_minutes
+                .and_then(|m| at_least_1("due_soon_minutes", m)),
+        ]
+        .into_iter()
+        .flatten()
+        .next();
+        if let Some(p) = found {
+            return Err(p);
         }
         for st in &self.digest_load_steps {
-            if st.minutes < 1 || st.minutes > 240 {
-                return Err(format!(
-                    "digest_load_steps: minutes must be 1–240 (got {})",
-                    st.minutes
-                ));
-            }
-        }
-        if self.min_gap_seconds < 0 {
-            return Err("min_gap_seconds must not be negative".into());
-        }
-        if let Some(m) = self.escalate_after_minutes {
-            if m < 1 {
-                return Err(format!(
-                    "escalate_after_minutes must be at least 1 (got {m})"
-                ));
-            }
-        }
-        if let Some(m) = self.due_soon_minutes {
-            if m < 1 {
-                return Err(format!("due_soon_minutes must be at least 1 (got {m})"));
+            if let Some(p) = range("digest_load_steps", st.minutes, 1, 240) {
+                return Err(p);
             }
         }
         Ok(())
@@ -265,9 +263,11 @@ mod tests {
             urgent_repeat_minutes: 0,
             ..Default::default()
         };
+        assert_eq!(bad.validate().unwrap_err().key, "at_least_1");
         assert!(bad
             .validate()
             .unwrap_err()
-            .contains("urgent_repeat_minutes"));
+            .text("ja")
+            .contains("至急の最初の再通知"));
     }
 }

@@ -282,7 +282,10 @@ fn scenario_errors_name_the_place() {
         r#"{base}"settings":{{"calendar":{{"open":"9時"}}}},"events":[]}}"#
     ))
     .unwrap_err();
-    assert!(e.contains("settings: calendar: open"), "{e}");
+    assert!(
+        e.contains("settings: ") && e.contains("opening time '9時'"),
+        "{e}"
+    );
     let e = scenario::run(&format!(
         r#"{base}"events":[{{"at":"2026-12-01T09:00:00+09:00","type":"poke"}}]}}"#
     ))

@@ -28,6 +28,16 @@ pub enum Role {
 }
 
 impl Role {
+    pub const ALL: &'static [Role] = &[Role::Clerk, Role::Nurse, Role::Doctor, Role::Admin];
+    /// Labels shown to staff (Japanese, English).
+    pub fn labels(self) -> (&'static str, &'static str) {
+        match self {
+            Role::Clerk => ("事務", "Clerk"),
+            Role::Nurse => ("看護師", "Nurse"),
+            Role::Doctor => ("医師", "Doctor"),
+            Role::Admin => ("管理者", "Administrator"),
+        }
+    }
     pub fn as_str(self) -> &'static str {
         match self {
             Role::Clerk => "clerk",
