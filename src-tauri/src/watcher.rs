@@ -25,6 +25,10 @@ use tauri::{AppHandle, Emitter, Manager};
 
 /// The safety-net tick: the policy's clock, and any change no wake-up reported.
 const TICK: Duration = Duration::from_millis(1000);
+/// After a wake-up: a moment for the writer to publish its commit.
+const SETTLE: Duration = Duration::from_millis(10);
+/// After a wake-up: look again this soon, for a commit published after the first look.
+const FOLLOW_UP: Duration = Duration::from_millis(150);
 
 /// Starts the watcher thread.
 pub fn start(app: AppHandle, notifier: Notifier) {
@@ -83,6 +87,7 @@ fn run(app: AppHandle, notifier: Notifier) {
     };
     show(&notifier, &initial);
     let mut visible = false;
+    let mut wait = TICK;
     loop {
         let now_visible = state.queue_in_front();
         let local_change = state.take_dirty();
@@ -117,9 +122,18 @@ fn run(app: AppHandle, notifier: Notifier) {
             }
             Err(e) => tracing::warn!("store watcher: {}", e.message),
         }
-        // Sleep until woken or the tick; wake-ups that came meanwhile are one step.
-        let _ = woken.recv_timeout(TICK);
-        while woken.try_recv().is_ok() {}
+        // Sleep until woken or the tick. A data-dir notification can come while the writer is
+        // still finishing its commit (the WAL frames are written before the commit is
+        // published): let it settle a moment, take the wake-ups of the burst as one step, and
+        // look once more soon after.
+        match woken.recv_timeout(wait) {
+            Ok(()) => {
+                std::thread::sleep(SETTLE);
+                while woken.try_recv().is_ok() {}
+                wait = FOLLOW_UP;
+            }
+            Err(_) => wait = TICK,
+        }
     }
 }
 

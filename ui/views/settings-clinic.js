@@ -12,7 +12,7 @@ const TARGET_KINDS = ["minutes", "business_minutes", "business_days", "end_of_bu
 const field = (text, input, hint) => h("label", { class: "field" }, h("span", {}, text), input, hint ? h("span", { class: "hint" }, hint) : null);
 const num = (id, value, min = 0, max = null) => h("input", { id, type: "number", min: String(min), max: max == null ? null : String(max), value: value == null ? "" : String(value) });
 const time = (id, value) => h("input", { id, type: "time", value: value || "" });
-const text = (id, value, attrs = {}) => h("input", { id, type: "text", value: value || "", autocomplete: "off", ...attrs });
+export const text = (id, value, attrs = {}) => h("input", { id, type: "text", value: value || "", autocomplete: "off", ...attrs });
 const check = (id, checked, text_) => h("label", { class: "check" }, h("input", { id, type: "checkbox", checked: !!checked }), " ", text_);
 const section = (key, ...children) => h("fieldset", { class: "settings__section", dataset: { section: key } }, h("legend", {}, t(`settings.sec.${key}`)), ...children);
 const val = (root, id) => root.querySelector(`#${id}`);

@@ -7,6 +7,7 @@ import { h, select } from "../util/dom.js";
 import { t, label } from "../i18n/index.js";
 import { get } from "../state.js";
 import { toast, errorText } from "../util/toast.js";
+import { text } from "./settings-clinic.js";
 
 const ROLES = ["clerk", "nurse", "doctor", "admin"];
 

@@ -105,7 +105,8 @@ export async function mountSettings(container, acts) {
         // The core's sentence says what is wrong and what to enter, in the clinic's language.
         err.textContent = e2?.code === "invalid_input" ? e2.message || errorText(e2) : errorText(e2);
         err.dataset.code = e2?.code || "";
-        toastError(e2);
+        // What to fix is shown beside the save button; only other failures also pop up.
+        if (e2?.code !== "invalid_input") toastError(e2);
       }
     });
     replace(staffBox, staffAdmin({
