@@ -30,19 +30,8 @@ fn subject(i: usize) -> String {
 
 /// Consultation `i` with its own stable `Idempotency-Key`: a retry sends exactly these bytes.
 fn post_consultation(addr: &str, api_key: &str, i: usize) -> Sent {
-    let auth = format!("Bearer {api_key}");
     let idem = format!("crash-test-key-{i}");
-    send(
-        addr,
-        "POST",
-        "/v1/consultations",
-        &[
-            ("Authorization", &auth),
-            ("Content-Type", "application/json"),
-            ("Idempotency-Key", &idem),
-        ],
-        &body(i),
-    )
+    post_with(addr, api_key, &body(i), &[("Idempotency-Key", &idem)])
 }
 
 /// `(id, created)` of a 200/201 answer.

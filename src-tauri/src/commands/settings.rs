@@ -28,12 +28,11 @@ impl From<(chrono::NaiveDate, &'static str)> for Holiday {
 
 #[tauri::command]
 pub fn holidays_upcoming(state: State<'_, DeskState>, count: usize) -> CmdResult<Vec<Holiday>> {
-    state.with(|d| {
-        Ok(d.upcoming_holidays(count.min(40))
-            .into_iter()
-            .map(Holiday::from)
-            .collect())
-    })
+    state.with(|d| Ok(holidays(d.upcoming_holidays(count.min(40)))))
+}
+
+fn holidays(v: Vec<(chrono::NaiveDate, &'static str)>) -> Vec<Holiday> {
+    v.into_iter().map(Holiday::from).collect()
 }
 
 /// What "今すぐバックアップ" wrote.
@@ -104,12 +103,13 @@ pub fn app_info(
 /// Saves the clinic's settings (calendar, targets, roster, notifications, backups).
 #[tauri::command]
 pub fn settings_save(state: State<'_, DeskState>, settings: Settings) -> CmdResult<Settings> {
-    let saved = state.act(|d, by| {
-        Ok(d.update_settings(settings, by)
-            .map(|_| d.settings().masked())?)
-    })?;
+    let saved = state.act(|d, by| Ok(d.update_settings(settings, by).map(|_| masked(d))?))?;
     state.mark_settings_changed();
     Ok(saved)
+}
+
+fn masked(d: &renkei_core::desk::Desk) -> Settings {
+    d.settings().masked()
 }
 
 /// Every code's labels (Japanese and English) — the page's one source of labels. Needs no

@@ -121,17 +121,18 @@ pub fn send(addr: &str, method: &str, path: &str, headers: &[(&str, &str)], body
 }
 
 pub fn post(addr: &str, key: &str, body: &str) -> Sent {
+    post_with(addr, key, body, &[])
+}
+
+/// `POST /v1/consultations` with the partner's key and `extra` headers (an Idempotency-Key).
+pub fn post_with(addr: &str, key: &str, body: &str, extra: &[(&str, &str)]) -> Sent {
     let auth = format!("Bearer {key}");
-    send(
-        addr,
-        "POST",
-        "/v1/consultations",
-        &[
-            ("Authorization", &auth),
-            ("Content-Type", "application/json"),
-        ],
-        body,
-    )
+    let mut headers = vec![
+        ("Authorization", auth.as_str()),
+        ("Content-Type", "application/json"),
+    ];
+    headers.extend_from_slice(extra);
+    send(addr, "POST", "/v1/consultations", &headers, body)
 }
 
 pub fn partner_key(data: &Path, key: &Path) -> String {
