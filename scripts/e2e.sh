@@ -4,6 +4,7 @@
 #   scripts/e2e.sh                 build (debug), then run the whole suite
 #   scripts/e2e.sh -k keyboard     extra arguments go to pytest
 #   E2E_SKIP_BUILD=1 scripts/e2e.sh    reuse the binaries already in target/debug
+#   E2E_SCREEN=1920x1080x24 scripts/e2e.sh -k views_fit   the virtual screen (default 1366x768x24)
 #
 # Needs the system packages of `scripts/install-system-deps.sh --test` (WebKitWebDriver, Xvfb,
 # D-Bus, dunst) and python3 with venv. Installs what else is missing: tauri-driver 2.x (reused
@@ -71,7 +72,7 @@ export NO_PROXY=127.0.0.1,localhost no_proxy=127.0.0.1,localhost
 say "running the suite (screenshots: $SHOTS)"
 start=$(date +%s)
 set +e
-xvfb-run -a -s "-screen 0 1366x768x24" \
+xvfb-run -a -s "-screen 0 ${E2E_SCREEN:-1366x768x24}" \
   dbus-run-session -- \
   "$VENV/bin/python" -m pytest tests/e2e -p no:cacheprovider -v -s --durations=0 \
     --junitxml="$TARGET/e2e-report.xml" "$@"
