@@ -389,6 +389,19 @@ pub fn last_full_week(now: DateTime<Utc>) -> (NaiveDate, NaiveDate) {
     (monday - Duration::days(7), monday - Duration::days(1))
 }
 
+/// A report date as text: YYYY-MM-DD; `None` or blank = not given.
+pub fn parse_date(field: &str, s: Option<&str>) -> crate::Result<Option<NaiveDate>> {
+    match s.map(str::trim).filter(|s| !s.is_empty()) {
+        None => Ok(None),
+        Some(v) => NaiveDate::parse_from_str(v, "%Y-%m-%d")
+            .map(Some)
+            .map_err(|_| crate::Error::Invalid {
+                field: Some(field.into()),
+                message: format!("{field} '{v}' is not a date: give it as YYYY-MM-DD, e.g. 2026-11-30"),
+            }),
+    }
+}
+
 /// 00:00 JST of `date`, as UTC.
 pub fn jst_midnight(date: NaiveDate) -> DateTime<Utc> {
     let naive = date.and_hms_opt(0, 0, 0).unwrap_or_default();

@@ -27,6 +27,14 @@ impl Desk {
         self.handover_at(now)
     }
 
+    /// [`Desk::report`] with the dates as text (YYYY-MM-DD; empty = not given), as the app
+    /// sends them.
+    pub fn report_for(&mut self, from: Option<&str>, to: Option<&str>) -> Result<Report> {
+        let from = report::parse_date("from", from)?;
+        let to = report::parse_date("to", to)?;
+        self.report(from, to)
+    }
+
     /// The operations report for the JST dates `from..=to`; both `None` = the last full week
     /// Mon–Sun, one `None` = a week from or to the other.
     pub fn report(&mut self, from: Option<NaiveDate>, to: Option<NaiveDate>) -> Result<Report> {
