@@ -25,7 +25,11 @@ fn item_line(i: &HandoverItem) -> String {
         i.partner.as_deref().unwrap_or("（不明）"),
         i.subject,
         i.due_at
-            .map(|d| format!("（期限 {}{}）", local(d), if i.overdue { "・超過" } else { "" }))
+            .map(|d| format!(
+                "（期限 {}{}）",
+                local(d),
+                if i.overdue { "・超過" } else { "" }
+            ))
             .unwrap_or_default()
     )
 }
@@ -73,10 +77,17 @@ pub fn handover(h: &Handover, json: bool) {
     }
     let _ = writeln!(s, "\n■ 先方待ち（{}件）", h.waiting_partner.len());
     for w in &h.waiting_partner {
-        let since = w.since.map(|t| format!(" {}から", local(t))).unwrap_or_default();
+        let since = w
+            .since
+            .map(|t| format!(" {}から", local(t)))
+            .unwrap_or_default();
         let _ = writeln!(s, "{}{since}", item_line(&w.item));
     }
-    section(&mut s, "時間外の受付（前回の閉院以降）", &h.after_hours.iter().collect::<Vec<_>>());
+    section(
+        &mut s,
+        "時間外の受付（前回の閉院以降）",
+        &h.after_hours.iter().collect::<Vec<_>>(),
+    );
     crate::outln!("{}", s.trim_end());
 }
 
@@ -99,14 +110,19 @@ pub fn report(r: &Report, json: bool) {
         return;
     }
     let mut s = String::new();
-    let _ = writeln!(s, "運用レポート {} 〜 {}（営業時間の分で計算）", r.from, r.to);
+    let _ = writeln!(
+        s,
+        "運用レポート {} 〜 {}（営業時間の分で計算）",
+        r.from, r.to
+    );
     let _ = writeln!(
         s,
         "受付 {}件・期限内の初回応答 {}・期限超過（未完了） {}件・通知 {}件",
         r.total,
-        r.targets
-            .percent_met
-            .map_or_else(|| "—".into(), |p| format!("{p:.1}%（{}/{}）", r.targets.met, r.targets.counted)),
+        r.targets.percent_met.map_or_else(
+            || "—".into(),
+            |p| format!("{p:.1}%（{}/{}）", r.targets.met, r.targets.counted)
+        ),
         r.overdue_open,
         r.notifications_total
     );
@@ -140,12 +156,20 @@ pub fn report(r: &Report, json: bool) {
         "\n■ 至急 {}件: 確認まで 中央値 {} 最大 {}・未確認 {}件",
         r.urgent.count,
         mins(r.urgent.take.median_min),
-        r.urgent.take.max_min.map_or_else(|| "—".into(), |m| format!("{m}分")),
+        r.urgent
+            .take
+            .max_min
+            .map_or_else(|| "—".into(), |m| format!("{m}分")),
         r.urgent.untaken
     );
     let _ = writeln!(s, "\n■ 回答を長く待っている連携先");
     for p in &r.longest_waits {
-        let _ = writeln!(s, "  {} 中央値 {}", p.label, mins(p.first_response.median_min));
+        let _ = writeln!(
+            s,
+            "  {} 中央値 {}",
+            p.label,
+            mins(p.first_response.median_min)
+        );
     }
     crate::outln!("{}", s.trim_end());
 }
@@ -246,10 +270,24 @@ pub fn html(r: &Report) -> String {
         r.overdue_open,
         r.notifications_total
     );
-    let _ = write!(b, "<h2>日別の受付</h2>{}", bars("日別の受付件数", &day_labels, &day_counts));
+    let _ = write!(
+        b,
+        "<h2>日別の受付</h2>{}",
+        bars("日別の受付件数", &day_labels, &day_counts)
+    );
     b.push_str("<table><thead><tr><th>日付</th><th>受付</th><th>通知</th></tr></thead><tbody>");
-    for ((l, d), n) in day_labels.iter().zip(&r.arrivals_per_day).zip(&r.notifications_per_day) {
-        let _ = write!(b, "<tr><th>{}</th><td>{}</td><td>{}</td></tr>", esc(l), d.count, n.count);
+    for ((l, d), n) in day_labels
+        .iter()
+        .zip(&r.arrivals_per_day)
+        .zip(&r.notifications_per_day)
+    {
+        let _ = write!(
+            b,
+            "<tr><th>{}</th><td>{}</td><td>{}</td></tr>",
+            esc(l),
+            d.count,
+            n.count
+        );
     }
     b.push_str("</tbody></table>");
     let hours: Vec<String> = (0..24).map(|h| h.to_string()).collect();
@@ -263,7 +301,14 @@ pub fn html(r: &Report) -> String {
         let _ = write!(b, "<th>{h}</th>");
     }
     b.push_str("</tr></thead><tbody>");
-    let max = r.heatmap.iter().flatten().copied().max().unwrap_or(0).max(1);
+    let max = r
+        .heatmap
+        .iter()
+        .flatten()
+        .copied()
+        .max()
+        .unwrap_or(0)
+        .max(1);
     for (wd, row) in r.heatmap.iter().enumerate() {
         let _ = write!(b, "<tr><th>{}</th>", WEEKDAYS_JA[wd]);
         for v in row {
@@ -278,10 +323,18 @@ pub fn html(r: &Report) -> String {
     }
     b.push_str("</tbody></table><h2>経路別</h2><table><tbody>");
     for c in &r.arrivals_per_channel {
-        let _ = write!(b, "<tr><th>{}</th><td>{}</td></tr>", c.channel.label_ja(), c.count);
+        let _ = write!(
+            b,
+            "<tr><th>{}</th><td>{}</td></tr>",
+            c.channel.label_ja(),
+            c.count
+        );
     }
     b.push_str("</tbody></table>");
-    b.push_str(&stats_table("応答時間（全体）", std::slice::from_ref(&r.overall)));
+    b.push_str(&stats_table(
+        "応答時間（全体）",
+        std::slice::from_ref(&r.overall),
+    ));
     b.push_str(&stats_table("連携先別", &r.by_partner));
     b.push_str(&stats_table("種別別", &r.by_category));
     let _ = write!(
@@ -289,7 +342,10 @@ pub fn html(r: &Report) -> String {
         "<h2>至急</h2><p>{}件・確認まで 中央値 {}・最大 {}・未確認 {}件</p>",
         r.urgent.count,
         mins(r.urgent.take.median_min),
-        r.urgent.take.max_min.map_or_else(|| "—".into(), |m| format!("{m}分")),
+        r.urgent
+            .take
+            .max_min
+            .map_or_else(|| "—".into(), |m| format!("{m}分")),
         r.urgent.untaken
     );
     b.push_str(&stats_table("回答を長く待っている連携先", &r.longest_waits));

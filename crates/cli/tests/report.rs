@@ -53,7 +53,8 @@ impl Env {
     /// A consultation from a scanned document received at `now`; its id.
     fn import(&self, now: &str, n: u32) -> String {
         let p = self.root.join(format!("referral-{n}.pdf"));
-        let pdf = format!("%PDF-1.4\n% {n}\n1 0 obj << /Type /Catalog >> endobj\ntrailer << >>\n%%EOF\n");
+        let pdf =
+            format!("%PDF-1.4\n% {n}\n1 0 obj << /Type /Catalog >> endobj\ntrailer << >>\n%%EOF\n");
         std::fs::write(&p, pdf).unwrap();
         let v = self.json(now, &["import", p.to_str().unwrap(), "--json"]);
         v["id"].as_i64().unwrap().to_string()
@@ -100,7 +101,14 @@ fn report_json_has_the_known_figures() {
     // a chosen period: Tuesday only
     let r = e.json(
         "2026-12-08T10:00:00",
-        &["report", "--from", "2026-12-01", "--to", "2026-12-01", "--json"],
+        &[
+            "report",
+            "--from",
+            "2026-12-01",
+            "--to",
+            "2026-12-01",
+            "--json",
+        ],
     );
     assert_eq!(r["total"], 1);
     assert_eq!(r["overall"]["first_response"]["median_min"], 90.0);
@@ -114,7 +122,10 @@ fn report_writes_a_self_contained_html_and_reads_well_in_japanese() {
         "2026-12-08T10:00:00",
         &["report", "--out", out.to_str().unwrap()],
     );
-    assert!(text.contains("運用レポート 2026-11-30 〜 2026-12-06"), "{text}");
+    assert!(
+        text.contains("運用レポート 2026-11-30 〜 2026-12-06"),
+        "{text}"
+    );
     assert!(text.contains("受付 3件"), "{text}");
     let html = std::fs::read_to_string(&out).unwrap();
     assert!(html.starts_with("<!doctype html>"));

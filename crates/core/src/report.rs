@@ -397,7 +397,9 @@ pub fn parse_date(field: &str, s: Option<&str>) -> crate::Result<Option<NaiveDat
             .map(Some)
             .map_err(|_| crate::Error::Invalid {
                 field: Some(field.into()),
-                message: format!("{field} '{v}' is not a date: give it as YYYY-MM-DD, e.g. 2026-11-30"),
+                message: format!(
+                    "{field} '{v}' is not a date: give it as YYYY-MM-DD, e.g. 2026-11-30"
+                ),
             }),
     }
 }
@@ -421,7 +423,11 @@ fn days(from: NaiveDate, to: NaiveDate) -> Vec<NaiveDate> {
     out
 }
 
-fn per_day(from: NaiveDate, to: NaiveDate, times: impl Iterator<Item = DateTime<Utc>>) -> Vec<DayCount> {
+fn per_day(
+    from: NaiveDate,
+    to: NaiveDate,
+    times: impl Iterator<Item = DateTime<Utc>>,
+) -> Vec<DayCount> {
     let mut map: BTreeMap<NaiveDate, u32> = days(from, to).into_iter().map(|d| (d, 0)).collect();
     for t in times {
         if let Some(c) = map.get_mut(&jst_date(t)) {
@@ -453,7 +459,10 @@ fn time_stats(cal: &ClinicCalendar, key: String, label: String, rows: &[&ReportR
         key,
         label,
         count: rows.len() as u32,
-        unanswered: rows.iter().filter(|r| r.first_response_at.is_none()).count() as u32,
+        unanswered: rows
+            .iter()
+            .filter(|r| r.first_response_at.is_none())
+            .count() as u32,
         first_response: Spread::of(first),
         resolution: Spread::of(resolution),
     }
@@ -519,7 +528,10 @@ pub fn report(
     targets.percent_met = (targets.counted > 0)
         .then(|| (targets.met as f64 * 1000.0 / targets.counted as f64).round() / 10.0);
 
-    let urgent_rows: Vec<&ReportRow> = rows.iter().filter(|r| r.urgency == Urgency::Urgent).collect();
+    let urgent_rows: Vec<&ReportRow> = rows
+        .iter()
+        .filter(|r| r.urgency == Urgency::Urgent)
+        .collect();
     let items: Vec<UrgentItem> = urgent_rows
         .iter()
         .map(|r| UrgentItem {

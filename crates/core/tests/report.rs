@@ -105,7 +105,7 @@ fn known_week() -> World {
     w.ack(a3, "2026-12-02T09:20:00", "佐藤"); // missed
     let a4 = w.arrive("2026-12-02T10:00:00", A, pa, Discharge, Urgent); // due 10:30
     w.ack(a4, "2026-12-02T10:20:00", "佐藤"); // met
-    // partner B: 120, 30 (arrived on Saturday), two never answered
+                                              // partner B: 120, 30 (arrived on Saturday), two never answered
     let b5 = w.arrive("2026-12-03T14:00:00", B, pa, NewHomeVisit, Normal); // due Fri 14:00
     w.ack(b5, "2026-12-03T16:00:00", "鈴木");
     w.status(b5, "2026-12-04T10:00:00", Status::Resolved, "鈴木"); // resolution 240
@@ -113,7 +113,7 @@ fn known_week() -> World {
     w.ack(b6, "2026-12-07T09:30:00", "佐藤");
     w.arrive("2026-12-04T15:00:00", B, Channel::Chatwork, Info, Fyi); // no target
     w.arrive("2026-12-06T20:00:00", B, Channel::Lineworks, Info, Today); // due Mon 17:00, missed
-    // notifications: 3 on Tuesday, 1 on Thursday, 1 after the period
+                                                                         // notifications: 3 on Tuesday, 1 on Thursday, 1 after the period
     for at in [
         "2026-12-01T09:01:00",
         "2026-12-01T11:00:00",
@@ -193,7 +193,10 @@ fn the_weekly_report_of_a_known_week() {
     assert_eq!(home.first_response.median_min, Some(75.0));
 
     // targets: met a1 a4 b5 b6; missed a2 a3 and the unanswered Sunday item; fyi has none
-    assert_eq!((r.targets.met, r.targets.missed, r.targets.pending), (4, 3, 0));
+    assert_eq!(
+        (r.targets.met, r.targets.missed, r.targets.pending),
+        (4, 3, 0)
+    );
     assert_eq!(r.targets.percent_met, Some(57.1));
     // still open and past due at Tue 12-08 10:00, as the queue counts 期限超過: a2 a3 a4 b6 and
     // the Sunday item (a1 and b5 are resolved, the fyi item has no due time)

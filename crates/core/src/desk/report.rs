@@ -54,7 +54,9 @@ impl Desk {
         if (to - from).num_days() >= MAX_REPORT_DAYS {
             return Err(Error::Invalid {
                 field: Some("to".into()),
-                message: format!("a report covers at most {MAX_REPORT_DAYS} days: shorten the period"),
+                message: format!(
+                    "a report covers at most {MAX_REPORT_DAYS} days: shorten the period"
+                ),
             });
         }
         let (start, end) = (

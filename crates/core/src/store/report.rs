@@ -69,7 +69,9 @@ pub fn received_between(
     from: DateTime<Utc>,
     to: DateTime<Utc>,
 ) -> Result<Vec<ReportRow>> {
-    let sql = format!("{SELECT} WHERE c.received_at >= ?1 AND c.received_at < ?2 ORDER BY c.received_at, c.id");
+    let sql = format!(
+        "{SELECT} WHERE c.received_at >= ?1 AND c.received_at < ?2 ORDER BY c.received_at, c.id"
+    );
     let mut st = conn.prepare_cached(&sql)?;
     let rows = st
         .query_map(params![ts(from), ts(to)], row)?
@@ -97,10 +99,12 @@ pub fn notification_times(
     from: DateTime<Utc>,
     to: DateTime<Utc>,
 ) -> Result<Vec<DateTime<Utc>>> {
-    let mut st = conn
-        .prepare_cached("SELECT at FROM notifications WHERE at >= ?1 AND at < ?2 ORDER BY at")?;
+    let mut st =
+        conn.prepare_cached("SELECT at FROM notifications WHERE at >= ?1 AND at < ?2 ORDER BY at")?;
     let rows = st
-        .query_map(params![ts(from), ts(to)], |r| parse_ts(&r.get::<_, String>(0)?))?
+        .query_map(params![ts(from), ts(to)], |r| {
+            parse_ts(&r.get::<_, String>(0)?)
+        })?
         .collect::<rusqlite::Result<Vec<_>>>()?;
     Ok(rows)
 }
