@@ -1,7 +1,7 @@
 // English UI strings (switchable in settings). Same keys as ja.js.
 export default {
   app: { name: "Renkei Desk", sub: "連携デスク" },
-  nav: { queue: "Queue", phone: "Phone call", partners: "Partners", report: "Handover & report", notifications: "Notifications", audit: "Audit log", settings: "Settings" },
+  nav: { queue: "Queue", phone: "Phone call", partners: "Partners", report: "Handover", notifications: "Notifications", audit: "Audit log", settings: "Settings" },
   me: { label: "Staff", none: "No name set", switch: "Switch staff" },
   whoami: {
     title: "Who is using this PC?",

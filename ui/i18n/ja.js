@@ -1,7 +1,7 @@
 // Japanese UI strings (the default language). Keys are shared with en.js.
 export default {
   app: { name: "連携デスク", sub: "Renkei Desk" },
-  nav: { queue: "受信一覧", phone: "電話受付", partners: "連携先", report: "申し送り・レポート", notifications: "通知の履歴", audit: "操作記録", settings: "設定" },
+  nav: { queue: "受信一覧", phone: "電話受付", partners: "連携先", report: "申し送り・集計", notifications: "通知の履歴", audit: "操作記録", settings: "設定" },
   me: { label: "担当者", none: "名前未設定", switch: "担当者を切り替え" },
   whoami: {
     title: "この端末を使う人は？",

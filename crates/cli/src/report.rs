@@ -2,7 +2,7 @@
 //! report as one self-contained printable HTML file (`--out`: inline CSS, bars as inline SVG
 //! rects, no external resource; A4 under `@media print`).
 
-use crate::output::print_json;
+use crate::output::{pad, print_json};
 use chrono::{DateTime, Utc};
 use renkei_core::clock::jst;
 use renkei_core::report::{Handover, HandoverItem, Report, Spread, TimeStats, WEEKDAYS_JA};
@@ -93,8 +93,8 @@ pub fn handover(h: &Handover, json: bool) {
 
 fn stats_row(s: &TimeStats) -> String {
     format!(
-        "{:<24} 件数 {:>3}  初回応答 中央値 {:>6} p90 {:>6}  未応答 {:>2}  完了まで 中央値 {:>6} p90 {:>6}",
-        s.label,
+        "{} 件数 {:>3}  初回応答 中央値 {:>6} p90 {:>6}  未応答 {:>2}  完了まで 中央値 {:>6} p90 {:>6}",
+        pad(&s.label, 36),
         s.count,
         mins(s.first_response.median_min),
         mins(s.first_response.p90_min),
@@ -140,7 +140,7 @@ pub fn report(r: &Report, json: bool) {
     }
     let _ = writeln!(s, "\n■ 経路別");
     for c in &r.arrivals_per_channel {
-        let _ = writeln!(s, "  {:<12} {:>4}", c.channel.label_ja(), c.count);
+        let _ = writeln!(s, "  {} {:>4}", pad(c.channel.label_ja(), 12), c.count);
     }
     let _ = writeln!(s, "\n■ 応答時間（全体）\n  {}", stats_row(&r.overall));
     let _ = writeln!(s, "\n■ 連携先別");
