@@ -584,3 +584,40 @@ pub const WEEKDAYS_JA: [&str; 7] = ["月", "火", "水", "木", "金", "土", "�
 pub fn weekday_index(d: NaiveDate) -> usize {
     d.weekday().num_days_from_monday() as usize
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn median_and_nearest_rank_p90() {
+        assert_eq!(median(&[]), None);
+        assert_eq!(median(&[7]), Some(7.0));
+        assert_eq!(median(&[1, 2, 4, 9]), Some(3.0));
+        let ten: Vec<i64> = (1..=10).collect();
+        assert_eq!(percentile(&ten, 90), Some(9.0));
+        assert_eq!(percentile(&(1..=11).collect::<Vec<_>>(), 90), Some(10.0));
+        assert_eq!(percentile(&[5], 90), Some(5.0));
+        assert_eq!(percentile(&[], 90), None);
+        let s = Spread::of(vec![30, 10, 20]);
+        assert_eq!(
+            (s.n, s.median_min, s.p90_min, s.max_min),
+            (3, Some(20.0), Some(30.0), Some(30))
+        );
+    }
+
+    #[test]
+    fn last_full_week_is_monday_to_sunday_before_this_week() {
+        let at = |s: &str| crate::clock::parse_rfc3339(s).unwrap_or_default();
+        let d = |s: &str| NaiveDate::parse_from_str(s, "%Y-%m-%d").unwrap_or_default();
+        // Monday 00:30 JST is still Sunday in UTC: the week is taken in JST
+        assert_eq!(
+            last_full_week(at("2026-12-07T00:30:00+09:00")),
+            (d("2026-11-30"), d("2026-12-06"))
+        );
+        assert_eq!(
+            last_full_week(at("2026-12-06T23:59:00+09:00")),
+            (d("2026-11-23"), d("2026-11-29"))
+        );
+    }
+}
