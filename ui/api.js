@@ -63,8 +63,11 @@ export const api = {
   staffChangePin: (current, pin) => call("staff_change_pin", { current, pin }),
   holidays: (count) => call("holidays_upcoming", { count }),
   backupNow: () => call("backup_now"),
-  // partners, settings, notifications, audit
+  // partners, report, settings, notifications, audit
   partners: () => call("partners_list"),
+  // handover (申し送り) and the operations report; dates YYYY-MM-DD or null (= last full week)
+  handover: () => call("handover_get"),
+  report: (from, to) => call("report_get", { from, to }),
   settings: () => call("settings_get"),
   saveSettings: (settings) => call("settings_save", { settings }),
   viewChanged: (view) => call("ui_view_changed", { view }).catch(() => {}),

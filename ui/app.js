@@ -15,11 +15,12 @@ import { mountPhoneForm } from "./views/phone-form.js";
 import { mountPartners } from "./views/partners.js";
 import { mountNotifications } from "./views/notifications.js";
 import { mountAudit } from "./views/audit.js";
+import { mountReport } from "./views/report.js";
 import { mountSettings } from "./views/settings.js";
 import { mountLock } from "./views/lock.js";
 
 const $ = (id) => document.getElementById(id);
-const NAV = ["queue", "phone", "partners", "notifications", "audit", "settings"];
+const NAV = ["queue", "phone", "partners", "report", "notifications", "audit", "settings"];
 
 // ----- chrome -------------------------------------------------------------------------------
 
@@ -74,6 +75,7 @@ async function go(view, id = null) {
     case "phone": await mountPhoneForm(root, { saved: (nid) => { set({ selectedId: nid }); go("queue"); } }); break;
     case "partners": await mountPartners(root); break;
     case "notifications": await mountNotifications(root, { open: openConsultation }); break;
+    case "report": await mountReport(root); break;
     case "audit": await mountAudit(root); break;
     case "settings": await mountSettings(root, { language: (l) => { setLang(l); go("settings"); }, lockRequired: () => refreshLockStatus(), lock: () => showLock() }); break;
   }

@@ -104,6 +104,8 @@ pub fn builder(state: DeskState) -> tauri::Builder<tauri::Wry> {
             commands::documents::attachment_data_url,
             commands::documents::attachment_open,
             commands::partners::partners_list,
+            commands::report::handover_get,
+            commands::report::report_get,
             commands::settings::settings_get,
             commands::settings::settings_save,
             commands::settings::holidays_upcoming,

@@ -1,7 +1,7 @@
 // English UI strings (switchable in settings). Same keys as ja.js.
 export default {
   app: { name: "Renkei Desk", sub: "連携デスク" },
-  nav: { queue: "Queue", phone: "Phone call", partners: "Partners", notifications: "Notifications", audit: "Audit log", settings: "Settings" },
+  nav: { queue: "Queue", phone: "Phone call", partners: "Partners", report: "Handover", notifications: "Notifications", audit: "Audit log", settings: "Settings" },
   me: { label: "Staff", none: "No name set", switch: "Switch staff" },
   whoami: {
     title: "Who is using this PC?",
@@ -49,6 +49,27 @@ export default {
     summary: "Summary (one line)", summaryHint: "e.g. medication management for a person living alone",
     notes: "Notes", notesHint: "What you heard, call-back number (initials instead of names)",
     save: "Save (Ctrl+Enter)", saved: "Phone call logged", required: "Enter the one-line summary.",
+  },
+  report: {
+    title: "Handover & report", lead: "The shift handover and the figures of a period (times in business minutes: lunch, closed hours and closed days excluded).",
+    loading: "Loading…", failed: "Could not load.", empty: "No data.", none: "None",
+    handover: "Shift handover", print: "Print", nextOpening: "Next opening: {t}", unowned: "Nobody", unknownPartner: "Unknown partner",
+    count: "{title} ({n})", overdue: "Overdue", dueBeforeOpening: "Due before the next opening", urgentToday: "Urgent today",
+    waiting: "Waiting for partner", afterHours: "Arrived after hours (since the last close)", due: "due {t}", since: "since {t}",
+    takenBy: "{who} ({n} min)", untaken: "not taken", minutes: "{n} min",
+    from: "From", to: "To", run: "Show", defaultWeek: "Empty = last week (Mon–Sun)",
+    period: "Operations report {from} – {to}", total: "Arrivals", targetsMet: "First answer within target", overdueOpen: "Overdue (open)",
+    notifications: "Notifications", firstMedian: "First answer, median", firstP90: "First answer, p90",
+    arrivals: "Arrivals per day", arrivalsVsNotifications: "Arrivals and notifications per day", hours: "Arrivals per hour", heatmap: "Arrivals by weekday and hour",
+    channels: "Arrivals per channel", byPartner: "Response times per partner", byCategory: "Response times per category",
+    urgent: "Urgent: {n} (taken after median {median}, max {max}; not taken {untaken})", waits: "Partners waiting longest",
+    csv: "Save as CSV", weekdays: "Mon,Tue,Wed,Thu,Fri,Sat,Sun",
+    cols: {
+      date: "Date", arrivals: "Arrivals", notifications: "Notifications", hour: "Hour", weekday: "Weekday", channel: "Channel",
+      count: "Count", answered: "Answered", firstMedian: "First answer, median", firstP90: "p90", unanswered: "Unanswered",
+      resolved: "Resolved", resMedian: "To resolve, median", resP90: "p90",
+      id: "No.", received: "Received", takenBy: "Taken by", minutes: "Minutes to take",
+    },
   },
   partners: {
     title: "Partners", lead: "Consultations per partner and the clinic's median time to a first answer.",

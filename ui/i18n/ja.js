@@ -1,7 +1,7 @@
 // Japanese UI strings (the default language). Keys are shared with en.js.
 export default {
   app: { name: "連携デスク", sub: "Renkei Desk" },
-  nav: { queue: "受信一覧", phone: "電話受付", partners: "連携先", notifications: "通知の履歴", audit: "操作記録", settings: "設定" },
+  nav: { queue: "受信一覧", phone: "電話受付", partners: "連携先", report: "申し送り・集計", notifications: "通知の履歴", audit: "操作記録", settings: "設定" },
   me: { label: "担当者", none: "名前未設定", switch: "担当者を切り替え" },
   whoami: {
     title: "この端末を使う人は？",
@@ -49,6 +49,27 @@ export default {
     summary: "要件（1行）", summaryHint: "例: 独居の方の服薬管理について相談したい",
     notes: "メモ", notesHint: "聞き取った内容・折り返し先など（氏名はイニシャルで）",
     save: "登録する (Ctrl+Enter)", saved: "電話記録を登録しました", required: "「要件（1行）」を入力してください。",
+  },
+  report: {
+    title: "申し送り・運用レポート", lead: "交代時の申し送りと、期間ごとの受付・応答の集計です（時間は営業時間の分: 昼休み・時間外・休診日を除く）。",
+    loading: "読み込み中…", failed: "読み込めませんでした。", empty: "データがありません。", none: "なし",
+    handover: "申し送り", print: "印刷", nextOpening: "次の開院: {t}", unowned: "担当なし", unknownPartner: "連携先不明",
+    count: "{title}（{n}件）", overdue: "期限超過", dueBeforeOpening: "次の開院までに期限", urgentToday: "本日の至急",
+    waiting: "先方回答待ち", afterHours: "時間外の受付（前回の閉院以降）", due: "期限 {t}", since: "{t}から",
+    takenBy: "{who}（{n}分）", untaken: "未確認", minutes: "{n}分",
+    from: "開始日", to: "終了日", run: "集計", defaultWeek: "空欄なら先週（月〜日）",
+    period: "運用レポート {from} 〜 {to}", total: "受付", targetsMet: "期限内の初回応答", overdueOpen: "期限超過（未完了）",
+    notifications: "通知", firstMedian: "初回応答 中央値", firstP90: "初回応答 p90",
+    arrivals: "日別の受付", arrivalsVsNotifications: "受付と通知（日別）", hours: "時間帯別の受付", heatmap: "曜日×時間帯の受付",
+    channels: "経路別の受付", byPartner: "連携先別の応答時間", byCategory: "分類別の応答時間",
+    urgent: "至急 {n}件（確認まで 中央値 {median}・最大 {max}・未確認 {untaken}件）", waits: "回答を長く待っている連携先",
+    csv: "CSVで保存", weekdays: "月,火,水,木,金,土,日",
+    cols: {
+      date: "日付", arrivals: "受付", notifications: "通知", hour: "時刻", weekday: "曜日", channel: "経路",
+      count: "件数", answered: "応答数", firstMedian: "初回応答 中央値", firstP90: "p90", unanswered: "未応答",
+      resolved: "完了数", resMedian: "完了まで 中央値", resP90: "p90",
+      id: "番号", received: "受信", takenBy: "確認した人", minutes: "確認まで（分）",
+    },
   },
   partners: {
     title: "連携先", lead: "連携先ごとの相談件数と、当院の最初の応答までの時間（中央値）です。",

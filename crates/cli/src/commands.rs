@@ -385,6 +385,31 @@ pub fn run(cli: Cli) -> Result<()> {
         }
         Command::Key(k) => key(&dir, k)?,
         Command::Staff(c) => staff(&dir, c)?,
+        Command::Handover { json } => {
+            let mut desk = open(&dir)?;
+            let h = desk.handover()?;
+            crate::report::handover(&h, json);
+        }
+        Command::Report {
+            from,
+            to,
+            json,
+            out,
+        } => {
+            let (from, to) = (parse_date("--from", from)?, parse_date("--to", to)?);
+            let mut desk = open(&dir)?;
+            let r = desk.report(from, to)?;
+            if let Some(path) = out {
+                std::fs::write(&path, crate::report::html(&r)).map_err(|e| CliError {
+                    message: format!(
+                        "cannot write {}: {e} — choose a writable path for --out",
+                        path.display()
+                    ),
+                    exit_code: 1,
+                })?;
+            }
+            crate::report::report(&r, json);
+        }
         Command::Audit { json, limit } => {
             let desk = open(&dir)?;
             let rows = desk.audit(&renkei_core::store::audit::AuditFilter {
@@ -395,6 +420,18 @@ pub fn run(cli: Cli) -> Result<()> {
         }
     }
     Ok(())
+}
+
+/// A `--from`/`--to` date, YYYY-MM-DD.
+fn parse_date(flag: &str, v: Option<String>) -> Result<Option<chrono::NaiveDate>> {
+    v.map(|s| {
+        chrono::NaiveDate::parse_from_str(s.trim(), "%Y-%m-%d").map_err(|_| {
+            CliError::usage(format!(
+                "{flag} '{s}' is not a date: give it as YYYY-MM-DD, e.g. 2026-11-30"
+            ))
+        })
+    })
+    .transpose()
 }
 
 fn staff(dir: &DataDir, c: StaffCmd) -> Result<()> {

@@ -5,6 +5,7 @@
 
 mod commands;
 mod output;
+mod report;
 
 /// `println!` that ends the program quietly when stdout is closed (`renkei queue | head`).
 #[macro_export]
@@ -181,6 +182,25 @@ pub enum Command {
     /// Staff profiles: list, add, and PIN recovery by the operator who holds the store key
     #[command(subcommand)]
     Staff(StaffCmd),
+    /// The shift handover (申し送り): open items by owner, overdue, urgent, waiting, after hours
+    Handover {
+        #[arg(long)]
+        json: bool,
+    },
+    /// The operations report for a period (default: last full week Mon–Sun, JST)
+    Report {
+        /// First day, YYYY-MM-DD (JST)
+        #[arg(long, value_name = "DATE")]
+        from: Option<String>,
+        /// Last day, YYYY-MM-DD (JST), inclusive
+        #[arg(long, value_name = "DATE")]
+        to: Option<String>,
+        #[arg(long)]
+        json: bool,
+        /// Also write a self-contained printable HTML file
+        #[arg(long, value_name = "FILE.html")]
+        out: Option<PathBuf>,
+    },
     /// The audit trail (newest first)
     Audit {
         #[arg(long)]

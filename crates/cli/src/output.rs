@@ -38,7 +38,7 @@ fn local(t: DateTime<Utc>) -> String {
 }
 
 /// Display width of a string on a terminal (East Asian wide characters count 2).
-fn width(s: &str) -> usize {
+pub(crate) fn width(s: &str) -> usize {
     s.chars()
         .map(|c| {
             let c = c as u32;
@@ -58,7 +58,7 @@ fn width(s: &str) -> usize {
         .sum()
 }
 
-fn pad(s: &str, w: usize) -> String {
+pub(crate) fn pad(s: &str, w: usize) -> String {
     let mut out = String::new();
     let mut used = 0;
     for c in s.chars() {

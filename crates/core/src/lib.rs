@@ -23,6 +23,7 @@ pub mod phone;
 pub mod pii;
 pub mod policy;
 pub mod problem;
+pub mod report;
 pub mod settings;
 pub mod store;
 pub mod triage;

@@ -23,6 +23,7 @@ mod documents;
 mod intake;
 mod maintenance;
 mod partners;
+mod report;
 mod staff;
 
 pub use consultation::sort_rows;

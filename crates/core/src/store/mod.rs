@@ -16,6 +16,7 @@ pub mod messages;
 pub mod migrations;
 pub mod notifications;
 pub mod partners;
+pub mod report;
 pub mod search;
 pub mod settings;
 pub mod staff;
