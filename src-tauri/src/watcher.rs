@@ -88,6 +88,8 @@ fn run(app: AppHandle, notifier: Notifier) {
     show(&notifier, &initial);
     let mut visible = false;
     let mut wait = TICK;
+    // The day the evening handover (申し送り, counts only) was last shown.
+    let mut handover_sent = None;
     loop {
         let now_visible = state.queue_in_front();
         let local_change = state.take_dirty();
@@ -121,6 +123,15 @@ fn run(app: AppHandle, notifier: Notifier) {
                 }
             }
             Err(e) => tracing::warn!("store watcher: {}", e.message),
+        }
+        if let Ok(Some((day, text))) = state.internal(|d| Ok(d.evening_handover(handover_sent)?)) {
+            handover_sent = Some(day);
+            notifier.send(Notice {
+                title: renkei_core::desk::EVENING_TITLE.into(),
+                body: text,
+                urgent: false,
+                consultation_id: None,
+            });
         }
         // Sleep until woken or the tick. A data-dir notification can come while the writer is
         // still finishing its commit (the WAL frames are written before the commit is

@@ -326,3 +326,43 @@ fn the_evening_handover_of_a_known_day() {
         assert!(!h.summary.contains(word));
     }
 }
+
+#[test]
+fn the_evening_handover_is_sent_once_after_closing_with_counts_only() {
+    let mut w = known_week();
+    w.clock.set(t("2026-12-01T16:30:00"));
+    assert_eq!(
+        w.desk.evening_handover(None).unwrap(),
+        None,
+        "before closing"
+    );
+    w.clock.set(t("2026-12-01T17:02:00"));
+    let (day, text) = w
+        .desk
+        .evening_handover(None)
+        .unwrap()
+        .expect("due after closing");
+    assert_eq!(day, date("2026-12-01"));
+    assert!(text.starts_with("申し送り: 未対応 "), "{text}");
+    for row in w.desk.queue(&Default::default()).unwrap() {
+        assert!(
+            !text.contains(&row.subject),
+            "a subject in the notification: {text}"
+        );
+    }
+    assert!(
+        !text.contains(A) && !text.contains(B),
+        "a partner in the notification: {text}"
+    );
+    assert_eq!(
+        w.desk.evening_handover(Some(day)).unwrap(),
+        None,
+        "once a day"
+    );
+    let log = w.desk.notifications(10).unwrap();
+    assert!(
+        log.iter()
+            .any(|n| n.reason.starts_with("handover") && n.body == text),
+        "recorded in the notification history"
+    );
+}

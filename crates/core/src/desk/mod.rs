@@ -30,6 +30,7 @@ pub use consultation::sort_rows;
 pub use documents::{safe_file_name, Document, ImportOutcome};
 pub use maintenance::{BackupStatus, CheckReport};
 pub use partners::PartnerStats;
+pub use report::EVENING_TITLE;
 
 use crate::clock::Clock;
 use crate::error::{Error, Result};

@@ -8,6 +8,9 @@ use crate::report::{self, Handover, Report};
 use crate::store::report as rows;
 use chrono::{DateTime, Duration, NaiveDate, Utc};
 
+/// Title of the evening handover notification.
+pub const EVENING_TITLE: &str = "申し送り（終業）";
+
 /// The longest period a report covers.
 pub const MAX_REPORT_DAYS: i64 = 366;
 
@@ -25,6 +28,30 @@ impl Desk {
     pub fn handover(&mut self) -> Result<Handover> {
         let now = self.now();
         self.handover_at(now)
+    }
+
+    /// The evening handover notification, when it is due ([`report::evening_summary_due`]):
+    /// the day and its counts-only text (never a subject or a name), recorded in the
+    /// notification log (reason `handover: …`). `last_sent`: the day it was last sent.
+    pub fn evening_handover(
+        &mut self,
+        last_sent: Option<NaiveDate>,
+    ) -> Result<Option<(NaiveDate, String)>> {
+        let now = self.now();
+        let Some(day) = report::evening_summary_due(&self.settings().calendar, now, last_sent)
+        else {
+            return Ok(None);
+        };
+        let text = report::handover_summary_text(&self.handover_at(now)?.counts);
+        self.log_notification(
+            &[],
+            "normal",
+            EVENING_TITLE,
+            &text,
+            "handover: 終業時の申し送り（件数のみ）",
+            now,
+        )?;
+        Ok(Some((day, text)))
     }
 
     /// [`Desk::report`] with the dates as text (YYYY-MM-DD; empty = not given), as the app

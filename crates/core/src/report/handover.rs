@@ -5,7 +5,7 @@
 use crate::calendar::{jst_date, ClinicCalendar};
 use crate::codes::{Category, Status, Urgency};
 use crate::store::report::ReportRow;
-use chrono::{DateTime, Duration, Utc};
+use chrono::{DateTime, Duration, NaiveDate, Utc};
 use serde::Serialize;
 use std::collections::BTreeMap;
 
@@ -120,6 +120,19 @@ pub fn last_close(cal: &ClinicCalendar, t: DateTime<Utc>) -> Option<DateTime<Utc
     None
 }
 
+/// The day whose evening handover is due at `now`: today's closing time has passed (within the
+/// three hours after it — a PC switched on late at night gets no "evening" summary) and it was
+/// not sent yet for today (`last_sent`, a JST date). `None` on closed days.
+pub fn evening_summary_due(
+    cal: &ClinicCalendar,
+    now: DateTime<Utc>,
+    last_sent: Option<NaiveDate>,
+) -> Option<NaiveDate> {
+    let today = jst_date(now);
+    let close = cal.closing_time_on(today)?;
+    (now >= close && now < close + Duration::hours(3) && last_sent != Some(today)).then_some(today)
+}
+
 /// The handover over `rows` (open items plus those received since the last close).
 pub fn handover(cal: &ClinicCalendar, rows: &[ReportRow], now: DateTime<Utc>) -> Handover {
     let last_close = last_close(cal, now);
@@ -231,4 +244,40 @@ pub fn handover_summary_text(c: &HandoverCounts) -> String {
         s.push_str(&format!("・至急未確認 {}件", c.urgent_untaken));
     }
     s
+}
+
+#[cfg(test)]
+mod evening_tests {
+    use super::*;
+    use crate::clock::parse_rfc3339;
+
+    #[test]
+    fn the_evening_summary_is_due_once_after_closing_on_business_days() {
+        let cal = ClinicCalendar::default(); // 09:00–17:00, Mon–Fri, national holidays
+        let t = |s: &str| parse_rfc3339(s).unwrap_or_default();
+        let tue = NaiveDate::from_ymd_opt(2026, 12, 1);
+        assert_eq!(
+            evening_summary_due(&cal, t("2026-12-01T16:59:00+09:00"), None),
+            None
+        );
+        assert_eq!(
+            evening_summary_due(&cal, t("2026-12-01T17:00:00+09:00"), None),
+            tue
+        );
+        assert_eq!(
+            evening_summary_due(&cal, t("2026-12-01T17:05:00+09:00"), tue),
+            None,
+            "once a day"
+        );
+        assert_eq!(
+            evening_summary_due(&cal, t("2026-12-01T20:30:00+09:00"), None),
+            None,
+            "not late at night"
+        );
+        assert_eq!(
+            evening_summary_due(&cal, t("2026-12-05T17:10:00+09:00"), None),
+            None,
+            "Saturday: closed"
+        );
+    }
 }
