@@ -21,12 +21,14 @@
 mod consultation;
 mod documents;
 mod intake;
+mod mail;
 mod maintenance;
 mod partners;
 mod staff;
 
 pub use consultation::sort_rows;
 pub use documents::{safe_file_name, Document, ImportOutcome};
+pub use mail::MailOutcome;
 pub use maintenance::{BackupStatus, CheckReport};
 pub use partners::PartnerStats;
 

@@ -309,6 +309,19 @@ pub fn find_open_thread(
         .optional()?)
 }
 
+/// When consultation `id` last had activity (`None` if it never had any recorded).
+pub fn last_activity(conn: &Connection, id: i64) -> Result<Option<DateTime<Utc>>> {
+    let at: Option<String> = conn
+        .query_row(
+            "SELECT COALESCE(last_activity_at, received_at) FROM consultations WHERE id = ?1",
+            [id],
+            |r| r.get(0),
+        )
+        .optional()?
+        .flatten();
+    at.map(|a| parse_ts(&a)).transpose().map_err(Into::into)
+}
+
 /// Extra columns of one consultation not in the queue row.
 #[derive(Debug, Clone)]
 pub struct ConsultationExtra {
