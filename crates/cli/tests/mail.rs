@@ -80,7 +80,7 @@ impl Env {
 /// All the text of a consultation as shown (subject + messages).
 fn text_of(show: &Value) -> String {
     let mut t = show["subject"].as_str().unwrap_or("").to_string();
-    for m in show["messages"].as_array().into_iter().flatten() {
+    for m in show["thread"].as_array().into_iter().flatten() {
         t.push('\n');
         t.push_str(m["body"].as_str().unwrap_or(""));
     }

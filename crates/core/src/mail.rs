@@ -322,7 +322,10 @@ pub fn html_to_text(html: &str) -> String {
             i = end;
         } else if bytes[i] == b'&' {
             let rest = &html[i..];
-            let semi = rest[..rest.len().min(12)].find(';');
+            // Bytes, not a str slice: 12 bytes may end inside a multi-byte character.
+            let semi = rest.as_bytes()[..rest.len().min(12)]
+                .iter()
+                .position(|&b| b == b';');
             match semi.and_then(|s| entity(&rest[1..s]).map(|c| (s, c))) {
                 Some((s, c)) => {
                     out.push(c);
@@ -402,6 +405,13 @@ mod tests {
     }
 
     #[test]
+    fn html_to_text_never_panics_on_multibyte_text_after_an_ampersand() {
+        assert_eq!(html_to_text("A&日本語の文章です;"), "A&日本語の文章です;");
+        assert_eq!(html_to_text("&#xZZ; &#99999999; &"), "&#xZZ; &#99999999; &");
+        assert_eq!(html_to_text("<p"), "");
+    }
+
+    #[test]
     fn mcs_sender_is_the_address_not_the_name() {
         let o = MailOptions::default();
         assert!(o.is_mcs_sender("notice@medical-care.net"));
@@ -421,6 +431,67 @@ mod tests {
             Some("テスト花子さん")
         );
         assert_eq!(group_in("お知らせ"), None);
+    }
+
+    fn fixture(raw: &[u8]) -> ParsedMail {
+        parse(raw, &MailOptions::default()).unwrap()
+    }
+
+    #[test]
+    fn japanese_charsets_of_the_fixtures() {
+        let m = fixture(include_bytes!("../../../tests/mail/iso2022jp.eml"));
+        assert_eq!(m.subject, "退院前カンファレンスの日程について");
+        assert_eq!(m.from_name.as_deref(), Some("南ケアプラン 佐々木"));
+        assert!(
+            m.body.contains("カンファレンスは１２月３日１４時"),
+            "{}",
+            m.body
+        );
+        assert_eq!(m.message_id, "jis-0002@minami-care.example.jp");
+        let m = fixture(include_bytes!("../../../tests/mail/sjis.eml"));
+        assert_eq!(m.subject, "お薬の配達時間の変更");
+        assert_eq!(m.from_name.as_deref(), Some("東薬局 山本"));
+        assert!(m.body.contains("明日の配達は午後になります"), "{}", m.body);
+        let m = fixture(include_bytes!("../../../tests/mail/utf8.eml"));
+        assert_eq!(m.subject, "訪問診療のご相談（試験太郎様）");
+        assert_eq!(
+            m.from_address.as_deref(),
+            Some("kimura@kita-houkan.example.jp")
+        );
+        assert!(m.mcs.is_none());
+    }
+
+    #[test]
+    fn mcs_notice_and_forged_sender() {
+        let m = fixture(include_bytes!("../../../tests/mail/mcs_notice.eml"));
+        let n = m.mcs.unwrap();
+        assert_eq!(n.group, "試験次郎さん");
+        assert_eq!(
+            n.link.as_deref(),
+            Some("https://www.medical-care.net/html/timeline/group/10001")
+        );
+        let m = fixture(include_bytes!("../../../tests/mail/mcs_forged.eml"));
+        assert!(m.mcs.is_none());
+    }
+
+    #[test]
+    fn mail_without_message_id_is_keyed_by_its_bytes() {
+        let raw = b"From: a@b.example\r\nSubject: x\r\n\r\nbody\r\n";
+        let m = fixture(raw);
+        assert!(m.message_id.starts_with("sha256:"));
+        assert_eq!(m.message_id, fixture(raw).message_id);
+    }
+
+    proptest::proptest! {
+        #[test]
+        fn html_to_text_and_parse_never_panic(s in "\\PC{0,200}", b in proptest::collection::vec(proptest::num::u8::ANY, 0..300)) {
+            let _ = html_to_text(&s);
+            let _ = html_to_text(&format!("<p>{s}&{s};<br>"));
+            let _ = parse(&b, &MailOptions::default());
+            let mut raw = b"From: x@y.example\r\nContent-Type: text/html\r\n\r\n".to_vec();
+            raw.extend_from_slice(&b);
+            let _ = parse(&raw, &MailOptions::default());
+        }
     }
 
     #[test]
