@@ -139,3 +139,4 @@ mcs("mcs_notice_other.eml", "mcs-0008@medical-care.net", "見本三郎さん", "
 # 7. Forged: the display name says MCS, the address is not an MCS sender.
 mcs("mcs_forged.eml", "forged-0009@medical-care.net.example.com", "試験次郎さん", "timeline/group/10001",
     sender="notice@medical-care.net.example.com", display="MCS メディカルケアステーション")
+mcs("mcs_notice_third.eml", "mcs-0010@medical-care.net", "試験次郎さん", "timeline/group/10001")

@@ -236,6 +236,21 @@ fn mcs_notice_after_the_window_starts_a_new_item() {
 }
 
 #[test]
+fn mcs_window_counts_from_the_latest_notice() {
+    let e = env();
+    let first = e.import("mcs_notice.eml");
+    let at = |now: &str, f: &str| -> Value {
+        serde_json::from_str(&e.ok_at(now, &["import", &fixture(f), "--json"])).unwrap()
+    };
+    // 10 h later: joins; 20 h after the first (10 h after the second): still joins.
+    let second = at("2026-12-01T20:00:00+09:00", "mcs_notice_again.eml");
+    assert_eq!(second["id"], first["id"], "{second}");
+    let third = at("2026-12-02T06:00:00+09:00", "mcs_notice_third.eml");
+    assert_eq!(third["id"], first["id"], "{third}");
+    assert_eq!(third["joined"], true);
+}
+
+#[test]
 fn forged_mcs_sender_is_ordinary_email() {
     let e = env();
     let out = e.import("mcs_forged.eml");

@@ -96,8 +96,8 @@ fn intake_tx(
     intake_tx_within(tx, s, n, idem, now, None)
 }
 
-/// [`intake_tx`] where a follow-up joins an open thread only when that thread had activity
-/// within `join_window` before this message (`None`: any open thread). A stale thread stays as
+/// [`intake_tx`] where a follow-up joins an open thread only when that thread last heard from
+/// outside (arrival or inbound follow-up) within `join_window` before this message (`None`: any open thread). A stale thread stays as
 /// it is and the message starts a new consultation with the same thread key (the newest open
 /// one is joined next time).
 pub(super) fn intake_tx_within(
@@ -159,7 +159,7 @@ pub(super) fn intake_tx_within(
     if let Some(tk) = &n.thread_key {
         let open = consultations::find_open_thread(tx, n.channel, partner_id, tk)?;
         let open = match (open, join_window) {
-            (Some(id), Some(w)) => match consultations::last_activity(tx, id)? {
+            (Some(id), Some(w)) => match consultations::last_inbound(tx, id)? {
                 Some(at) if at + w >= received_at => Some(id),
                 _ => None,
             },

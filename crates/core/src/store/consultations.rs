@@ -309,11 +309,12 @@ pub fn find_open_thread(
         .optional()?)
 }
 
-/// When consultation `id` last had activity (`None` if it never had any recorded).
-pub fn last_activity(conn: &Connection, id: i64) -> Result<Option<DateTime<Utc>>> {
+/// When consultation `id` last heard from outside: its arrival or its latest inbound follow-up
+/// (staff work on it does not count). `None` for an unknown id.
+pub fn last_inbound(conn: &Connection, id: i64) -> Result<Option<DateTime<Utc>>> {
     let at: Option<String> = conn
         .query_row(
-            "SELECT COALESCE(last_activity_at, received_at) FROM consultations WHERE id = ?1",
+            "SELECT MAX(COALESCE(last_inbound_at, received_at), received_at) FROM consultations WHERE id = ?1",
             [id],
             |r| r.get(0),
         )
