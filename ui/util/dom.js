@@ -54,5 +54,5 @@ export function icon(name) {
   return h("span", { class: `ico ico--${name}`, "aria-hidden": "true" });
 }
 
-const CHANNEL_ICON = { lineworks: "chat", chatwork: "chat", phone: "phone", fax_folder: "fax", partner_api: "link", manual: "doc" };
+const CHANNEL_ICON = { lineworks: "chat", chatwork: "chat", phone: "phone", fax_folder: "fax", partner_api: "link", manual: "doc", email: "doc", mcs: "link" };
 export function channelIcon(ch) { return icon(CHANNEL_ICON[ch] || "doc"); }

@@ -627,12 +627,28 @@ fn partner(dir: &DataDir, p: PartnerCmd) -> Result<()> {
                 format!("new API key for partner {id} (the old one no longer works): {key}")
             });
         }
+        PartnerCmd::LinkEmail { id, address } => {
+            desk.link_partner_email(id, &address, &actor(&None))?;
+            crate::outln!("mail from that address or domain now belongs to partner {id}");
+        }
         PartnerCmd::Revoke { id } => {
             desk.revoke_api_key(id, &actor(&None))?;
             crate::outln!("API key of partner {id} revoked");
         }
     }
     Ok(())
+}
+
+/// One file of `renkei import`: a document, or a mail (`.eml`).
+enum ImportItem {
+    Doc(String, Vec<u8>),
+    Mail(String, Box<renkei_core::mail::ParsedMail>),
+}
+
+fn is_mail_file(p: &Path) -> bool {
+    p.extension()
+        .and_then(|e| e.to_str())
+        .is_some_and(|e| e.eq_ignore_ascii_case("eml"))
 }
 
 fn import(
@@ -643,9 +659,28 @@ fn import(
     json: bool,
 ) -> Result<()> {
     let to = to.map(parse_id).transpose()?;
+    if to.is_some() && files.iter().any(|f| is_mail_file(f)) {
+        return Err(CliError::usage(
+            "an e-mail (.eml) becomes its own consultation; import it without --to",
+        ));
+    }
+    let mail_opts = renkei_core::mail::MailOptions::with_mcs_senders(
+        std::env::var("RENKEI_MCS_SENDERS").ok().as_deref(),
+    );
     // Read and check every file first: a refused file stores nothing.
-    let mut docs = Vec::with_capacity(files.len());
+    let mut items = Vec::with_capacity(files.len());
     for f in files {
+        if is_mail_file(f) {
+            let len = std::fs::metadata(f).map(|m| m.len()).unwrap_or(0);
+            if len > renkei_core::mail::MAX_MAIL_BYTES as u64 {
+                return Err(renkei_core::Error::TooLarge(format!(
+                    "{}: {:.1} MiB is over the 25 MiB limit for a mail; nothing was stored",
+                    f.display(),
+                    len as f64 / 1_048_576.0
+                ))
+                .into());
+            }
+        }
         let bytes = std::fs::read(f).map_err(|e| CliError {
             message: format!("cannot read {}: {e}", f.display()),
             exit_code: 1,
@@ -654,45 +689,75 @@ fn import(
             .file_name()
             .map(|n| n.to_string_lossy().to_string())
             .unwrap_or_else(|| "document".into());
-        renkei_core::store::blobs::check_document(&display_name(f, &name), &bytes, None)?;
-        docs.push((name, bytes));
+        if is_mail_file(f) {
+            let mail = renkei_core::mail::parse(&bytes, &mail_opts).map_err(|e| CliError {
+                message: format!("{}: {e}", display_name(f, &name)),
+                ..CliError::from(e)
+            })?;
+            items.push(ImportItem::Mail(name, Box::new(mail)));
+        } else {
+            renkei_core::store::blobs::check_document(&display_name(f, &name), &bytes, None)?;
+            items.push(ImportItem::Doc(name, bytes));
+        }
     }
     let mut desk = open(dir)?;
     let mut outs = Vec::new();
-    for (name, bytes) in &docs {
-        let o = desk.import_document(
-            Document {
-                name,
-                bytes,
-                declared: None,
-            },
-            to,
-            Channel::Manual,
-            by,
-        )?;
-        outs.push(o);
+    for item in items {
+        match item {
+            ImportItem::Doc(name, bytes) => {
+                let o = desk.import_document(
+                    Document {
+                        name: &name,
+                        bytes: &bytes,
+                        declared: None,
+                    },
+                    to,
+                    Channel::Manual,
+                    by,
+                )?;
+                let what = if o.created {
+                    "new consultation"
+                } else if to.is_some() {
+                    "attached to consultation"
+                } else {
+                    "already imported as consultation"
+                };
+                let line = format!("{}: {what} {}", o.attachment.name, o.id);
+                let v = serde_json::json!({"id": o.id, "created": o.created, "attachment": o.attachment});
+                outs.push((v, line));
+            }
+            ImportItem::Mail(name, mail) => {
+                let o = desk.import_parsed_mail(*mail, by)?;
+                let what = if o.created {
+                    "new consultation"
+                } else if o.joined {
+                    "joined open consultation"
+                } else {
+                    "already imported as consultation"
+                };
+                let mut line = format!("{name}: {what} {} ({})", o.id, o.channel);
+                for a in &o.attachments {
+                    line.push_str(&format!("\n  attachment stored: {}", a.name));
+                }
+                for r in &o.refused {
+                    line.push_str(&format!("\n  attachment not taken: {r}"));
+                }
+                let v = serde_json::to_value(&o).unwrap_or_default();
+                outs.push((v, line));
+            }
+        }
     }
     if json {
-        let v: Vec<_> = outs
-            .iter()
-            .map(|o| serde_json::json!({"id": o.id, "created": o.created, "attachment": o.attachment}))
-            .collect();
+        let mut v: Vec<_> = outs.into_iter().map(|(v, _)| v).collect();
         let v = if v.len() == 1 {
-            v.into_iter().next().unwrap_or_default()
+            v.pop().unwrap_or_default()
         } else {
             serde_json::Value::Array(v)
         };
         output::print_json(&v);
     } else {
-        for o in &outs {
-            let what = if o.created {
-                "new consultation"
-            } else if to.is_some() {
-                "attached to consultation"
-            } else {
-                "already imported as consultation"
-            };
-            crate::outln!("{}: {what} {}", o.attachment.name, o.id);
+        for (_, line) in &outs {
+            crate::outln!("{line}");
         }
     }
     Ok(())

@@ -133,7 +133,8 @@ pub enum Command {
         #[arg(long)]
         json: bool,
     },
-    /// Add referral documents (PDF, PNG, JPEG, TIFF) as new consultations or to --to ID
+    /// Add referral documents (PDF, PNG, JPEG, TIFF) as new consultations or to --to ID; an
+    /// e-mail (.eml) becomes its own consultation (channel email, or mcs for an MCS notice)
     Import {
         #[arg(required = true)]
         files: Vec<PathBuf>,
@@ -295,6 +296,8 @@ pub enum PartnerCmd {
     },
     /// Revoke the partner's API key
     Revoke { id: i64 },
+    /// Mail from this address (sato@hospital.example) or domain (hospital.example) is this partner's
+    LinkEmail { id: i64, address: String },
 }
 
 fn main() -> ExitCode {

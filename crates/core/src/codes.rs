@@ -59,6 +59,8 @@ code_enum!(
     FaxFolder => "fax_folder", "FAX", "FAX";
     Manual => "manual", "手入力", "Manual";
     Phone => "phone", "電話", "Phone";
+    Email => "email", "メール", "E-mail";
+    Mcs => "mcs", "MCS", "MCS";
 });
 
 code_enum!(

@@ -18,6 +18,7 @@ pub mod desk;
 pub mod dropped;
 pub mod error;
 pub mod feed;
+pub mod mail;
 pub mod model;
 pub mod phone;
 pub mod pii;

@@ -93,6 +93,21 @@ fn intake_tx(
     idem: Option<(&str, &str)>,
     now: DateTime<Utc>,
 ) -> Result<IntakeOutcome> {
+    intake_tx_within(tx, s, n, idem, now, None)
+}
+
+/// [`intake_tx`] where a follow-up joins an open thread only when that thread last heard from
+/// outside (arrival or inbound follow-up) within `join_window` before this message (`None`: any open thread). A stale thread stays as
+/// it is and the message starts a new consultation with the same thread key (the newest open
+/// one is joined next time).
+pub(super) fn intake_tx_within(
+    tx: &Connection,
+    s: &Settings,
+    n: NewConsultation,
+    idem: Option<(&str, &str)>,
+    now: DateTime<Utc>,
+    join_window: Option<chrono::Duration>,
+) -> Result<IntakeOutcome> {
     let partner_id = resolve_partner(tx, &n.partner, now)?;
     let pkey = partner_id
         .map(|p| p.to_string())
@@ -142,7 +157,15 @@ fn intake_tx(
     };
     // 3. A follow-up on an open thread joins it.
     if let Some(tk) = &n.thread_key {
-        if let Some(id) = consultations::find_open_thread(tx, n.channel, partner_id, tk)? {
+        let open = consultations::find_open_thread(tx, n.channel, partner_id, tk)?;
+        let open = match (open, join_window) {
+            (Some(id), Some(w)) => match consultations::last_inbound(tx, id)? {
+                Some(at) if at + w >= received_at => Some(id),
+                _ => None,
+            },
+            (open, _) => open,
+        };
+        if let Some(id) = open {
             let mid =
                 messages::insert(tx, id, n.first_message_kind, &author, &n.body, received_at)?;
             consultations::touch(tx, id, true, false, received_at)?;

@@ -21,6 +21,7 @@
 mod consultation;
 mod documents;
 mod intake;
+mod mail;
 mod maintenance;
 mod partners;
 mod report;
@@ -28,6 +29,7 @@ mod staff;
 
 pub use consultation::sort_rows;
 pub use documents::{safe_file_name, Document, ImportOutcome};
+pub use mail::MailOutcome;
 pub use maintenance::{BackupStatus, CheckReport};
 pub use partners::PartnerStats;
 pub use report::EVENING_TITLE;

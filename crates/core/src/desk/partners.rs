@@ -2,8 +2,8 @@
 //! view of its consultations, and response statistics both ways.
 
 use super::Desk;
-use crate::codes::Status;
-use crate::error::Result;
+use crate::codes::{Channel, Status};
+use crate::error::{Error, Result};
 use crate::model::*;
 use crate::store::consultations;
 use crate::store::partners::{self, NewPartner};
@@ -51,6 +51,39 @@ impl Desk {
         self.act(by, |c| {
             partners::revoke_api_key(c.tx, partner_id)?;
             c.audit("partner.key_revoke", Some(&partner_target(partner_id)), "")
+        })
+    }
+
+    /// Mail from `address` (`sato@hospital.example`) or from any address of a domain
+    /// (`@hospital.example` or `hospital.example`) belongs to partner `partner_id`.
+    pub fn link_partner_email(&mut self, partner_id: i64, address: &str, by: &str) -> Result<()> {
+        let a = address.trim().to_ascii_lowercase();
+        let handle = if a.contains('@') && !a.starts_with('@') {
+            a
+        } else {
+            format!("@{}", a.trim_start_matches('@'))
+        };
+        let ok = handle.len() > 3
+            && handle.len() <= 254
+            && !handle.chars().any(|c| c.is_whitespace() || c.is_control())
+            && crate::mail::domain_of(&handle).is_some_and(|d| d.contains('.'));
+        if !ok {
+            return Err(Error::invalid(
+                "email",
+                "not a mail address or domain (e.g. sato@hospital.example or hospital.example)",
+            ));
+        }
+        self.act(by, |c| {
+            partners::link_handle(c.tx, partner_id, Channel::Email, &handle)?;
+            c.audit(
+                "partner.email_link",
+                Some(&partner_target(partner_id)),
+                if handle.starts_with('@') {
+                    "domain"
+                } else {
+                    "address"
+                },
+            )
         })
     }
 

@@ -309,6 +309,20 @@ pub fn find_open_thread(
         .optional()?)
 }
 
+/// When consultation `id` last heard from outside: its arrival or its latest inbound follow-up
+/// (staff work on it does not count). `None` for an unknown id.
+pub fn last_inbound(conn: &Connection, id: i64) -> Result<Option<DateTime<Utc>>> {
+    let at: Option<String> = conn
+        .query_row(
+            "SELECT MAX(COALESCE(last_inbound_at, received_at), received_at) FROM consultations WHERE id = ?1",
+            [id],
+            |r| r.get(0),
+        )
+        .optional()?
+        .flatten();
+    at.map(|a| parse_ts(&a)).transpose().map_err(Into::into)
+}
+
 /// Extra columns of one consultation not in the queue row.
 #[derive(Debug, Clone)]
 pub struct ConsultationExtra {

@@ -185,6 +185,38 @@ pub fn link_handle(
     Ok(())
 }
 
+/// The partner a mail sender belongs to: a `partner_handles` row on channel `email` with the
+/// exact address (`sato@hospital.example`), else with its domain or a parent domain
+/// (`@hospital.example`, `@example`). `address` is compared in lower case.
+pub fn find_by_email(conn: &Connection, address: &str) -> Result<Option<i64>> {
+    let address = address.trim().to_ascii_lowercase();
+    let mut candidates = vec![address.clone()];
+    if let Some((_, mut domain)) = address.rsplit_once('@') {
+        loop {
+            if !domain.is_empty() {
+                candidates.push(format!("@{domain}"));
+            }
+            match domain.split_once('.') {
+                Some((_, rest)) if rest.contains('.') => domain = rest,
+                _ => break,
+            }
+        }
+    }
+    for handle in &candidates {
+        let found: Option<i64> = conn
+            .query_row(
+                "SELECT partner_id FROM partner_handles WHERE channel = ?1 AND handle = ?2",
+                params![Channel::Email.as_str(), handle],
+                |r| r.get(0),
+            )
+            .optional()?;
+        if found.is_some() {
+            return Ok(found);
+        }
+    }
+    Ok(None)
+}
+
 /// Hash under which an API key is stored.
 pub fn hash_api_key(key: &str) -> String {
     hex::encode(Sha256::digest(format!("renkei-api-key:{key}").as_bytes()))
