@@ -70,14 +70,15 @@ fn code<T: std::str::FromStr>(v: &Value, k: &str) -> Option<T> {
     v[k].as_str().and_then(|s| s.parse().ok())
 }
 
-/// The scenario's events as policy events, in time order (stable).
-fn events(
-    json: &str,
-) -> (
+/// A scenario's start, end and events.
+type Day = (
     DateTime<Utc>,
     DateTime<Utc>,
     Vec<(DateTime<Utc>, PolicyEvent)>,
-) {
+);
+
+/// The scenario's events as policy events, in time order (stable).
+fn events(json: &str) -> Day {
     let sc: Value = serde_json::from_str(json).unwrap();
     let mut out = Vec::new();
     for e in sc["events"].as_array().unwrap() {

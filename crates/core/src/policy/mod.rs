@@ -54,6 +54,7 @@ use crate::codes::{Category, Channel, PartnerKind, Urgency};
 use crate::triage::due_at;
 use chrono::{DateTime, Duration, Utc};
 use serde::{Deserialize, Serialize};
+use std::cell::Cell;
 use std::collections::{BTreeMap, BTreeSet, VecDeque};
 
 /// What happened, as the policy sees it. Deliberately no subject or body: the policy cannot leak
@@ -231,7 +232,13 @@ pub struct NotificationPolicy {
     /// `items` indexed by what the policy asks of them, so a tick does work proportional to
     /// what is due, not to everything remembered (issue 24).
     idx: Index,
+    /// The last few answers of [`Self::open_after`] (the calendar's holiday rules are costly and
+    /// the same moment is asked for again and again between two events).
+    open_memo: Cell<OpenMemo>,
 }
+
+/// (asked for, answer) of [`NotificationPolicy::open_after`], newest first.
+type OpenMemo = [Option<(DateTime<Utc>, DateTime<Utc>)>; 4];
 
 /// Where one item stands in the [`Index`] (`None`/`false` = not in that index).
 #[derive(Debug, Clone, Copy, PartialEq, Default)]
@@ -332,6 +339,7 @@ impl NotificationPolicy {
             recent: VecDeque::new(),
             seq: 0,
             idx: Index::default(),
+            open_memo: Cell::new([None; 4]),
         }
     }
 
@@ -342,6 +350,7 @@ impl NotificationPolicy {
     /// Replace the settings (keeps the state).
     pub fn set_settings(&mut self, settings: PolicySettings) {
         self.settings = settings;
+        self.open_memo.set([None; 4]);
         // The due-soon candidates depend on the settings (lead, mutes): index afresh.
         self.idx = Index::default();
         for (id, it) in &self.items {
@@ -633,14 +642,32 @@ impl NotificationPolicy {
         if let Some(l) = self.last_non_urgent {
             t = t.max(l + Duration::seconds(self.settings.min_gap_seconds));
         }
+        Some(self.open_after(t))
+    }
+
+    /// The first moment at or after `t` in clinic hours and not quiet (settings only).
+    fn open_after(&self, t: DateTime<Utc>) -> DateTime<Utc> {
+        let mut memo = self.open_memo.get();
+        if let Some((_, r)) = memo.iter().flatten().find(|(k, _)| *k == t) {
+            return *r;
+        }
+        let r = self.open_after_uncached(t);
+        memo.rotate_right(1);
+        memo[0] = Some((t, r));
+        self.open_memo.set(memo);
+        r
+    }
+
+    fn open_after_uncached(&self, t: DateTime<Utc>) -> DateTime<Utc> {
+        let mut t = t;
         for _ in 0..16 {
             let o = self.settings.calendar.next_opening(t);
             match &self.settings.quiet_hours {
                 Some(q) if q.contains(o) => t = q.end_after(o),
-                _ => return Some(o),
+                _ => return o,
             }
         }
-        Some(t)
+        t
     }
 
     fn urgent_times(it: &Item) -> Option<DateTime<Utc>> {
