@@ -235,7 +235,13 @@ pub struct NotificationPolicy {
     /// The last few answers of [`Self::open_after`] (the calendar's holiday rules are costly and
     /// the same moment is asked for again and again between two events).
     open_memo: Cell<OpenMemo>,
+    /// Bumped whenever `recent` changes.
+    recent_version: u64,
+    /// The last answer of [`Self::digest_time`]: ((first, last summary, recent_version), answer).
+    digest_memo: Cell<Option<(DigestKey, DateTime<Utc>)>>,
 }
+
+type DigestKey = (DateTime<Utc>, Option<DateTime<Utc>>, u64);
 
 /// (asked for, answer) of [`NotificationPolicy::open_after`], newest first.
 type OpenMemo = [Option<(DateTime<Utc>, DateTime<Utc>)>; 4];
@@ -340,6 +346,8 @@ impl NotificationPolicy {
             seq: 0,
             idx: Index::default(),
             open_memo: Cell::new([None; 4]),
+            recent_version: 0,
+            digest_memo: Cell::new(None),
         }
     }
 
@@ -351,6 +359,7 @@ impl NotificationPolicy {
     pub fn set_settings(&mut self, settings: PolicySettings) {
         self.settings = settings;
         self.open_memo.set([None; 4]);
+        self.digest_memo.set(None);
         // The due-soon candidates depend on the settings (lead, mutes): index afresh.
         self.idx = Index::default();
         for (id, it) in &self.items {
@@ -626,6 +635,7 @@ impl NotificationPolicy {
             it.off_hours = off;
             if it.urgency != Urgency::Fyi {
                 self.recent.push_back(at);
+                self.recent_version += 1;
             }
         }
     }
@@ -703,6 +713,18 @@ impl NotificationPolicy {
     /// `digest_interval_minutes` after `first`, and at least the load's gap after the previous
     /// summary — the earliest moment both hold (the load falls as the hour slides on).
     fn digest_time(&self, first: DateTime<Utc>) -> DateTime<Utc> {
+        let key = (first, self.last_non_urgent, self.recent_version);
+        if let Some((k, w)) = self.digest_memo.get() {
+            if k == key {
+                return w;
+            }
+        }
+        let w = self.digest_time_uncached(first);
+        self.digest_memo.set(Some((key, w)));
+        w
+    }
+
+    fn digest_time_uncached(&self, first: DateTime<Utc>) -> DateTime<Utc> {
         let base = first + Duration::minutes(self.settings.digest_interval_minutes);
         let Some(last) = self.last_non_urgent else {
             return base;
@@ -871,6 +893,7 @@ impl NotificationPolicy {
         let keep = now - Duration::hours(2);
         while self.recent.front().is_some_and(|e| *e < keep) {
             self.recent.pop_front();
+            self.recent_version += 1;
         }
         self.prune_due_soon(now);
         out
