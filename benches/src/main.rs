@@ -357,6 +357,19 @@ fn bench_policy(a: &Args, r: &mut Report) -> Result<()> {
             p.synthetic_events, p.synthetic_notifications, p.synthetic.p50_ms
         ),
     );
+    let mut prev: Option<f64> = None;
+    for (threads, events, p50, p95, fp) in &p.run_scaling {
+        let growth = prev
+            .map(|x| format!(", ×{:.2} the half-size day (p50)", p50 / x))
+            .unwrap_or_default();
+        r.row(
+            &format!("scenario::run synthetic day of {threads} consultations p95"),
+            *p95,
+            "ms",
+            &format!("{events} events, p50 {p50:.1} ms{growth}, output {fp:016x}"),
+        );
+        prev = Some(*p50);
+    }
     r.ratio("policy_events_per_sec", p.events_per_sec, "info", None);
     r.ratio(
         "scenario_busy_weekday_ms",

@@ -8,6 +8,7 @@ use chrono::{DateTime, Duration, Utc};
 use renkei_core::clock::jst;
 use renkei_core::policy::{scenario, Arrival, NotificationPolicy, PolicyEvent, PolicySettings};
 use renkei_core::Urgency;
+use std::hash::{Hash, Hasher};
 use std::path::Path;
 use std::time::Instant;
 
@@ -132,6 +133,17 @@ pub struct PolicyFigures {
     pub synthetic: Summary,
     pub synthetic_events: usize,
     pub synthetic_notifications: usize,
+    /// `scenario::run` of synthetic days: (threads, events, p50 ms, p95 ms, output
+    /// fingerprint).
+    pub run_scaling: Vec<(usize, usize, f64, f64, u64)>,
+}
+
+/// A fingerprint of a run's output lines (same output, same fingerprint: optimisations of the
+/// policy must not change it).
+fn fingerprint(lines: &[String]) -> u64 {
+    let mut h = std::collections::hash_map::DefaultHasher::new();
+    lines.hash(&mut h);
+    h.finish()
 }
 
 /// Events/s through `handle` + `tick` for a day of `threads` consultations.
@@ -167,6 +179,22 @@ pub fn measure(repo: &Path) -> Result<PolicyFigures> {
     let (lat2, out) = repeat(3, 200, budget, || {
         scenario::run(&json).map_err(|e| anyhow!("synthetic day: {e}"))
     })?;
+    // The growth: a cost linear in events doubles with the day.
+    let mut run_scaling = Vec::new();
+    for threads in [500, 1_000, 2_000, 4_000] {
+        let json = as_scenario(&busy_day(threads, 11))?;
+        let (lat, out) = repeat(1, 100, budget, || {
+            scenario::run(&json).map_err(|e| anyhow!("synthetic day of {threads}: {e}"))
+        })?;
+        let s = summarize(&lat);
+        run_scaling.push((
+            threads,
+            out.summary.events,
+            s.p50_ms,
+            s.p95_ms,
+            fingerprint(&out.lines()),
+        ));
+    }
     Ok(PolicyFigures {
         scaling,
         events_per_sec,
@@ -177,5 +205,6 @@ pub fn measure(repo: &Path) -> Result<PolicyFigures> {
         synthetic: summarize(&lat2),
         synthetic_events: out.summary.events,
         synthetic_notifications: out.summary.notifications,
+        run_scaling,
     })
 }

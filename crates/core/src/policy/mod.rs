@@ -54,7 +54,8 @@ use crate::codes::{Category, Channel, PartnerKind, Urgency};
 use crate::triage::due_at;
 use chrono::{DateTime, Duration, Utc};
 use serde::{Deserialize, Serialize};
-use std::collections::{BTreeMap, VecDeque};
+use std::cell::Cell;
+use std::collections::{BTreeMap, BTreeSet, VecDeque};
 
 /// What happened, as the policy sees it. Deliberately no subject or body: the policy cannot leak
 /// what it never receives.
@@ -228,6 +229,105 @@ pub struct NotificationPolicy {
     recent: VecDeque<DateTime<Utc>>,
     /// Notifications shown so far (for keys).
     seq: u64,
+    /// `items` indexed by what the policy asks of them, so a tick does work proportional to
+    /// what is due, not to everything remembered (issue 24).
+    idx: Index,
+    /// The last few answers of [`Self::open_after`] (the calendar's holiday rules are costly and
+    /// the same moment is asked for again and again between two events).
+    open_memo: Cell<OpenMemo>,
+    /// Bumped whenever `recent` changes.
+    recent_version: u64,
+    /// The last answer of [`Self::digest_time`]: ((first, last summary, recent_version), answer).
+    digest_memo: Cell<Option<(DigestKey, DateTime<Utc>)>>,
+}
+
+type DigestKey = (DateTime<Utc>, Option<DateTime<Utc>>, u64);
+
+/// (asked for, answer) of [`NotificationPolicy::open_after`], newest first.
+type OpenMemo = [Option<(DateTime<Utc>, DateTime<Utc>)>; 4];
+
+/// Where one item stands in the [`Index`] (`None`/`false` = not in that index).
+#[derive(Debug, Clone, Copy, PartialEq, Default)]
+struct Keys {
+    /// Its next urgent repeat or escalation.
+    urgent: Option<DateTime<Utc>>,
+    /// A due-soon warning can still come for it: (the earliest moment it may come, due time).
+    due_soon: Option<(DateTime<Utc>, DateTime<Utc>)>,
+    /// Waiting for a summary since.
+    pending: Option<DateTime<Utc>>,
+    /// Waiting (not fyi): (came off hours, since).
+    waiting: Option<(bool, DateTime<Utc>)>,
+    /// Acknowledged: its first arrival (forgotten three days on).
+    acked: Option<DateTime<Utc>>,
+    resolved: bool,
+}
+
+/// Indexes over the remembered items, kept in step with every change of an item
+/// ([`NotificationPolicy::edit`]). Each is ordered by time, then id (the order the policy
+/// used to visit items in), so the earliest entry is what is due next.
+#[derive(Debug, Clone, Default)]
+struct Index {
+    urgent: BTreeSet<(DateTime<Utc>, String)>,
+    /// Candidates for a due-soon warning by the earliest moment it may come → due time. Entries
+    /// that can no longer fire are dropped lazily ([`NotificationPolicy::prune_due_soon`]).
+    due_soon: BTreeMap<(DateTime<Utc>, String), DateTime<Utc>>,
+    /// Everything waiting for a summary (fyi included), by since.
+    pending: BTreeSet<(DateTime<Utc>, String)>,
+    /// Non-fyi items waiting since, that came in clinic hours / off hours.
+    in_hours: BTreeSet<(DateTime<Utc>, String)>,
+    off_hours: BTreeSet<(DateTime<Utc>, String)>,
+    acked: BTreeSet<(DateTime<Utc>, String)>,
+    resolved: BTreeSet<String>,
+}
+
+fn moved<K: Ord + Copy>(set: &mut BTreeSet<(K, String)>, id: &str, old: Option<K>, new: Option<K>) {
+    if old == new {
+        return;
+    }
+    if let Some(k) = old {
+        set.remove(&(k, id.to_string()));
+    }
+    if let Some(k) = new {
+        set.insert((k, id.to_string()));
+    }
+}
+
+impl Index {
+    fn update(&mut self, id: &str, old: &Keys, new: &Keys) {
+        moved(&mut self.urgent, id, old.urgent, new.urgent);
+        if old.due_soon != new.due_soon {
+            if let Some((w, _)) = old.due_soon {
+                self.due_soon.remove(&(w, id.to_string()));
+            }
+            if let Some((w, due)) = new.due_soon {
+                self.due_soon.insert((w, id.to_string()), due);
+            }
+        }
+        moved(&mut self.pending, id, old.pending, new.pending);
+        let split = |k: Option<(bool, DateTime<Utc>)>, off: bool| {
+            k.filter(|(o, _)| *o == off).map(|(_, t)| t)
+        };
+        moved(
+            &mut self.in_hours,
+            id,
+            split(old.waiting, false),
+            split(new.waiting, false),
+        );
+        moved(
+            &mut self.off_hours,
+            id,
+            split(old.waiting, true),
+            split(new.waiting, true),
+        );
+        moved(&mut self.acked, id, old.acked, new.acked);
+        if old.resolved != new.resolved {
+            if new.resolved {
+                self.resolved.insert(id.to_string());
+            } else {
+                self.resolved.remove(id);
+            }
+        }
+    }
 }
 
 /// Later than this and a scheduled notification is stamped with the real time instead (the PC
@@ -244,6 +344,10 @@ impl NotificationPolicy {
             last_non_urgent: None,
             recent: VecDeque::new(),
             seq: 0,
+            idx: Index::default(),
+            open_memo: Cell::new([None; 4]),
+            recent_version: 0,
+            digest_memo: Cell::new(None),
         }
     }
 
@@ -254,6 +358,40 @@ impl NotificationPolicy {
     /// Replace the settings (keeps the state).
     pub fn set_settings(&mut self, settings: PolicySettings) {
         self.settings = settings;
+        self.open_memo.set([None; 4]);
+        self.digest_memo.set(None);
+        // The due-soon candidates depend on the settings (lead, mutes): index afresh.
+        self.idx = Index::default();
+        for (id, it) in &self.items {
+            let k = Self::keys(&self.settings, it);
+            self.idx.update(id, &Keys::default(), &k);
+        }
+    }
+
+    /// Where `it` belongs in the indexes.
+    fn keys(s: &PolicySettings, it: &Item) -> Keys {
+        Keys {
+            urgent: Self::urgent_times(it),
+            due_soon: Self::due_soon_key(s, it),
+            pending: it.pending_since,
+            waiting: it
+                .pending_since
+                .filter(|_| it.urgency != Urgency::Fyi)
+                .map(|p| (it.off_hours.is_some(), p)),
+            acked: it.acked.then_some(it.first_at),
+            resolved: it.resolved,
+        }
+    }
+
+    /// Changes item `id` (if remembered) and keeps the indexes in step.
+    fn edit(&mut self, id: &str, f: impl FnOnce(&mut Item)) {
+        let Some(it) = self.items.get_mut(id) else {
+            return;
+        };
+        let old = Self::keys(&self.settings, it);
+        f(it);
+        let new = Self::keys(&self.settings, it);
+        self.idx.update(id, &old, &new);
     }
 
     pub fn is_visible(&self) -> bool {
@@ -279,36 +417,34 @@ impl NotificationPolicy {
         let mut out = self.run_due(at, false);
         match ev {
             PolicyEvent::Arrive(a) => self.arrive(at, a, &mut out),
-            PolicyEvent::Read { id } => {
-                if let Some(it) = self.items.get_mut(&id) {
-                    it.pending_since = None;
-                    it.notified = false;
-                }
-            }
-            PolicyEvent::Ack { id } => {
-                if let Some(it) = self.items.get_mut(&id) {
-                    it.acked = true;
-                    it.pending_since = None;
-                    it.urgent = None;
-                }
-            }
-            PolicyEvent::Resolve { id } => {
-                if let Some(it) = self.items.get_mut(&id) {
-                    it.resolved = true;
-                    it.pending_since = None;
-                    it.urgent = None;
-                }
-            }
+            PolicyEvent::Read { id } => self.edit(&id, |it| {
+                it.pending_since = None;
+                it.notified = false;
+            }),
+            PolicyEvent::Ack { id } => self.edit(&id, |it| {
+                it.acked = true;
+                it.pending_since = None;
+                it.urgent = None;
+            }),
+            PolicyEvent::Resolve { id } => self.edit(&id, |it| {
+                it.resolved = true;
+                it.pending_since = None;
+                it.urgent = None;
+            }),
             PolicyEvent::Focus { visible } => {
                 if self.visible && !visible {
                     self.hidden_at = Some(at);
                 }
                 self.visible = visible;
                 if visible {
-                    for it in self.items.values_mut() {
-                        if it.pending_since.take().is_some() {
-                            it.notified = true;
-                        }
+                    let waiting: Vec<String> =
+                        self.idx.pending.iter().map(|(_, id)| id.clone()).collect();
+                    for id in waiting {
+                        self.edit(&id, |it| {
+                            if it.pending_since.take().is_some() {
+                                it.notified = true;
+                            }
+                        });
                     }
                 }
             }
@@ -324,10 +460,24 @@ impl NotificationPolicy {
         // the app stays small: resolved items with nothing pending, and items taken days ago.
         // (A later message on such a thread arrives as a new item, which is what reopening is.)
         let stale = now - Duration::days(3);
-        self.items.retain(|_, i| {
+        let mut maybe: Vec<String> = self.idx.resolved.iter().cloned().collect();
+        maybe.extend(
+            self.idx
+                .acked
+                .range(..(stale, String::new()))
+                .map(|(_, id)| id.clone()),
+        );
+        for id in maybe {
+            let Some(i) = self.items.get(&id) else {
+                continue;
+            };
             let quiet = i.pending_since.is_none();
-            !(quiet && (i.resolved || (i.acked && i.first_at < stale)))
-        });
+            if quiet && (i.resolved || (i.acked && i.first_at < stale)) {
+                let old = Self::keys(&self.settings, i);
+                self.idx.update(&id, &old, &Keys::default());
+                self.items.remove(&id);
+            }
+        }
         out
     }
 
@@ -370,6 +520,20 @@ impl NotificationPolicy {
     }
 
     fn arrive(&mut self, at: DateTime<Utc>, a: Arrival, out: &mut Vec<Notification>) {
+        let id = a.id.clone();
+        let old = self
+            .items
+            .get(&id)
+            .map(|it| Self::keys(&self.settings, it))
+            .unwrap_or_default();
+        self.arrive_item(at, a, out);
+        if let Some(it) = self.items.get(&id) {
+            let new = Self::keys(&self.settings, it);
+            self.idx.update(&id, &old, &new);
+        }
+    }
+
+    fn arrive_item(&mut self, at: DateTime<Utc>, a: Arrival, out: &mut Vec<Notification>) {
         let fresh_due = self.compute_due(&a, at, a.urgency);
         let off = self.off_hours_at(at);
         let visible = self.visible;
@@ -471,6 +635,7 @@ impl NotificationPolicy {
             it.off_hours = off;
             if it.urgency != Urgency::Fyi {
                 self.recent.push_back(at);
+                self.recent_version += 1;
             }
         }
     }
@@ -487,14 +652,32 @@ impl NotificationPolicy {
         if let Some(l) = self.last_non_urgent {
             t = t.max(l + Duration::seconds(self.settings.min_gap_seconds));
         }
+        Some(self.open_after(t))
+    }
+
+    /// The first moment at or after `t` in clinic hours and not quiet (settings only).
+    fn open_after(&self, t: DateTime<Utc>) -> DateTime<Utc> {
+        let mut memo = self.open_memo.get();
+        if let Some((_, r)) = memo.iter().flatten().find(|(k, _)| *k == t) {
+            return *r;
+        }
+        let r = self.open_after_uncached(t);
+        memo.rotate_right(1);
+        memo[0] = Some((t, r));
+        self.open_memo.set(memo);
+        r
+    }
+
+    fn open_after_uncached(&self, t: DateTime<Utc>) -> DateTime<Utc> {
+        let mut t = t;
         for _ in 0..16 {
             let o = self.settings.calendar.next_opening(t);
             match &self.settings.quiet_hours {
                 Some(q) if q.contains(o) => t = q.end_after(o),
-                _ => return Some(o),
+                _ => return o,
             }
         }
-        Some(t)
+        t
     }
 
     fn urgent_times(it: &Item) -> Option<DateTime<Utc>> {
@@ -504,16 +687,16 @@ impl NotificationPolicy {
     }
 
     fn urgent_due(&self) -> Option<DateTime<Utc>> {
-        self.items.values().filter_map(Self::urgent_times).min()
+        self.idx.urgent.first().map(|(t, _)| *t)
     }
 
-    /// Non-urgent items (fyi excluded) that started waiting in the hour up to `t`.
+    /// Non-urgent items (fyi excluded) that started waiting in the hour up to `t`. (`recent`
+    /// is in time order: the time passed in never goes backwards.)
     fn load_at(&self, t: DateTime<Utc>) -> usize {
         let from = t - Duration::minutes(60);
-        self.recent
-            .iter()
-            .filter(|e| **e > from && **e <= t)
-            .count()
+        let upto = self.recent.partition_point(|e| *e <= t);
+        let before = self.recent.partition_point(|e| *e <= from);
+        upto.saturating_sub(before)
     }
 
     /// The gap between two summaries when `load` items came in the last hour.
@@ -530,45 +713,70 @@ impl NotificationPolicy {
     /// `digest_interval_minutes` after `first`, and at least the load's gap after the previous
     /// summary — the earliest moment both hold (the load falls as the hour slides on).
     fn digest_time(&self, first: DateTime<Utc>) -> DateTime<Utc> {
+        let key = (first, self.last_non_urgent, self.recent_version);
+        if let Some((k, w)) = self.digest_memo.get() {
+            if k == key {
+                return w;
+            }
+        }
+        let w = self.digest_time_uncached(first);
+        self.digest_memo.set(Some((key, w)));
+        w
+    }
+
+    fn digest_time_uncached(&self, first: DateTime<Utc>) -> DateTime<Utc> {
         let base = first + Duration::minutes(self.settings.digest_interval_minutes);
         let Some(last) = self.last_non_urgent else {
             return base;
         };
-        let mut cands: Vec<DateTime<Utc>> = vec![base];
-        cands.extend(
+        let mut fixed: Vec<DateTime<Utc>> = vec![base];
+        fixed.extend(
             self.settings
                 .digest_load_steps
                 .iter()
                 .map(|st| last + Duration::minutes(st.minutes)),
         );
-        cands.push(last + Duration::minutes(self.settings.digest_interval_minutes));
-        cands.extend(self.recent.iter().map(|e| *e + Duration::minutes(60)));
-        cands.retain(|c| *c >= base);
-        cands.sort();
-        cands
-            .into_iter()
-            .find(|c| *c >= last + Duration::minutes(self.gap_for(self.load_at(*c))))
-            .unwrap_or(base)
+        fixed.push(last + Duration::minutes(self.settings.digest_interval_minutes));
+        fixed.retain(|c| *c >= base);
+        fixed.sort();
+        // The candidates are these and the moments an item leaves the load's hour, in time
+        // order. None before `last` + the gap at no load can do (the gap only grows with the
+        // load), so the scan starts there.
+        let hour = Duration::minutes(60);
+        let from = base.max(last + Duration::minutes(self.gap_for(0)));
+        let mut leaving = self
+            .recent
+            .range(self.recent.partition_point(|e| *e + hour < from)..)
+            .map(|e| *e + hour)
+            .peekable();
+        let mut fixed = fixed.into_iter().peekable();
+        let ok = |c: DateTime<Utc>| c >= last + Duration::minutes(self.gap_for(self.load_at(c)));
+        loop {
+            let c = match (fixed.peek(), leaving.peek()) {
+                (Some(f), Some(l)) if l < f => leaving.next(),
+                (Some(_), _) => fixed.next(),
+                (None, Some(_)) => leaving.next(),
+                (None, None) => None,
+            };
+            let Some(c) = c else {
+                return base;
+            };
+            if ok(c) {
+                return c;
+            }
+        }
     }
 
     /// When the next summary (digest or opening summary) is due, before the 30 s spacing.
     fn summary_trigger(&self) -> Option<DateTime<Utc>> {
         let cal = &self.settings.calendar;
-        let waiting = self
-            .items
-            .values()
-            .filter(|i| i.urgency != Urgency::Fyi && i.pending_since.is_some());
-        let mut first_in_hours: Option<DateTime<Utc>> = None;
-        let mut opening: Option<DateTime<Utc>> = None;
-        for it in waiting {
-            let Some(s) = it.pending_since else { continue };
-            if it.off_hours.is_some() {
-                let o = cal.next_opening(s);
-                opening = Some(opening.map_or(o, |x| x.min(o)));
-            } else {
-                first_in_hours = Some(first_in_hours.map_or(s, |x| x.min(s)));
-            }
-        }
+        // The next opening is monotone in the time: the earliest waiting item gives it.
+        let first_in_hours = self.idx.in_hours.first().map(|(s, _)| *s);
+        let opening = self
+            .idx
+            .off_hours
+            .first()
+            .map(|(s, _)| cal.next_opening(*s));
         let digest = first_in_hours.map(|s| {
             let w = self.digest_time(s);
             match cal.interval_end_at(s) {
@@ -584,27 +792,53 @@ impl NotificationPolicy {
         self.non_urgent_slot(self.summary_trigger()?)
     }
 
-    /// When the due-soon warning for `it` would fire, if it still can.
-    fn due_soon_time(&self, it: &Item) -> Option<DateTime<Utc>> {
-        let lead = self.settings.due_soon_minutes?;
+    /// For an item a due-soon warning may be given for: (the earliest moment it may come, the
+    /// due time). The warning comes at the first non-urgent slot from then, if before the due
+    /// time ([`Self::due_soon_slot`]).
+    fn due_soon_key(s: &PolicySettings, it: &Item) -> Option<(DateTime<Utc>, DateTime<Utc>)> {
+        let lead = s.due_soon_minutes?;
         if it.urgency == Urgency::Urgent
             || !it.open()
             || it.due_warned
-            || self.settings.is_muted(it.category, it.urgency)
+            || s.is_muted(it.category, it.urgency)
         {
             return None;
         }
         let due = it.due_at?;
-        let w = (due - Duration::minutes(lead)).max(it.first_at);
+        Some(((due - Duration::minutes(lead)).max(it.first_at), due))
+    }
+
+    /// When the due-soon warning from `w` for an item due at `due` would fire, if it still can.
+    fn due_soon_slot(&self, w: DateTime<Utc>, due: DateTime<Utc>) -> Option<DateTime<Utc>> {
         let slot = self.non_urgent_slot(w)?;
         (slot < due).then_some(slot)
     }
 
+    /// The earliest due-soon warning. The slot is monotone in `w`, so the first candidate (by
+    /// `w`) whose slot is before its due time has the earliest.
     fn due_soon_due(&self) -> Option<DateTime<Utc>> {
-        self.items
-            .values()
-            .filter_map(|i| self.due_soon_time(i))
-            .min()
+        if self.visible {
+            return None;
+        }
+        self.idx
+            .due_soon
+            .iter()
+            .find_map(|(&(w, _), &due)| self.due_soon_slot(w, due))
+    }
+
+    /// Drops due-soon candidates that can never fire: due already, or (queue hidden) their slot
+    /// is not before the due time. Time, the last summary and the moment the queue was hidden
+    /// only move forward, and so does a slot; such a candidate stays out of reach (it comes
+    /// back only if the item changes: a new key).
+    fn prune_due_soon(&mut self, now: DateTime<Utc>) {
+        while let Some((&(w, _), &due)) = self.idx.due_soon.first_key_value() {
+            let gone =
+                due <= now || (!self.visible && self.non_urgent_slot(w).is_some_and(|s| s >= due));
+            if !gone {
+                break;
+            }
+            self.idx.due_soon.pop_first();
+        }
     }
 
     /// Unowned items whose due-soon warning would come before the next summary after one at
@@ -614,11 +848,22 @@ impl NotificationPolicy {
             self.gap_for(self.load_at(at))
                 .max(self.settings.due_soon_batch_minutes),
         );
-        self.items
-            .values()
-            .filter(|i| self.due_soon_time(i).is_some_and(|t| t <= at + window))
-            .map(|i| i.id.clone())
-            .collect()
+        let until = at + window;
+        let mut ids = Vec::new();
+        for (&(w, ref id), &due) in &self.idx.due_soon {
+            // Slots are monotone in `w`: past `until`, so are all later ones.
+            let Some(slot) = self.non_urgent_slot(w) else {
+                break;
+            };
+            if slot > until {
+                break;
+            }
+            if slot < due {
+                ids.push(id.clone());
+            }
+        }
+        ids.sort(); // the order of the items' ids
+        ids
     }
 
     fn run_due(&mut self, now: DateTime<Utc>, inclusive: bool) -> Vec<Notification> {
@@ -648,7 +893,9 @@ impl NotificationPolicy {
         let keep = now - Duration::hours(2);
         while self.recent.front().is_some_and(|e| *e < keep) {
             self.recent.pop_front();
+            self.recent_version += 1;
         }
+        self.prune_due_soon(now);
         out
     }
 
@@ -656,15 +903,17 @@ impl NotificationPolicy {
     fn fire_urgent(&mut self, next: DateTime<Utc>, at: DateTime<Utc>, out: &mut Vec<Notification>) {
         let s = self.settings.clone();
         let ids: Vec<String> = self
-            .items
-            .values()
-            .filter(|it| Self::urgent_times(it) == Some(next))
-            .map(|it| it.id.clone())
+            .idx
+            .urgent
+            .range((next, String::new())..)
+            .take_while(|(t, _)| *t == next)
+            .map(|(_, id)| id.clone())
             .collect();
         for id in ids {
             let Some(it) = self.items.get_mut(&id) else {
                 continue;
             };
+            let old = Self::keys(&s, it);
             let Some(u) = it.urgent.as_mut() else {
                 continue;
             };
@@ -684,6 +933,8 @@ impl NotificationPolicy {
                 u.escalated = true;
             }
             let key = u.key.clone();
+            let new = Self::keys(&s, it);
+            self.idx.update(&id, &old, &new);
             let item: &Item = it;
             let (title, body, reason, kind, sound) = if esc_now {
                 let after = s.escalate_after_minutes.unwrap_or(0);
@@ -736,13 +987,20 @@ impl NotificationPolicy {
     /// summary would have given in time.
     fn fire_summary(&mut self, at: DateTime<Utc>, deadline: bool, out: &mut Vec<Notification>) {
         let due_ids = self.due_soon_ids(at);
+        let due_set: BTreeSet<&str> = due_ids.iter().map(String::as_str).collect();
         let gap = self.gap_for(self.load_at(at));
         let mut new: Vec<&Item> = self
-            .items
-            .values()
-            .filter(|i| i.pending_since.is_some_and(|p| p <= at) && !due_ids.contains(&i.id))
+            .idx
+            .pending
+            .iter()
+            .take_while(|(p, _)| *p <= at)
+            .filter(|(_, id)| !due_set.contains(id.as_str()))
+            .filter_map(|(_, id)| self.items.get(id))
             .collect();
-        new.sort_by_key(|i| (i.pending_since, i.first_at));
+        // By (since, first arrival), then id — the order the items were visited in before.
+        new.sort_by(|a, b| {
+            (a.pending_since, a.first_at, &a.id).cmp(&(b.pending_since, b.first_at, &b.id))
+        });
         let mut due: Vec<&Item> = due_ids.iter().filter_map(|i| self.items.get(i)).collect();
         due.sort_by_key(|i| (i.due_at, i.first_at));
         if new.is_empty() && due.is_empty() {
@@ -799,16 +1057,18 @@ impl NotificationPolicy {
             (t, b, why, NotificationKind::Digest)
         };
         let ids: Vec<String> = new.iter().chain(&due).map(|i| i.id.clone()).collect();
+        let warned: BTreeSet<String> = due_ids.into_iter().collect();
         for id in &ids {
-            if let Some(it) = self.items.get_mut(id) {
+            let due_named = warned.contains(id);
+            self.edit(id, |it| {
                 if it.pending_since.take().is_some() {
                     it.notified = true;
                 }
                 it.off_hours = None;
-                if due_ids.contains(id) {
+                if due_named {
                     it.due_warned = true;
                 }
-            }
+            });
         }
         self.seq += 1;
         out.push(Notification {
