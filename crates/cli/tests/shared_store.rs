@@ -247,12 +247,20 @@ fn converting_a_plain_store_is_refused_while_another_process_has_it_open() {
         .stdout(std::process::Stdio::piped())
         .spawn()
         .unwrap();
-    // The test harness prints its own lines first; wait for the holder's.
-    let out = std::io::BufReader::new(holder.stdout.take().unwrap());
-    let said: Vec<String> = std::io::BufRead::lines(out)
-        .map_while(|l| l.ok())
-        .take_while(|l| !l.contains("holding"))
-        .collect();
+    // The test harness prints its own lines first; wait for the holder's, then keep reading
+    // its output to the end (a closed pipe would make its harness fail to print its result).
+    let mut out = std::io::BufReader::new(holder.stdout.take().unwrap());
+    let mut said = Vec::new();
+    loop {
+        let mut line = String::new();
+        if std::io::BufRead::read_line(&mut out, &mut line).unwrap() == 0
+            || line.contains("holding")
+        {
+            break;
+        }
+        said.push(line);
+    }
+    let drain = std::thread::spawn(move || std::io::copy(&mut out, &mut std::io::sink()));
     assert!(
         holder.try_wait().unwrap().is_none(),
         "the holder stopped before holding the store: {said:?}"
@@ -261,6 +269,7 @@ fn converting_a_plain_store_is_refused_while_another_process_has_it_open() {
     let refused = Store::open(&dir, key.clone());
     drop(holder.stdin.take()); // the holder closes the store and exits
     holder.wait().unwrap();
+    let _ = drain.join();
     let msg = refused
         .expect_err("conversion must be refused while another process has the store open")
         .to_string();
