@@ -3,7 +3,7 @@ SHELL := /bin/bash
 CARGO ?= cargo
 export CARGO_TERM_COLOR ?= never
 
-.PHONY: run test deps test-deps build lint unit e2e bench bundle clean-data
+.PHONY: run test deps test-deps build lint unit unit-pg e2e bench bundle clean-data
 
 deps:
 	./scripts/install-system-deps.sh
@@ -25,8 +25,13 @@ lint:
 unit:
 	$(CARGO) test --workspace
 
+## The store conformance suite again on a private PostgreSQL (scripts/with-postgres.sh): the
+## core's backend-parameterised tests only, not the whole workspace twice (~20 s warm).
+unit-pg: test-deps
+	RENKEI_TEST_REQUIRE_PG=1 ./scripts/with-postgres.sh $(CARGO) test -p renkei-core --test store_conformance
+
 ## Everything CI runs.
-test: test-deps lint unit e2e
+test: test-deps lint unit unit-pg e2e
 
 ## End-to-end tests of the real app in a real webview (WebKitGTK) under Xvfb.
 e2e: test-deps

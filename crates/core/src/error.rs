@@ -83,6 +83,9 @@ pub enum Error {
     LastAdmin(String),
     #[error("store error: {0}. Run `renkei check`; if it persists, restore the latest backup")]
     Sqlite(#[from] rusqlite::Error),
+    /// The PostgreSQL hub store (store/pg.rs) answered with an error.
+    #[error("database error: {0}. Check that PostgreSQL is up and reachable (RENKEI_DATABASE_URL); if it persists, run `renkei check`")]
+    Postgres(#[from] postgres::Error),
     #[error("{0}")]
     Integrity(String),
     #[error("file error: {0}")]
@@ -109,7 +112,7 @@ impl Error {
             Error::Forbidden(_) => ErrorCode::Forbidden,
             Error::ProfileDisabled(_) => ErrorCode::ProfileDisabled,
             Error::LastAdmin(_) => ErrorCode::LastAdmin,
-            Error::Sqlite(_) => ErrorCode::Storage,
+            Error::Sqlite(_) | Error::Postgres(_) => ErrorCode::Storage,
             Error::Integrity(_) => ErrorCode::Integrity,
             Error::Io(_) => ErrorCode::Io,
         }

@@ -4,13 +4,14 @@
 //! triggers refuse UPDATE and DELETE; [`verify`] recomputes the chain, so a modified, deleted or
 //! reordered row is detected. Details never contain message text.
 
+use crate::args;
 use crate::error::{Error, Result};
 use crate::model::AuditEvent;
 use chrono::{DateTime, Utc};
-use rusqlite::{params, Connection, OptionalExtension};
 use sha2::{Digest, Sha256};
 
-use super::{parse_ts, ts};
+use super::sql::Db;
+use super::ts;
 
 const GENESIS: &str = "renkei-desk audit genesis";
 
@@ -39,29 +40,29 @@ fn row_hash(
     hex::encode(h.finalize())
 }
 
-/// Appends one event (inside the caller's write transaction).
+/// Appends one event (inside the caller's write transaction, which holds the writer lock on
+/// either engine: `BEGIN IMMEDIATE` on SQLite, `pg::WRITER_LOCK` on PostgreSQL — so the last
+/// row read here is still the last when this one is inserted).
 pub fn append(
-    conn: &Connection,
+    db: &dyn Db,
     at: DateTime<Utc>,
     actor: &str,
     action: &str,
     target: Option<&str>,
     detail: &str,
 ) -> Result<i64> {
-    let last: Option<(i64, String)> = conn
-        .query_row(
-            "SELECT id, hash FROM audit ORDER BY id DESC LIMIT 1",
-            [],
-            |r| Ok((r.get(0)?, r.get(1)?)),
-        )
-        .optional()?;
+    let last: Option<(i64, String)> = db.query_opt(
+        "SELECT id, hash FROM audit ORDER BY id DESC LIMIT 1",
+        args![],
+        |r| Ok((r.get(0)?, r.get(1)?)),
+    )?;
     let (prev_id, prev_hash) = last.unwrap_or((0, hex::encode(Sha256::digest(GENESIS))));
     let id = prev_id + 1;
     let at = ts(at);
     let hash = row_hash(&prev_hash, id, &at, actor, action, target, detail);
-    conn.execute(
+    db.execute(
         "INSERT INTO audit (id, at, actor, action, target, detail, prev_hash, hash) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8)",
-        params![id, at, actor, action, target, detail, prev_hash, hash],
+        args![id, at, actor, action, target, detail, prev_hash, hash],
     )?;
     Ok(id)
 }
@@ -76,63 +77,61 @@ pub struct AuditFilter {
     pub limit: Option<usize>,
 }
 
-pub fn list(conn: &Connection, f: &AuditFilter) -> Result<Vec<AuditEvent>> {
-    let mut st = conn.prepare(
+pub fn list(db: &dyn Db, f: &AuditFilter) -> Result<Vec<AuditEvent>> {
+    // `CAST(? AS TEXT)`: PostgreSQL cannot infer a parameter's type from `? IS NULL` alone.
+    db.query_map(
         "SELECT id, at, actor, action, target, detail FROM audit
-         WHERE (?1 IS NULL OR actor = ?1) AND (?2 IS NULL OR action = ?2) AND (?3 IS NULL OR target = ?3)
+         WHERE (CAST(?1 AS TEXT) IS NULL OR actor = ?1) AND (CAST(?2 AS TEXT) IS NULL OR action = ?2)
+           AND (CAST(?3 AS TEXT) IS NULL OR target = ?3)
          ORDER BY id DESC LIMIT ?4",
-    )?;
-    let rows = st
-        .query_map(
-            params![f.actor, f.action, f.target, f.limit.unwrap_or(500) as i64],
-            |r| {
-                Ok(AuditEvent {
-                    id: r.get(0)?,
-                    at: parse_ts(&r.get::<_, String>(1)?)?,
-                    actor: r.get(2)?,
-                    action: r.get(3)?,
-                    target: r.get(4)?,
-                    detail: r.get(5)?,
-                })
-            },
-        )?
-        .collect::<rusqlite::Result<Vec<_>>>()?;
-    Ok(rows)
+        args![&f.actor, &f.action, &f.target, f.limit.unwrap_or(500)],
+        |r| {
+            Ok(AuditEvent {
+                id: r.get(0)?,
+                at: r.ts(1)?,
+                actor: r.get(2)?,
+                action: r.get(3)?,
+                target: r.get(4)?,
+                detail: r.get(5)?,
+            })
+        },
+    )
 }
 
 /// Recomputes the chain. Returns the number of rows verified.
-pub fn verify(conn: &Connection) -> Result<u64> {
-    let mut st = conn.prepare(
-        "SELECT id, at, actor, action, target, detail, prev_hash, hash FROM audit ORDER BY id",
-    )?;
-    let mut rows = st.query([])?;
+pub fn verify(db: &dyn Db) -> Result<u64> {
     let mut expected_prev = hex::encode(Sha256::digest(GENESIS));
     let mut expected_id = 1i64;
     let mut n = 0u64;
-    while let Some(r) = rows.next()? {
-        let id: i64 = r.get(0)?;
-        let at: String = r.get(1)?;
-        let actor: String = r.get(2)?;
-        let action: String = r.get(3)?;
-        let target: Option<String> = r.get(4)?;
-        let detail: String = r.get(5)?;
-        let prev: String = r.get(6)?;
-        let hash: String = r.get(7)?;
-        if id != expected_id {
-            return Err(Error::Integrity(format!(
-                "audit log: row {expected_id} is missing (next row is {id})"
-            )));
-        }
-        if prev != expected_prev
-            || row_hash(&prev, id, &at, &actor, &action, target.as_deref(), &detail) != hash
-        {
-            return Err(Error::Integrity(format!(
-                "audit log: row {id} was modified (hash chain broken)"
-            )));
-        }
-        expected_prev = hash;
-        expected_id += 1;
-        n += 1;
-    }
+    db.query_each(
+        "SELECT id, at, actor, action, target, detail, prev_hash, hash FROM audit ORDER BY id",
+        args![],
+        &mut |r| {
+            let id: i64 = r.get(0)?;
+            let at: String = r.get(1)?;
+            let actor: String = r.get(2)?;
+            let action: String = r.get(3)?;
+            let target: Option<String> = r.get(4)?;
+            let detail: String = r.get(5)?;
+            let prev: String = r.get(6)?;
+            let hash: String = r.get(7)?;
+            if id != expected_id {
+                return Err(Error::Integrity(format!(
+                    "audit log: row {expected_id} is missing (next row is {id})"
+                )));
+            }
+            if prev != expected_prev
+                || row_hash(&prev, id, &at, &actor, &action, target.as_deref(), &detail) != hash
+            {
+                return Err(Error::Integrity(format!(
+                    "audit log: row {id} was modified (hash chain broken)"
+                )));
+            }
+            expected_prev = hash;
+            expected_id += 1;
+            n += 1;
+            Ok(true)
+        },
+    )?;
     Ok(n)
 }

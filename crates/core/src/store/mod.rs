@@ -16,9 +16,12 @@ pub mod messages;
 pub mod migrations;
 pub mod notifications;
 pub mod partners;
+pub mod pg;
+pub mod pg_migrations;
 pub mod report;
 pub mod search;
 pub mod settings;
+pub mod sql;
 pub mod staff;
 pub mod stats;
 

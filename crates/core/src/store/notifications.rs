@@ -1,12 +1,13 @@
 //! The `notifications` table: every OS notification shown, with its reason, for the
 //! "why did I get this" list.
 
+use crate::args;
 use crate::error::Result;
 use chrono::{DateTime, Utc};
-use rusqlite::{params, Connection};
 use serde::{Deserialize, Serialize};
 
-use super::{parse_ts, ts};
+use super::sql::Db;
+use super::ts;
 
 /// A notification as logged.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
@@ -21,7 +22,7 @@ pub struct LoggedNotification {
 }
 
 pub fn insert(
-    conn: &Connection,
+    db: &dyn Db,
     at: DateTime<Utc>,
     ids: &[String],
     urgency: &str,
@@ -29,29 +30,35 @@ pub fn insert(
     body: &str,
     reason: &str,
 ) -> Result<i64> {
-    conn.execute(
-        "INSERT INTO notifications (at, ids, urgency, title, body, reason) VALUES (?1, ?2, ?3, ?4, ?5, ?6)",
-        params![ts(at), serde_json::to_string(ids).unwrap_or_else(|_| "[]".into()), urgency, title, body, reason],
-    )?;
-    Ok(conn.last_insert_rowid())
+    db.insert_id(
+        "INSERT INTO notifications (at, ids, urgency, title, body, reason)
+         VALUES (?1, ?2, ?3, ?4, ?5, ?6) RETURNING id",
+        args![
+            ts(at),
+            serde_json::to_string(ids).unwrap_or_else(|_| "[]".into()),
+            urgency,
+            title,
+            body,
+            reason
+        ],
+    )
 }
 
-pub fn recent(conn: &Connection, limit: usize) -> Result<Vec<LoggedNotification>> {
-    let mut st =
-        conn.prepare("SELECT id, at, ids, urgency, title, body, reason FROM notifications ORDER BY id DESC LIMIT ?1")?;
-    let rows = st
-        .query_map([limit as i64], |r| {
+pub fn recent(db: &dyn Db, limit: usize) -> Result<Vec<LoggedNotification>> {
+    db.query_map(
+        "SELECT id, at, ids, urgency, title, body, reason FROM notifications ORDER BY id DESC LIMIT ?1",
+        args![limit],
+        |r| {
             let ids: String = r.get(2)?;
             Ok(LoggedNotification {
                 id: r.get(0)?,
-                at: parse_ts(&r.get::<_, String>(1)?)?,
+                at: r.ts(1)?,
                 ids: serde_json::from_str(&ids).unwrap_or_default(),
                 urgency: r.get(3)?,
                 title: r.get(4)?,
                 body: r.get(5)?,
                 reason: r.get(6)?,
             })
-        })?
-        .collect::<rusqlite::Result<Vec<_>>>()?;
-    Ok(rows)
+        },
+    )
 }

@@ -3,17 +3,39 @@
 //! cannot serve, use a side table of overlapping character bigrams (`search_bigram`, unicode61
 //! over text pre-split on insert: 「退院調整」 → 「退院 院調 調整 整」), so they are index lookups
 //! too instead of a LIKE scan of every text. Terms with punctuation fall back to LIKE.
+//!
+//! On PostgreSQL (the hub) the same three cases, one table `search_docs`: 3+ characters and
+//! punctuation as `ILIKE '%term%'` served by a `pg_trgm` GIN index; 1–2 character words as
+//! `grams @> ARRAY[term]` over a GIN index of each text's lower-cased character bigrams and
+//! single characters ([`grams`]) — pg_trgm cannot serve them (pg_bigm is not packaged in Debian).
 
+use crate::args;
 use crate::error::Result;
-use rusqlite::{params, Connection};
 use std::collections::{BTreeSet, HashSet};
 
+use super::sql::{Backend, Db};
+
 /// Indexes a piece of text for a consultation.
-pub fn index(conn: &Connection, consultation_id: i64, text: &str) -> Result<()> {
-    conn.prepare_cached("INSERT INTO search_fts (text, consultation_id) VALUES (?1, ?2)")?
-        .execute(params![text, consultation_id])?;
-    conn.prepare_cached("INSERT INTO search_bigram (text, consultation_id) VALUES (?1, ?2)")?
-        .execute(params![bigrams(text), consultation_id])?;
+pub fn index(db: &dyn Db, consultation_id: i64, text: &str) -> Result<()> {
+    match db.backend() {
+        Backend::Sqlite => {
+            db.execute(
+                "INSERT INTO search_fts (text, consultation_id) VALUES (?1, ?2)",
+                args![text, consultation_id],
+            )?;
+            db.execute(
+                "INSERT INTO search_bigram (text, consultation_id) VALUES (?1, ?2)",
+                args![bigrams(text), consultation_id],
+            )?;
+        }
+        Backend::Postgres => {
+            db.execute(
+                "INSERT INTO search_docs (consultation_id, text, grams)
+                 VALUES (?1, ?2, string_to_array(?3, ' '))",
+                args![consultation_id, text, grams(text)],
+            )?;
+        }
+    }
     Ok(())
 }
 
@@ -45,17 +67,34 @@ pub fn bigrams(text: &str) -> String {
     out
 }
 
-/// Rebuilds `search_bigram` from `search_fts` (stores indexed before the bigram table existed).
-pub fn rebuild_bigrams(conn: &Connection) -> Result<()> {
-    conn.execute("DELETE FROM search_bigram", [])?;
-    let mut st = conn.prepare("SELECT text, consultation_id FROM search_fts ORDER BY rowid")?;
-    let rows = st
-        .query_map([], |r| Ok((r.get::<_, String>(0)?, r.get::<_, i64>(1)?)))?
-        .collect::<rusqlite::Result<Vec<_>>>()?;
-    let mut ins =
-        conn.prepare_cached("INSERT INTO search_bigram (text, consultation_id) VALUES (?1, ?2)")?;
+/// PostgreSQL's 1–2 character tokens of a text: every distinct lower-cased bigram of a run of
+/// letters/digits and every single letter/digit, space-separated.
+pub fn grams(text: &str) -> String {
+    let lower = text.to_lowercase();
+    let mut seen: BTreeSet<String> = BTreeSet::new();
+    for token in bigrams(&lower).split(' ').filter(|t| !t.is_empty()) {
+        seen.insert(token.to_owned());
+        for c in token.chars() {
+            seen.insert(c.to_string());
+        }
+    }
+    seen.into_iter().collect::<Vec<_>>().join(" ")
+}
+
+/// Rebuilds `search_bigram` from `search_fts` (SQLite stores indexed before the bigram table
+/// existed; migration 4).
+pub fn rebuild_bigrams(db: &dyn Db) -> Result<()> {
+    db.execute("DELETE FROM search_bigram", args![])?;
+    let rows = db.query_map(
+        "SELECT text, consultation_id FROM search_fts ORDER BY rowid",
+        args![],
+        |r| Ok((r.get::<String>(0)?, r.get::<i64>(1)?)),
+    )?;
     for (text, id) in rows {
-        ins.execute(params![bigrams(&text), id])?;
+        db.execute(
+            "INSERT INTO search_bigram (text, consultation_id) VALUES (?1, ?2)",
+            args![bigrams(&text), id],
+        )?;
     }
     Ok(())
 }
@@ -67,57 +106,39 @@ fn escape_like(s: &str) -> String {
 }
 
 /// The first `limit` distinct consultation ids of a query over texts, newest text first.
-fn distinct_ids(conn: &Connection, sql: &str, arg: &str, limit: usize) -> Result<BTreeSet<i64>> {
-    let mut st = conn.prepare_cached(sql)?;
-    let mut rows = st.query([arg])?;
+fn distinct_ids(db: &dyn Db, sql: &str, arg: &str, limit: usize) -> Result<BTreeSet<i64>> {
     let mut seen = HashSet::new();
-    while let Some(r) = rows.next()? {
-        seen.insert(r.get::<_, i64>(0)?);
-        if seen.len() >= limit {
-            break;
-        }
-    }
+    db.query_each(sql, args![arg], &mut |r| {
+        seen.insert(r.get::<i64>(0)?);
+        Ok(seen.len() < limit)
+    })?;
     Ok(seen.into_iter().collect())
+}
+
+/// The same on PostgreSQL, where the server does the grouping (a result set is read whole).
+fn distinct_ids_pg(db: &dyn Db, filter: &str, arg: &str, limit: usize) -> Result<BTreeSet<i64>> {
+    let sql = format!(
+        "SELECT consultation_id FROM search_docs WHERE {filter}
+         GROUP BY consultation_id ORDER BY max(id) DESC LIMIT ?2"
+    );
+    Ok(db
+        .query_map(&sql, args![arg, limit], |r| r.get::<i64>(0))?
+        .into_iter()
+        .collect())
 }
 
 /// Ids of consultations whose text contains every whitespace-separated term (at most `limit`
 /// per term: those with the most recently indexed matching text), highest id first.
-pub fn search(conn: &Connection, query: &str, limit: usize) -> Result<Vec<i64>> {
+pub fn search(db: &dyn Db, query: &str, limit: usize) -> Result<Vec<i64>> {
     let terms: Vec<&str> = query.split_whitespace().filter(|t| !t.is_empty()).collect();
     if terms.is_empty() {
         return Ok(Vec::new());
     }
     let mut result: Option<BTreeSet<i64>> = None;
     for term in terms {
-        let n = term.chars().count();
-        let set = if n >= 3 {
-            let phrase = format!("\"{}\"", term.replace('"', "\"\""));
-            distinct_ids(
-                conn,
-                "SELECT consultation_id FROM search_fts WHERE search_fts MATCH ?1 ORDER BY rowid DESC",
-                &phrase,
-                limit,
-            )?
-        } else if term.chars().all(char::is_alphanumeric) {
-            // A bigram is one token; a single character is a prefix of the tokens it starts.
-            let q = if n == 2 {
-                format!("\"{term}\"")
-            } else {
-                format!("\"{term}\"*")
-            };
-            distinct_ids(
-                conn,
-                "SELECT consultation_id FROM search_bigram WHERE search_bigram MATCH ?1 ORDER BY rowid DESC",
-                &q,
-                limit,
-            )?
-        } else {
-            distinct_ids(
-                conn,
-                "SELECT consultation_id FROM search_fts WHERE text LIKE ?1 ESCAPE '\\' ORDER BY rowid DESC",
-                &format!("%{}%", escape_like(term)),
-                limit,
-            )?
+        let set = match db.backend() {
+            Backend::Sqlite => term_sqlite(db, term, limit)?,
+            Backend::Postgres => term_pg(db, term, limit)?,
         };
         result = Some(match result {
             None => set,
@@ -125,6 +146,58 @@ pub fn search(conn: &Connection, query: &str, limit: usize) -> Result<Vec<i64>> 
         });
     }
     Ok(result.unwrap_or_default().into_iter().rev().collect())
+}
+
+fn term_sqlite(db: &dyn Db, term: &str, limit: usize) -> Result<BTreeSet<i64>> {
+    let n = term.chars().count();
+    if n >= 3 {
+        let phrase = format!("\"{}\"", term.replace('"', "\"\""));
+        distinct_ids(
+            db,
+            "SELECT consultation_id FROM search_fts WHERE search_fts MATCH ?1 ORDER BY rowid DESC",
+            &phrase,
+            limit,
+        )
+    } else if term.chars().all(char::is_alphanumeric) {
+        // A bigram is one token; a single character is a prefix of the tokens it starts.
+        let q = if n == 2 {
+            format!("\"{term}\"")
+        } else {
+            format!("\"{term}\"*")
+        };
+        distinct_ids(
+            db,
+            "SELECT consultation_id FROM search_bigram WHERE search_bigram MATCH ?1 ORDER BY rowid DESC",
+            &q,
+            limit,
+        )
+    } else {
+        distinct_ids(
+            db,
+            "SELECT consultation_id FROM search_fts WHERE text LIKE ?1 ESCAPE '\\' ORDER BY rowid DESC",
+            &format!("%{}%", escape_like(term)),
+            limit,
+        )
+    }
+}
+
+fn term_pg(db: &dyn Db, term: &str, limit: usize) -> Result<BTreeSet<i64>> {
+    let n = term.chars().count();
+    if n <= 2 && term.chars().all(char::is_alphanumeric) {
+        distinct_ids_pg(
+            db,
+            "grams @> ARRAY[CAST(?1 AS TEXT)]",
+            &term.to_lowercase(),
+            limit,
+        )
+    } else {
+        distinct_ids_pg(
+            db,
+            "text ILIKE ?1 ESCAPE '\\'",
+            &format!("%{}%", escape_like(term)),
+            limit,
+        )
+    }
 }
 
 #[cfg(test)]
@@ -136,5 +209,11 @@ mod tests {
         assert_eq!(bigrams("退院調整"), "退院 院調 調整 整");
         assert_eq!(bigrams("発熱。A1 b"), "発熱 熱 A1 1 b");
         assert_eq!(bigrams(""), "");
+    }
+
+    #[test]
+    fn grams_hold_every_bigram_and_character_in_lower_case() {
+        assert_eq!(grams("退院調整"), "整 調 調整 退 退院 院 院調");
+        assert_eq!(grams("A1。B"), "1 a a1 b");
     }
 }

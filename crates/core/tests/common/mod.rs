@@ -1,0 +1,2 @@
+//! Helpers shared by the core integration tests.
+pub mod backends;

@@ -1,0 +1,368 @@
+//! The store's conformance suite: the same store functions, the same assertions, on every
+//! backend (`common/backends.rs`: SQLite always, PostgreSQL under `scripts/with-postgres.sh` /
+//! `make unit-pg`). What must hold on both: upserts, idempotent intake keys (a second insert of
+//! the same key is refused by the unique constraint), hashed API keys, the audit chain (append,
+//! verify, tamper refused by the engine, concurrent writers stay one chain), attachments linked
+//! once, search that finds 1–2 character Japanese words.
+#![allow(clippy::unwrap_used, clippy::expect_used)]
+
+mod common;
+
+use chrono::{TimeZone, Utc};
+use common::backends::{backends, pg_url, TestStore};
+use renkei_core::args;
+use renkei_core::codes::{Channel, PartnerKind};
+use renkei_core::model::MessageKind;
+use renkei_core::store::intake_keys::IntakeKey;
+use renkei_core::store::partners::NewPartner;
+use renkei_core::store::sql::Db;
+use renkei_core::store::{
+    attachments, audit, intake_keys, messages, notifications, partners, search, settings,
+};
+
+fn now() -> chrono::DateTime<Utc> {
+    Utc.with_ymd_and_hms(2026, 12, 1, 1, 0, 0).unwrap()
+}
+
+/// A consultation row written with portable SQL (consultations.rs is not on the layer yet).
+fn consultation(db: &dyn Db, subject: &str) -> i64 {
+    db.insert_id(
+        "INSERT INTO consultations (channel, category, urgency, subject, received_at,
+             last_activity_at, last_inbound_at)
+         VALUES ('manual', 'other', 'normal', ?1, ?2, ?2, ?2) RETURNING id",
+        args![subject, "2026-12-01T01:00:00.000Z"],
+    )
+    .unwrap()
+}
+
+#[test]
+fn settings_and_cursors_upsert() {
+    for mut s in backends("settings") {
+        let name = s.name();
+        s.write(|db| {
+            settings::put(db, "k", &vec![1, 2], now())?;
+            settings::put(db, "k", &vec![3], now())?;
+            settings::set_cursor(db, "chatwork:1", "100", now())?;
+            settings::set_cursor(db, "chatwork:1", "101", now())
+        })
+        .unwrap();
+        let (v, c, none) = s
+            .read(|db| {
+                Ok((
+                    settings::get::<Vec<i32>>(db, "k")?,
+                    settings::cursor(db, "chatwork:1")?,
+                    settings::get::<String>(db, "missing")?,
+                ))
+            })
+            .unwrap();
+        assert_eq!(v, Some(vec![3]), "{name}");
+        assert_eq!(c.as_deref(), Some("101"), "{name}");
+        assert_eq!(none, None, "{name}");
+    }
+}
+
+#[test]
+fn partners_keep_only_a_hash_of_the_api_key() {
+    for mut s in backends("partners") {
+        let name = s.name();
+        let (id, key) = s
+            .write(|db| {
+                let id = partners::insert(
+                    db,
+                    &NewPartner {
+                        name: "架空総合病院 地域連携室".into(),
+                        kind: Some(PartnerKind::Hospital),
+                        channels: vec![Channel::PartnerApi],
+                        ..Default::default()
+                    },
+                    now(),
+                )?;
+                Ok((id, partners::issue_api_key(db, id, now())?))
+            })
+            .unwrap();
+        let dup = s.write(|db| {
+            partners::insert(
+                db,
+                &NewPartner {
+                    name: "架空総合病院 地域連携室".into(),
+                    ..Default::default()
+                },
+                now(),
+            )
+        });
+        assert_eq!(dup.unwrap_err().code().as_str(), "conflict", "{name}");
+        s.read(|db| {
+            let p = partners::by_api_key(db, &key)?.expect("found by key");
+            assert_eq!(
+                (p.id, p.kind, p.has_api_key),
+                (id, PartnerKind::Hospital, true)
+            );
+            assert_eq!(p.channels, vec![Channel::PartnerApi]);
+            assert!(partners::by_api_key(db, "rk_wrong")?.is_none());
+            let raw: i64 = db.query_one(
+                "SELECT count(*) FROM partners WHERE api_key_hash = ?1",
+                args![key.as_str()],
+                |r| r.get(0),
+            )?;
+            assert_eq!(raw, 0, "{name}: the key itself is never stored");
+            Ok(())
+        })
+        .unwrap();
+        s.write(|db| {
+            partners::link_handle(db, id, Channel::Email, "@kakuu-hosp.example")?;
+            partners::revoke_api_key(db, id)
+        })
+        .unwrap();
+        s.read(|db| {
+            assert!(partners::by_api_key(db, &key)?.is_none(), "{name}: revoked");
+            assert_eq!(
+                partners::find_by_email(db, "Sato@Kakuu-Hosp.example")?,
+                Some(id)
+            );
+            Ok(())
+        })
+        .unwrap();
+        let (a, b) = s
+            .write(|db| {
+                Ok((
+                    partners::ensure_handle(db, Channel::Lineworks, "ch-9", "北区包括", now())?,
+                    partners::ensure_handle(db, Channel::Lineworks, "ch-9", "別名", now())?,
+                ))
+            })
+            .unwrap();
+        assert_eq!(a, b, "{name}: one partner per handle");
+    }
+}
+
+#[test]
+fn intake_keys_are_unique_and_found_again() {
+    for mut s in backends("intake_keys") {
+        let name = s.name();
+        let k = IntakeKey {
+            channel: Channel::PartnerApi,
+            partner_key: "1",
+            external_id: "REF-1",
+        };
+        let c = s
+            .write(|db| {
+                let c = consultation(db, "件名");
+                let m = messages::insert(db, c, MessageKind::Inbound, "佐藤", "本文", now())?;
+                intake_keys::register(db, &k, c, Some(m), Some("h1"), now())?;
+                Ok(c)
+            })
+            .unwrap();
+        let again = s.write(|db| intake_keys::register(db, &k, c, None, None, now()));
+        assert!(
+            again.is_err(),
+            "{name}: a second row for one key is refused"
+        );
+        s.read(|db| {
+            assert_eq!(intake_keys::find(db, &k)?, Some((c, Some("h1".into()))));
+            assert_eq!(intake_keys::consultation_of(db, &k)?, Some(c));
+            let other = IntakeKey {
+                partner_key: "2",
+                ..k
+            };
+            assert_eq!(
+                intake_keys::find(db, &other)?,
+                None,
+                "{name}: scoped per partner"
+            );
+            let t = messages::thread(db, c)?;
+            assert_eq!(t.len(), 1);
+            assert_eq!(
+                (t[0].kind, t[0].body.as_str()),
+                (MessageKind::Inbound, "本文")
+            );
+            Ok(())
+        })
+        .unwrap();
+    }
+}
+
+#[test]
+fn notifications_are_listed_newest_first() {
+    for mut s in backends("notifications") {
+        s.write(|db| {
+            for i in 0..3 {
+                notifications::insert(
+                    db,
+                    now(),
+                    &[format!("{i}")],
+                    "urgent",
+                    "至急",
+                    "1件",
+                    "urgent_arrival",
+                )?;
+            }
+            Ok(())
+        })
+        .unwrap();
+        let got = s.read(|db| notifications::recent(db, 2)).unwrap();
+        assert_eq!(got.len(), 2, "{}", s.name());
+        assert_eq!(got[0].ids, vec!["2".to_string()]);
+        assert!(got[0].id > got[1].id);
+        assert_eq!(got[0].at, now());
+    }
+}
+
+#[test]
+fn audit_chain_verifies_and_the_engine_refuses_tampering() {
+    for mut s in backends("audit") {
+        let name = s.name();
+        s.write(|db| {
+            audit::append(db, now(), "田村", "consultation.create", Some("c:1"), "")?;
+            audit::append(
+                db,
+                now(),
+                "田村",
+                "consultation.ack",
+                Some("c:1"),
+                "new → ack",
+            )?;
+            audit::append(db, now(), "system", "backup", None, "")
+        })
+        .unwrap();
+        assert_eq!(s.read(audit::verify).unwrap(), 3, "{name}");
+        let only = s
+            .read(|db| {
+                audit::list(
+                    db,
+                    &audit::AuditFilter {
+                        action: Some("consultation.ack".into()),
+                        ..Default::default()
+                    },
+                )
+            })
+            .unwrap();
+        assert_eq!(only.len(), 1, "{name}");
+        assert_eq!(only[0].detail, "new → ack");
+        let all = s.read(|db| audit::list(db, &Default::default())).unwrap();
+        assert_eq!(all.iter().map(|e| e.id).collect::<Vec<_>>(), vec![3, 2, 1]);
+        for tamper in [
+            "UPDATE audit SET actor = 'x' WHERE id = 2",
+            "DELETE FROM audit WHERE id = 2",
+        ] {
+            let e = s.write(|db| db.execute(tamper, args![]));
+            assert!(e.is_err(), "{name}: {tamper} must be refused");
+        }
+        assert_eq!(s.read(audit::verify).unwrap(), 3, "{name}");
+    }
+}
+
+/// Writers on separate connections (threads, or hub processes on PostgreSQL) append to one
+/// chain: the writer lock orders them. Without it, two transactions read the same last row and
+/// the second insert fails or forks the chain.
+#[test]
+fn concurrent_writers_keep_one_audit_chain() {
+    for s in backends("audit_concurrent") {
+        let name = s.name();
+        let threads: Vec<_> = (0..4)
+            .map(|t| {
+                let mut mine = s.reopen();
+                std::thread::spawn(move || {
+                    for i in 0..25 {
+                        mine.write(|db| {
+                            audit::append(db, now(), &format!("w{t}"), "test", None, &i.to_string())
+                        })
+                        .unwrap();
+                    }
+                })
+            })
+            .collect();
+        for t in threads {
+            t.join().unwrap();
+        }
+        let mut s = s;
+        assert_eq!(s.read(audit::verify).unwrap(), 100, "{name}");
+    }
+}
+
+#[test]
+fn attachments_link_once_per_consultation() {
+    for mut s in backends("attachments") {
+        let name = s.name();
+        let (c, first, second) = s
+            .write(|db| {
+                let c = consultation(db, "紹介状");
+                let a =
+                    attachments::link(db, c, "ab12", "紹介状.pdf", "application/pdf", 10, now())?;
+                let b =
+                    attachments::link(db, c, "ab12", "紹介状.pdf", "application/pdf", 10, now())?;
+                Ok((c, a, b))
+            })
+            .unwrap();
+        assert!(first.1 && !second.1 && first.0 == second.0, "{name}");
+        s.read(|db| {
+            let l = attachments::list(db, c)?;
+            assert_eq!(
+                (l.len(), l[0].size, l[0].name.as_str()),
+                (1, 10, "紹介状.pdf")
+            );
+            assert_eq!(attachments::get(db, first.0)?.map(|(cid, _)| cid), Some(c));
+            assert_eq!(attachments::consultation_with_blob(db, "ab12")?, Some(c));
+            assert_eq!(attachments::all_blobs(db)?, vec!["ab12".to_string()]);
+            Ok(())
+        })
+        .unwrap();
+    }
+}
+
+#[test]
+fn search_finds_one_two_and_many_character_words() {
+    for mut s in backends("search") {
+        let name = s.name();
+        let ids = s
+            .write(|db| {
+                let texts = [
+                    "退院調整のご相談です",
+                    "発熱が続いています。SpO2 93%",
+                    "インフルエンザ予防接種の件",
+                    "退院前カンファレンスの日程",
+                ];
+                let mut ids = Vec::new();
+                for t in texts {
+                    let c = consultation(db, t);
+                    search::index(db, c, t)?;
+                    ids.push(c);
+                }
+                Ok(ids)
+            })
+            .unwrap();
+        let q = |s: &mut TestStore, w: &str| s.read(|db| search::search(db, w, 100)).unwrap();
+        assert_eq!(
+            q(&mut s, "退院"),
+            vec![ids[3], ids[0]],
+            "{name}: 2 characters"
+        );
+        assert_eq!(q(&mut s, "熱"), vec![ids[1]], "{name}: 1 character");
+        assert_eq!(q(&mut s, "インフルエンザ"), vec![ids[2]], "{name}: trigram");
+        assert_eq!(q(&mut s, "spo2"), vec![ids[1]], "{name}: case-insensitive");
+        assert_eq!(q(&mut s, "93%"), vec![ids[1]], "{name}: punctuation (LIKE)");
+        assert_eq!(q(&mut s, "退院 日程"), vec![ids[3]], "{name}: every term");
+        assert!(q(&mut s, "入院").is_empty(), "{name}");
+    }
+}
+
+/// `renkei serve` runs the core on `spawn_blocking` threads: the blocking client (its own
+/// current-thread runtime) must work there.
+#[test]
+fn postgres_client_works_inside_spawn_blocking() {
+    let Some(_) = pg_url() else { return };
+    let rt = tokio::runtime::Builder::new_multi_thread()
+        .worker_threads(2)
+        .build()
+        .unwrap();
+    let n = rt
+        .block_on(async {
+            tokio::task::spawn_blocking(|| {
+                let mut s = common::backends::fresh_pg("spawn_blocking");
+                s.write(|db| settings::put(db, "x", &1, now()))?;
+                s.read(|db| settings::get::<i32>(db, "x"))
+            })
+            .await
+        })
+        .unwrap()
+        .unwrap();
+    assert_eq!(n, Some(1));
+}
