@@ -54,11 +54,12 @@ impl From<renkei_core::Error> for CliError {
 
 type Result<T> = std::result::Result<T, CliError>;
 
-fn data_dir(cli_dir: &Option<std::path::PathBuf>) -> DataDir {
+fn data_dir(cli_dir: &Option<std::path::PathBuf>, database_url: &Option<String>) -> DataDir {
     match cli_dir {
         Some(d) => DataDir::new(d.clone()),
         None => DataDir::from_env_or_default(),
     }
+    .with_database(database_url.clone())
 }
 
 fn open(dir: &DataDir) -> Result<Desk> {
@@ -127,7 +128,7 @@ fn parse_code<T: std::str::FromStr<Err = renkei_core::codes::UnknownCode>>(s: &s
 }
 
 pub fn run(cli: Cli) -> Result<()> {
-    let dir = data_dir(&cli.data_dir);
+    let dir = data_dir(&cli.data_dir, &cli.database_url);
     match cli.command {
         Command::Init { json } => {
             let mut desk = open(&dir)?;
@@ -522,7 +523,7 @@ fn read_pin(name: &str) -> Result<String> {
 
 fn key(dir: &DataDir, k: KeyCmd) -> Result<()> {
     use renkei_core::store::keys;
-    if !dir.db_path().exists() {
+    if dir.database_url.is_none() && !dir.db_path().exists() {
         return Err(CliError {
             message: format!(
                 "no store in {} yet: run `renkei init` first",

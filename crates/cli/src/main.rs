@@ -35,6 +35,16 @@ pub struct Cli {
     /// Data directory (default: env RENKEI_DATA_DIR, else ~/.local/share/renkei-desk)
     #[arg(long, global = true, value_name = "DIR")]
     pub data_dir: Option<PathBuf>,
+    /// PostgreSQL hub database, postgres://USER@HOST/DB (default: env RENKEI_DATABASE_URL;
+    /// unset = the SQLite store in the data dir, which then holds only the key and logs)
+    #[arg(
+        long,
+        global = true,
+        value_name = "URL",
+        env = "RENKEI_DATABASE_URL",
+        hide_env_values = true
+    )]
+    pub database_url: Option<String>,
     #[command(subcommand)]
     pub command: Command,
 }

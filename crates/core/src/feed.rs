@@ -3,13 +3,13 @@
 //! notification policy's events, and drives [`LiveNotifications`] — the policy running against
 //! the real store and clock in the desktop app.
 
+use crate::args;
 use crate::codes::{Category, Channel, PartnerKind, Status, Urgency};
 use crate::desk::Desk;
 use crate::error::Result;
 use crate::policy::{Arrival, Notification, NotificationPolicy, PolicyEvent, PolicySettings};
-use crate::store::{parse_code, parse_opt_ts, parse_ts};
+use crate::store::sql::{Backend, Db, Row};
 use chrono::{DateTime, Utc};
-use rusqlite::Connection;
 
 /// Something that changed in the store.
 #[derive(Debug, Clone, PartialEq)]
@@ -49,6 +49,11 @@ impl FeedEvent {
 }
 
 /// Cursor over the store's append-only tables.
+///
+/// On PostgreSQL ids come from identity sequences, which in general are not in commit order;
+/// here they are, because every write transaction holds the store's writer lock
+/// (`store::pg::WRITER_LOCK`) from before its first insert to its commit — so "everything above
+/// the last id seen" misses nothing on either engine.
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
 pub struct ChangeFeed {
     last_message: i64,
@@ -57,36 +62,47 @@ pub struct ChangeFeed {
     last_consultation: i64,
 }
 
-fn max_id(conn: &Connection, table: &str) -> Result<i64> {
-    Ok(conn.query_row(
-        &format!("SELECT COALESCE(MAX(rowid), 0) FROM {table}"),
-        [],
+/// The row id column: SQLite's implicit `rowid` (read_receipts has no id of its own there),
+/// PostgreSQL's `id` identity column.
+fn rowid(db: &dyn Db) -> &'static str {
+    match db.backend() {
+        Backend::Sqlite => "rowid",
+        Backend::Postgres => "id",
+    }
+}
+
+fn max_id(db: &dyn Db, table: &str) -> Result<i64> {
+    db.query_one(
+        &format!(
+            "SELECT CAST(COALESCE(MAX({}), 0) AS BIGINT) FROM {table}",
+            rowid(db)
+        ),
+        args![],
         |r| r.get(0),
-    )?)
+    )
 }
 
 impl ChangeFeed {
     /// A feed positioned at the current end of the store (only later changes are reported).
-    pub fn at_end(conn: &Connection) -> Result<ChangeFeed> {
+    pub fn at_end(db: &dyn Db) -> Result<ChangeFeed> {
         Ok(ChangeFeed {
-            last_message: max_id(conn, "messages")?,
-            last_status: max_id(conn, "status_changes")?,
-            last_read: max_id(conn, "read_receipts")?,
-            last_consultation: max_id(conn, "consultations")?,
+            last_message: max_id(db, "messages")?,
+            last_status: max_id(db, "status_changes")?,
+            last_read: max_id(db, "read_receipts")?,
+            last_consultation: max_id(db, "consultations")?,
         })
     }
 
     /// Changes since the last poll, in time order.
-    pub fn poll(&mut self, conn: &Connection) -> Result<Vec<FeedEvent>> {
+    pub fn poll(&mut self, db: &dyn Db) -> Result<Vec<FeedEvent>> {
         let mut out = Vec::new();
         // New consultations (including those without a first message, e.g. documents).
-        let mut st = conn.prepare_cached(
+        let rows = db.query_map(
             "SELECT c.id, c.received_at, COALESCE(p.name, ''), p.kind, c.channel, c.category, c.urgency, c.due_at
              FROM consultations c LEFT JOIN partners p ON p.id = c.partner_id WHERE c.id > ?1 ORDER BY c.id",
+            args![self.last_consultation],
+            arrival_row,
         )?;
-        let rows = st
-            .query_map([self.last_consultation], arrival_row)?
-            .collect::<rusqlite::Result<Vec<_>>>()?;
         for (id, at, arrival) in rows {
             self.last_consultation = self.last_consultation.max(id);
             out.push(FeedEvent::Arrived {
@@ -96,37 +112,33 @@ impl ChangeFeed {
             });
         }
         // Inbound follow-ups on existing threads.
-        let mut st = conn.prepare_cached(
-            "SELECT m.id, m.consultation_id, m.at, c.received_at, COALESCE(p.name, ''), p.kind, c.channel, c.category, c.urgency, c.due_at
-             FROM messages m JOIN consultations c ON c.id = m.consultation_id LEFT JOIN partners p ON p.id = c.partner_id
-             WHERE m.id > ?1 AND m.kind = 'inbound' ORDER BY m.id",
-        )?;
         let mut fresh = std::collections::HashSet::new();
         for e in &out {
             if let FeedEvent::Arrived { arrival, .. } = e {
                 fresh.insert(arrival.id.clone());
             }
         }
-        let msgs = st
-            .query_map([self.last_message], |r| {
-                let mid: i64 = r.get(0)?;
-                let at = parse_ts(&r.get::<_, String>(2)?)?;
-                let received = parse_ts(&r.get::<_, String>(3)?)?;
+        let msgs = db.query_map(
+            "SELECT m.id, m.consultation_id, m.at, c.received_at, COALESCE(p.name, ''), p.kind, c.channel, c.category, c.urgency, c.due_at
+             FROM messages m JOIN consultations c ON c.id = m.consultation_id LEFT JOIN partners p ON p.id = c.partner_id
+             WHERE m.id > ?1 AND m.kind = 'inbound' ORDER BY m.id",
+            args![self.last_message],
+            |r| {
                 let arrival = Arrival {
-                    id: r.get::<_, i64>(1)?.to_string(),
+                    id: r.get::<i64>(1)?.to_string(),
                     partner: r.get(4)?,
                     partner_kind: r
-                        .get::<_, Option<String>>(5)?
+                        .get::<Option<String>>(5)?
                         .and_then(|k| k.parse::<PartnerKind>().ok()),
-                    channel: parse_code::<Channel>(&r.get::<_, String>(6)?).ok(),
-                    category: parse_code::<Category>(&r.get::<_, String>(7)?)?,
-                    urgency: parse_code::<Urgency>(&r.get::<_, String>(8)?)?,
-                    due_at: parse_opt_ts(r.get(9)?)?,
+                    channel: r.code::<Channel>(6).ok(),
+                    category: r.code::<Category>(7)?,
+                    urgency: r.code::<Urgency>(8)?,
+                    due_at: r.opt_ts(9)?,
                 };
-                Ok((mid, at, received, arrival))
-            })?
-            .collect::<rusqlite::Result<Vec<_>>>()?;
-        self.last_message = max_id(conn, "messages")?.max(self.last_message);
+                Ok((r.get::<i64>(0)?, r.ts(2)?, r.ts(3)?, arrival))
+            },
+        )?;
+        self.last_message = max_id(db, "messages")?.max(self.last_message);
         for (_mid, at, _received, arrival) in msgs {
             if fresh.contains(&arrival.id) {
                 continue; // its first message is the arrival itself
@@ -138,19 +150,18 @@ impl ChangeFeed {
             });
         }
         // Status changes.
-        let mut st = conn.prepare_cached(
+        let changes = db.query_map(
             "SELECT id, consultation_id, to_status, at FROM status_changes WHERE id > ?1 ORDER BY id",
-        )?;
-        let changes = st
-            .query_map([self.last_status], |r| {
+            args![self.last_status],
+            |r| {
                 Ok((
-                    r.get::<_, i64>(0)?,
-                    r.get::<_, i64>(1)?,
-                    r.get::<_, String>(2)?,
-                    parse_ts(&r.get::<_, String>(3)?)?,
+                    r.get::<i64>(0)?,
+                    r.get::<i64>(1)?,
+                    r.get::<String>(2)?,
+                    r.ts(3)?,
                 ))
-            })?
-            .collect::<rusqlite::Result<Vec<_>>>()?;
+            },
+        )?;
         for (sid, cid, to, at) in changes {
             self.last_status = self.last_status.max(sid);
             match to.parse::<Status>() {
@@ -160,18 +171,14 @@ impl ChangeFeed {
             }
         }
         // Reads.
-        let mut st = conn.prepare_cached(
-            "SELECT rowid, consultation_id, at FROM read_receipts WHERE rowid > ?1 ORDER BY rowid",
+        let rid = rowid(db);
+        let reads = db.query_map(
+            &format!(
+                "SELECT {rid}, consultation_id, at FROM read_receipts WHERE {rid} > ?1 ORDER BY {rid}"
+            ),
+            args![self.last_read],
+            |r| Ok((r.get::<i64>(0)?, r.get::<i64>(1)?, r.ts(2)?)),
         )?;
-        let reads = st
-            .query_map([self.last_read], |r| {
-                Ok((
-                    r.get::<_, i64>(0)?,
-                    r.get::<_, i64>(1)?,
-                    parse_ts(&r.get::<_, String>(2)?)?,
-                ))
-            })?
-            .collect::<rusqlite::Result<Vec<_>>>()?;
         for (rid, cid, at) in reads {
             self.last_read = self.last_read.max(rid);
             out.push(FeedEvent::Read { at, id: cid });
@@ -181,21 +188,21 @@ impl ChangeFeed {
     }
 }
 
-fn arrival_row(r: &rusqlite::Row<'_>) -> rusqlite::Result<(i64, DateTime<Utc>, Arrival)> {
+fn arrival_row(r: &Row) -> Result<(i64, DateTime<Utc>, Arrival)> {
     let id: i64 = r.get(0)?;
     Ok((
         id,
-        parse_ts(&r.get::<_, String>(1)?)?,
+        r.ts(1)?,
         Arrival {
             id: id.to_string(),
             partner: r.get(2)?,
             partner_kind: r
-                .get::<_, Option<String>>(3)?
+                .get::<Option<String>>(3)?
                 .and_then(|k| k.parse::<PartnerKind>().ok()),
-            channel: parse_code::<Channel>(&r.get::<_, String>(4)?).ok(),
-            category: parse_code::<Category>(&r.get::<_, String>(5)?)?,
-            urgency: parse_code::<Urgency>(&r.get::<_, String>(6)?)?,
-            due_at: parse_opt_ts(r.get(7)?)?,
+            channel: r.code::<Channel>(4).ok(),
+            category: r.code::<Category>(5)?,
+            urgency: r.code::<Urgency>(6)?,
+            due_at: r.opt_ts(7)?,
         },
     ))
 }
@@ -226,15 +233,13 @@ impl LiveNotifications {
         let feed = ChangeFeed::at_end(desk.conn())?;
         let mut policy = NotificationPolicy::new(settings);
         let now = desk.now();
-        let mut st = desk.conn().prepare(
+        let pending = desk.conn().query_map(
             "SELECT c.id, c.received_at, COALESCE(p.name, ''), p.kind, c.channel, c.category, c.urgency, c.due_at
              FROM consultations c LEFT JOIN partners p ON p.id = c.partner_id
              WHERE c.status = 'new' AND c.urgency = 'urgent' ORDER BY c.id",
+            args![],
+            arrival_row,
         )?;
-        let pending = st
-            .query_map([], arrival_row)?
-            .collect::<rusqlite::Result<Vec<_>>>()?;
-        drop(st);
         let mut shown = Vec::new();
         for (_, _, arrival) in pending {
             shown.extend(policy.handle(now, PolicyEvent::Arrive(arrival)));

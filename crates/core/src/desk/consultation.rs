@@ -6,10 +6,10 @@ use crate::codes::{Category, Status, Urgency};
 use crate::error::{Error, Result};
 use crate::model::*;
 use crate::store::consultations::{self, QueueFilter};
+use crate::store::sql::Db;
 use crate::store::{self, attachments, messages, search};
 use crate::triage;
 use chrono::{DateTime, Utc};
-use rusqlite::Connection;
 
 impl Desk {
     /// The queue in triage order.
@@ -22,9 +22,9 @@ impl Desk {
             let candidates = f
                 .limit
                 .map_or(10_000, |l| l.saturating_mul(10).clamp(200, 10_000));
-            f.ids = Some(search::search(self.store.conn(), q, candidates)?);
+            f.ids = Some(search::search(self.store.db(), q, candidates)?);
         }
-        let mut rows = consultations::list_rows(self.store.conn(), &f, now)?;
+        let mut rows = consultations::list_rows(self.store.db(), &f, now)?;
         sort_rows(&mut rows, now);
         if let Some(l) = f.limit {
             rows.truncate(l);
@@ -206,7 +206,7 @@ impl Desk {
     }
 }
 
-fn detail(tx: &Connection, id: i64, now: DateTime<Utc>) -> Result<ConsultationDetail> {
+fn detail(tx: &dyn Db, id: i64, now: DateTime<Utc>) -> Result<ConsultationDetail> {
     let row = consultations::get_row(tx, id, now)?;
     let extra = consultations::get_extra(tx, id)?;
     Ok(ConsultationDetail {

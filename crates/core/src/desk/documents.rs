@@ -32,7 +32,7 @@ impl Desk {
     pub fn attach(&mut self, id: i64, doc: Document<'_>, by: &str) -> Result<Attachment> {
         let by = actor(by)?;
         let media = blobs::check_document(doc.name, doc.bytes, doc.declared)?;
-        consultations::status_of(self.store.conn(), id)?;
+        consultations::status_of(self.store.db(), id)?;
         let sha = self.blobs().put(doc.bytes)?;
         let name = safe_file_name(doc.name);
         self.audited(by, |c| {
@@ -83,8 +83,8 @@ impl Desk {
             partner_key: &dedupe_scope,
             external_id: &sha,
         };
-        if let Some(id) = intake_keys::consultation_of(self.store.conn(), &dedupe)? {
-            let attachment = attachments::list(self.store.conn(), id)?
+        if let Some(id) = intake_keys::consultation_of(self.store.db(), &dedupe)? {
+            let attachment = attachments::list(self.store.db(), id)?
                 .into_iter()
                 .find(|a| a.sha256 == sha)
                 .ok_or_else(|| {
@@ -163,7 +163,7 @@ impl Desk {
         attachment_id: i64,
         by: &str,
     ) -> Result<(Attachment, Vec<u8>)> {
-        let (cid, a) = attachments::get(self.store.conn(), attachment_id)?
+        let (cid, a) = attachments::get(self.store.db(), attachment_id)?
             .ok_or_else(|| Error::NotFound(format!("attachment {attachment_id} not found")))?;
         let bytes = self.blobs().get(&a.sha256)?;
         self.act(by, |c| {

@@ -9,10 +9,10 @@ use crate::model::*;
 use crate::settings::Settings;
 use crate::store::consultations::{self, ConsultationInsert};
 use crate::store::intake_keys::{self, IntakeKey};
+use crate::store::sql::Db;
 use crate::store::{self, audit, messages, partners, search};
 use crate::{pii, triage, urgency};
 use chrono::{DateTime, Utc};
-use rusqlite::Connection;
 
 impl Desk {
     /// Takes in a consultation: dedupes by (channel, partner, external id), joins an open thread
@@ -38,13 +38,13 @@ impl Desk {
     /// The queue row of consultation `id` as it is now (what an intake answer and its
     /// notification show).
     pub fn queue_row(&self, id: i64) -> Result<QueueRow> {
-        consultations::get_row(self.store.conn(), id, self.now())
+        consultations::get_row(self.store.db(), id, self.now())
     }
 
     /// Where a poller stopped reading `source` (e.g. a Chatwork room): the last message id it
     /// took in, `None` before its first round.
     pub fn poll_cursor(&self, source: &str) -> Result<Option<String>> {
-        store::settings::cursor(self.store.conn(), source)
+        store::settings::cursor(self.store.db(), source)
     }
 
     /// Moves a poller's cursor for `source` to `value` (after the messages up to it were taken
@@ -65,7 +65,7 @@ fn intake_key<'a>(channel: Channel, partner_key: &'a str, external_id: &'a str) 
     }
 }
 
-fn resolve_partner(conn: &Connection, p: &PartnerRef, now: DateTime<Utc>) -> Result<Option<i64>> {
+fn resolve_partner(conn: &dyn Db, p: &PartnerRef, now: DateTime<Utc>) -> Result<Option<i64>> {
     match p {
         PartnerRef::Id(id) => Ok(Some(partners::get(conn, *id)?.id)),
         PartnerRef::Named { name, kind } => {
@@ -87,7 +87,7 @@ fn resolve_partner(conn: &Connection, p: &PartnerRef, now: DateTime<Utc>) -> Res
 }
 
 fn intake_tx(
-    tx: &Connection,
+    tx: &dyn Db,
     s: &Settings,
     n: NewConsultation,
     idem: Option<(&str, &str)>,
@@ -101,7 +101,7 @@ fn intake_tx(
 /// it is and the message starts a new consultation with the same thread key (the newest open
 /// one is joined next time).
 pub(super) fn intake_tx_within(
-    tx: &Connection,
+    tx: &dyn Db,
     s: &Settings,
     n: NewConsultation,
     idem: Option<(&str, &str)>,

@@ -59,7 +59,7 @@ impl Desk {
             partner_key: MAIL_SCOPE,
             external_id: &mail.message_id,
         };
-        if let Some(id) = intake_keys::consultation_of(self.store.conn(), &key)? {
+        if let Some(id) = intake_keys::consultation_of(self.store.db(), &key)? {
             return Ok(duplicate(id, channel));
         }
         // Attachments: checked and stored (content-addressed, encrypted) before the write.

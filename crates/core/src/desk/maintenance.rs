@@ -2,7 +2,7 @@
 //! backups (manual, daily generations, status) and the integrity check.
 
 use super::{actor, Desk};
-use crate::error::Result;
+use crate::error::{Error, Result};
 use crate::model::AuditEvent;
 use crate::store::{self, attachments, audit, stats};
 use chrono::{DateTime, Utc};
@@ -34,7 +34,7 @@ pub struct CheckReport {
 
 impl Desk {
     pub fn audit(&self, f: &audit::AuditFilter) -> Result<Vec<AuditEvent>> {
-        audit::list(self.store.conn(), f)
+        audit::list(self.store.db(), f)
     }
 
     /// Appends an audit event for something that happened outside the store (login, export).
@@ -67,14 +67,27 @@ impl Desk {
         &self,
         limit: usize,
     ) -> Result<Vec<store::notifications::LoggedNotification>> {
-        store::notifications::recent(self.store.conn(), limit)
+        store::notifications::recent(self.store.db(), limit)
+    }
+
+    /// The SQLite store to back up; a PostgreSQL hub is backed up with `pg_dump`
+    /// (docs/operations.md, "The hub on PostgreSQL").
+    fn sqlite_for_backup(&self) -> Result<&store::Store> {
+        self.store.sqlite().ok_or_else(|| {
+            Error::Conflict(
+                "this store is a PostgreSQL hub database: back it up with pg_dump as \
+                 docs/operations.md describes (\"The hub on PostgreSQL\"); `renkei backup` \
+                 writes SQLite stores only"
+                    .into(),
+            )
+        })
     }
 
     /// Writes a consistent, encrypted backup of the store to `out` (audited).
     pub fn backup(&mut self, out: &std::path::Path, by: &str) -> Result<crate::backup::Manifest> {
         let by = actor(by)?;
         let now = self.now();
-        let m = crate::backup::backup(&self.store, out, now)?;
+        let m = crate::backup::backup(self.sqlite_for_backup()?, out, now)?;
         self.record(
             &by,
             "backup.create",
@@ -114,7 +127,13 @@ impl Desk {
             .as_deref()
             .filter(|m| !m.trim().is_empty())
             .map(std::path::PathBuf::from);
-        let out = crate::backup::daily(&self.store, &folder, mirror.as_deref(), b.keep_days, now)?;
+        let out = crate::backup::daily(
+            self.sqlite_for_backup()?,
+            &folder,
+            mirror.as_deref(),
+            b.keep_days,
+            now,
+        )?;
         if out.written.is_some() {
             self.record(
                 "system",
@@ -168,7 +187,7 @@ impl Desk {
     }
 
     fn check_with(&mut self, full: bool) -> Result<CheckReport> {
-        let conn = self.store.conn();
+        let conn = self.store.db();
         let integrity = stats::integrity(conn, full)?;
         let mut problems = Vec::new();
         if integrity != "ok" {
@@ -182,7 +201,7 @@ impl Desk {
                 if let Err(e) = bs.get(sha) {
                     problems.push(format!("attachment {sha}: {e}"));
                 }
-            } else if !bs.path_of(sha).is_file() {
+            } else if !bs.exists(sha)? {
                 problems.push(format!("attachment {sha}: the file is missing"));
             }
         }

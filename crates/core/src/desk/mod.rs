@@ -37,14 +37,15 @@ pub use report::EVENING_TITLE;
 use crate::clock::Clock;
 use crate::error::{Error, Result};
 use crate::settings::{Settings, SETTINGS_KEY};
-use crate::store::{self, audit, blobs, DataDir, Store, StoreKey};
+use crate::store::engine::{Blobs, Engine};
+use crate::store::sql::Db;
+use crate::store::{self, audit, DataDir, Store, StoreKey};
 use chrono::{DateTime, Utc};
-use rusqlite::Connection;
 use std::sync::Arc;
 
 /// The service layer over one store.
 pub struct Desk {
-    store: Store,
+    store: Engine,
     clock: Arc<dyn Clock>,
     settings: Settings,
     /// Where the store key came from, when the Desk found it itself (`Desk::open`).
@@ -74,13 +75,17 @@ impl Desk {
     }
 
     pub fn open_with_key(dir: &DataDir, key: StoreKey, clock: Arc<dyn Clock>) -> Result<Desk> {
-        let store = Store::open(dir, key)?;
-        Self::from_store(store, clock)
+        Self::from_engine(Engine::open(dir, key)?, clock)
     }
 
     pub fn from_store(store: Store, clock: Arc<dyn Clock>) -> Result<Desk> {
+        Self::from_engine(Engine::Sqlite(store), clock)
+    }
+
+    /// A Desk on an open store of either engine.
+    pub fn from_engine(store: Engine, clock: Arc<dyn Clock>) -> Result<Desk> {
         let settings =
-            store::settings::get::<Settings>(store.conn(), SETTINGS_KEY)?.unwrap_or_default();
+            store::settings::get::<Settings>(store.db(), SETTINGS_KEY)?.unwrap_or_default();
         Ok(Desk {
             store,
             clock,
@@ -120,17 +125,21 @@ impl Desk {
 
     /// The store's connection, for the change feed in this crate. Not for other crates: what
     /// they need is a `Desk` method.
-    pub(crate) fn conn(&self) -> &Connection {
-        self.store.conn()
+    pub(crate) fn conn(&self) -> &dyn Db {
+        self.store.db()
     }
-    fn blobs(&self) -> blobs::BlobStore {
-        blobs::BlobStore::new(self.store.dir().blob_dir(), self.store.key().blob_key())
+    fn blobs(&self) -> Blobs<'_> {
+        self.store.blobs()
+    }
+    /// Which engine the store is on (SQLite in the data dir, or a PostgreSQL hub).
+    pub fn backend(&self) -> store::sql::Backend {
+        self.store.backend()
     }
 
     /// Re-reads the settings from the store (another process or window may have saved them).
     pub fn reload_settings(&mut self) -> Result<&Settings> {
         self.settings =
-            store::settings::get::<Settings>(self.store.conn(), SETTINGS_KEY)?.unwrap_or_default();
+            store::settings::get::<Settings>(self.store.db(), SETTINGS_KEY)?.unwrap_or_default();
         Ok(&self.settings)
     }
 
@@ -189,7 +198,7 @@ impl Desk {
 
 /// The context of one audited write ([`Desk::audited`]).
 struct Change<'a> {
-    tx: &'a Connection,
+    tx: &'a dyn Db,
     /// Who acts.
     by: &'a str,
     now: DateTime<Utc>,

@@ -88,11 +88,11 @@ impl Desk {
     }
 
     pub fn partner_by_key(&self, key: &str) -> Result<Option<Partner>> {
-        partners::by_api_key(self.store.conn(), key)
+        partners::by_api_key(self.store.db(), key)
     }
 
     pub fn partners(&self) -> Result<Vec<Partner>> {
-        partners::list(self.store.conn())
+        partners::list(self.store.db())
     }
 
     /// The partner's own view of its consultation; another partner's id is "not found".
@@ -131,10 +131,10 @@ impl Desk {
     /// Partners with response statistics.
     pub fn partner_stats(&mut self) -> Result<Vec<PartnerStats>> {
         let now = self.now();
-        let list = partners::list(self.store.conn())?;
+        let list = partners::list(self.store.db())?;
         let mut out = Vec::with_capacity(list.len());
         for p in list {
-            let rows = stats::partner_times(self.store.conn(), p.id)?;
+            let rows = stats::partner_times(self.store.db(), p.id)?;
             let mut deltas: Vec<f64> = rows
                 .iter()
                 .filter_map(|r| {

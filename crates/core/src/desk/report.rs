@@ -20,7 +20,7 @@ impl Desk {
         let cal = self.settings().calendar.clone();
         let since = report::last_close(&cal, now).unwrap_or(now - Duration::days(1));
         let since = since.min(report::jst_midnight(jst_date(now)));
-        let list = rows::open_or_since(self.store.conn(), since)?;
+        let list = rows::open_or_since(self.store.db(), since)?;
         Ok(report::handover(&cal, &list, now))
     }
 
@@ -91,8 +91,8 @@ impl Desk {
             report::jst_midnight(to + Duration::days(1)),
         );
         let cal = self.settings().calendar.clone();
-        let list = rows::received_between(self.store.conn(), start, end)?;
-        let notes = rows::notification_times(self.store.conn(), start, end)?;
+        let list = rows::received_between(self.store.db(), start, end)?;
+        let notes = rows::notification_times(self.store.db(), start, end)?;
         Ok(report::report(&cal, from, to, &list, &notes, now))
     }
 }

@@ -3,8 +3,8 @@
 
 use super::{actor, Desk};
 use crate::error::{Error, Result};
+use crate::store::sql::Db;
 use crate::store::staff::{self, Role, Staff};
-use rusqlite::Connection;
 
 fn staff_target(id: i64) -> String {
     format!("staff:{id}")
@@ -32,7 +32,7 @@ impl Desk {
     /// Whether the desktop app must start locked: some active profile has a PIN. Until then
     /// (first run) the app asks "who am I" and anyone may manage staff and settings.
     pub fn lock_required(&self) -> Result<bool> {
-        staff::any_pin(self.store.conn())
+        staff::any_pin(self.store.db())
     }
 
     /// Refuses unless `by` may administer (doctor, admin). While no profile has a PIN (first
@@ -42,7 +42,7 @@ impl Desk {
             return Ok(());
         }
         let by = crate::model::clean_line(by);
-        match staff::by_name(self.store.conn(), &by)? {
+        match staff::by_name(self.store.db(), &by)? {
             Some(s) if s.active && s.role.may_administer() => Ok(()),
             Some(s) if s.active => Err(Error::Forbidden(format!(
                 "{} ({}) may not change settings or staff; ask a doctor or an administrator",
@@ -174,7 +174,7 @@ impl Desk {
     }
 
     pub fn staff(&self) -> Result<Vec<Staff>> {
-        staff::list(self.store.conn())
+        staff::list(self.store.db())
     }
 
     /// Unlocks as `name` with `pin`; every attempt is audited (never the PIN).
@@ -192,7 +192,7 @@ impl Desk {
 /// Refuses a change that would take `s` out of the administrators who can sign in (active,
 /// with a PIN, doctor or admin) when nobody else is left: staff and settings could then never
 /// be managed again.
-fn ensure_other_administrator(tx: &Connection, s: &Staff, what: &str) -> Result<()> {
+fn ensure_other_administrator(tx: &dyn Db, s: &Staff, what: &str) -> Result<()> {
     let is_admin = s.active && s.role.may_administer() && s.has_pin;
     if is_admin && staff::other_administrators(tx, s.id)? == 0 {
         return Err(Error::LastAdmin(format!(

@@ -157,7 +157,7 @@ impl BlobStore {
         Ok(())
     }
 
-    fn seal(&self, bytes: &[u8]) -> Result<Vec<u8>> {
+    pub(crate) fn seal(&self, bytes: &[u8]) -> Result<Vec<u8>> {
         let Some(k) = self.key else {
             return Ok(bytes.to_vec());
         };
@@ -174,7 +174,7 @@ impl BlobStore {
         Ok(out)
     }
 
-    fn open(&self, raw: &[u8]) -> Result<Vec<u8>> {
+    pub(crate) fn open(&self, raw: &[u8]) -> Result<Vec<u8>> {
         match self.key {
             None => Ok(raw.to_vec()),
             Some(k) => {

@@ -1,14 +1,14 @@
 //! The `consultations` table and its history (`status_changes`, `read_receipts`): inserting,
 //! reading rows for the queue, finding an open thread, and validated status changes.
 
+use crate::args;
 use crate::codes::{Category, Channel, PartnerKind, Status, Urgency};
 use crate::error::{Error, Result};
 use crate::model::{QueueRow, ReadReceipt, Sender, StatusChange};
 use chrono::{DateTime, Utc};
-use rusqlite::types::Value;
-use rusqlite::{params, params_from_iter, Connection, OptionalExtension, Row};
 
-use super::{parse_code, parse_opt_ts, parse_ts, ts};
+use super::sql::{Db, Row, Value};
+use super::ts;
 
 /// Everything needed to insert a consultation row.
 #[derive(Debug, Clone)]
@@ -30,37 +30,37 @@ pub struct ConsultationInsert {
     pub pii_flags_json: String,
 }
 
-pub fn insert(conn: &Connection, c: &ConsultationInsert) -> Result<i64> {
+pub fn insert(db: &dyn Db, c: &ConsultationInsert) -> Result<i64> {
     let at = ts(c.received_at);
-    conn.execute(
+    let id = db.insert_id(
         "INSERT INTO consultations (channel, partner_id, external_id, thread_key, category, urgency,
             urgency_reason, urgency_confirmed, subject, status, owner, due_at, received_at,
             last_activity_at, last_inbound_at, patient_ref, sender_name, sender_role, sender_phone, pii_flags)
-         VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, 'new', ?10, ?11, ?12, ?12, ?12, ?13, ?14, ?15, ?16, ?17)",
-        params![
+         VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, 'new', ?10, ?11, ?12, ?12, ?12, ?13, ?14, ?15, ?16, ?17)
+         RETURNING id",
+        args![
             c.channel.as_str(),
             c.partner_id,
-            c.external_id,
-            c.thread_key,
+            &c.external_id,
+            &c.thread_key,
             c.category.as_str(),
             c.urgency.as_str(),
-            c.urgency_reason,
+            &c.urgency_reason,
             c.urgency_confirmed,
-            c.subject,
-            c.owner,
+            &c.subject,
+            &c.owner,
             c.due_at.map(ts),
-            at,
-            c.patient_ref,
-            c.sender.name,
-            c.sender.role,
-            c.sender.phone,
-            c.pii_flags_json,
+            at.as_str(),
+            &c.patient_ref,
+            &c.sender.name,
+            &c.sender.role,
+            &c.sender.phone,
+            &c.pii_flags_json,
         ],
     )?;
-    let id = conn.last_insert_rowid();
-    conn.execute(
+    db.execute(
         "INSERT INTO status_changes (consultation_id, from_status, to_status, by, at) VALUES (?1, NULL, 'new', ?2, ?3)",
-        params![id, "system", at],
+        args![id, "system", at],
     )?;
     Ok(id)
 }
@@ -76,22 +76,22 @@ const ROW_SQL: &str = "SELECT c.id, c.received_at, c.channel, COALESCE(p.name, '
 /// Name shown when a document has no known sender.
 pub const UNKNOWN_PARTNER: &str = "（送信元未設定）";
 
-fn row_from(r: &Row<'_>, now: DateTime<Utc>) -> rusqlite::Result<QueueRow> {
-    let due_at = parse_opt_ts(r.get(11)?)?;
-    let status: Status = parse_code(&r.get::<_, String>(9)?)?;
+fn row_from(r: &Row, now: DateTime<Utc>) -> Result<QueueRow> {
+    let due_at = r.opt_ts(11)?;
+    let status: Status = r.code(9)?;
     let partner: String = r.get(3)?;
     Ok(QueueRow {
         id: r.get(0)?,
-        received_at: parse_ts(&r.get::<_, String>(1)?)?,
-        channel: parse_code(&r.get::<_, String>(2)?)?,
+        received_at: r.ts(1)?,
+        channel: r.code(2)?,
         partner: if partner.is_empty() {
             UNKNOWN_PARTNER.to_string()
         } else {
             partner
         },
-        partner_kind: parse_code::<PartnerKind>(&r.get::<_, String>(4)?)?,
-        category: parse_code(&r.get::<_, String>(5)?)?,
-        urgency: parse_code(&r.get::<_, String>(6)?)?,
+        partner_kind: r.code::<PartnerKind>(4)?,
+        category: r.code(5)?,
+        urgency: r.code(6)?,
         urgency_reason: r.get(7)?,
         urgency_confirmed: r.get(8)?,
         status,
@@ -102,16 +102,15 @@ fn row_from(r: &Row<'_>, now: DateTime<Utc>) -> rusqlite::Result<QueueRow> {
         attachments: r.get(13)?,
         messages: r.get(14)?,
         unread: r.get(15)?,
-        snoozed_until: parse_opt_ts(r.get(16)?)?,
-        last_activity_at: parse_ts(&r.get::<_, String>(17)?)?,
+        snoozed_until: r.opt_ts(16)?,
+        last_activity_at: r.ts(17)?,
     })
 }
 
-pub fn get_row(conn: &Connection, id: i64, now: DateTime<Utc>) -> Result<QueueRow> {
-    conn.query_row(&format!("{ROW_SQL} WHERE c.id = ?1"), [id], |r| {
+pub fn get_row(db: &dyn Db, id: i64, now: DateTime<Utc>) -> Result<QueueRow> {
+    db.query_opt(&format!("{ROW_SQL} WHERE c.id = ?1"), args![id], |r| {
         row_from(r, now)
-    })
-    .optional()?
+    })?
     .ok_or_else(|| not_found(id))
 }
 
@@ -143,7 +142,7 @@ pub struct QueueFilter {
 }
 
 /// Rows matching the filter (unordered: the triage order is `triage::queue_order`).
-pub fn list_rows(conn: &Connection, f: &QueueFilter, now: DateTime<Utc>) -> Result<Vec<QueueRow>> {
+pub fn list_rows(db: &dyn Db, f: &QueueFilter, now: DateTime<Utc>) -> Result<Vec<QueueRow>> {
     let mut wh: Vec<String> = Vec::new();
     let mut args: Vec<Value> = Vec::new();
     if !f.all && f.status.is_none() {
@@ -163,7 +162,7 @@ pub fn list_rows(conn: &Connection, f: &QueueFilter, now: DateTime<Utc>) -> Resu
         eq("c.status", Value::Text(s.as_str().into()));
     }
     if let Some(p) = f.partner_id {
-        eq("c.partner_id", Value::Integer(p));
+        eq("c.partner_id", Value::Int(p));
     }
     if let Some(o) = &f.owner {
         eq("c.owner", Value::Text(o.clone()));
@@ -186,7 +185,7 @@ pub fn list_rows(conn: &Connection, f: &QueueFilter, now: DateTime<Utc>) -> Resu
     let sql = match f.limit {
         // The open queue's first page: walk the partial index of open items in triage order.
         Some(limit) if !f.all && f.status.is_none() && f.ids.is_none() => {
-            let ids = open_page_ids(conn, &where_sql, &args, now, limit)?;
+            let ids = open_page_ids(db, &where_sql, &args, now, limit)?;
             args.clear();
             let list: Vec<String> = ids.iter().map(|i| i.to_string()).collect();
             format!("{ROW_SQL} WHERE c.id IN ({})", list.join(","))
@@ -204,11 +203,7 @@ pub fn list_rows(conn: &Connection, f: &QueueFilter, now: DateTime<Utc>) -> Resu
         }
         None => format!("{ROW_SQL}{where_sql}"),
     };
-    let mut st = conn.prepare(&sql)?;
-    let rows = st
-        .query_map(params_from_iter(args), |r| row_from(r, now))?
-        .collect::<rusqlite::Result<Vec<_>>>()?;
-    Ok(rows)
+    db.query_map(&sql, &args, |r| row_from(r, now))
 }
 
 /// Ids of the first `limit` open items in triage order, without sorting every open item: the
@@ -218,7 +213,7 @@ pub fn list_rows(conn: &Connection, f: &QueueFilter, now: DateTime<Utc>) -> Resu
 /// later and those with no due time — each stopping as soon as the page is full. Snoozed items
 /// (last in the order) are only looked for when the page is not full yet.
 fn open_page_ids(
-    conn: &Connection,
+    db: &dyn Db,
     where_sql: &str,
     args: &[Value],
     now: DateTime<Utc>,
@@ -266,12 +261,8 @@ fn open_page_ids(
             format!("SELECT c.id FROM consultations c{where_sql} AND {tier} LIMIT ?{limit_arg}");
         let mut a = args.to_vec();
         a.push(Value::Text(ts(now)));
-        a.push(Value::Integer((limit - ids.len()) as i64));
-        let mut st = conn.prepare_cached(&sql)?;
-        let got = st
-            .query_map(params_from_iter(a), |r| r.get::<_, i64>(0))?
-            .collect::<rusqlite::Result<Vec<_>>>()?;
-        ids.extend(got);
+        a.push(Value::from(limit - ids.len()));
+        ids.extend(db.query_map(&sql, &a, |r| r.get::<i64>(0))?);
     }
     Ok(ids)
 }
@@ -294,33 +285,30 @@ fn triage_order_sql(now: usize) -> String {
 
 /// The open consultation of a thread, if any.
 pub fn find_open_thread(
-    conn: &Connection,
+    db: &dyn Db,
     channel: Channel,
     partner_id: Option<i64>,
     thread_key: &str,
 ) -> Result<Option<i64>> {
-    Ok(conn
-        .query_row(
-            "SELECT id FROM consultations WHERE channel = ?1 AND partner_id IS ?2 AND thread_key = ?3
-             AND status NOT IN ('resolved', 'declined') ORDER BY id DESC LIMIT 1",
-            params![channel.as_str(), partner_id, thread_key],
-            |r| r.get(0),
-        )
-        .optional()?)
+    // `IS NOT DISTINCT FROM`: NULL matches NULL (SQLite reads it as `IS`, same index use).
+    db.query_opt(
+        "SELECT id FROM consultations WHERE channel = ?1
+           AND partner_id IS NOT DISTINCT FROM CAST(?2 AS BIGINT) AND thread_key = ?3
+           AND status NOT IN ('resolved', 'declined') ORDER BY id DESC LIMIT 1",
+        args![channel.as_str(), partner_id, thread_key],
+        |r| r.get(0),
+    )
 }
 
 /// When consultation `id` last heard from outside: its arrival or its latest inbound follow-up
 /// (staff work on it does not count). `None` for an unknown id.
-pub fn last_inbound(conn: &Connection, id: i64) -> Result<Option<DateTime<Utc>>> {
-    let at: Option<String> = conn
-        .query_row(
-            "SELECT MAX(COALESCE(last_inbound_at, received_at), received_at) FROM consultations WHERE id = ?1",
-            [id],
-            |r| r.get(0),
-        )
-        .optional()?
-        .flatten();
-    at.map(|a| parse_ts(&a)).transpose().map_err(Into::into)
+pub fn last_inbound(db: &dyn Db, id: i64) -> Result<Option<DateTime<Utc>>> {
+    // The later of the two, taken here: SQLite's two-argument MAX is PostgreSQL's GREATEST.
+    db.query_opt(
+        "SELECT COALESCE(last_inbound_at, received_at), received_at FROM consultations WHERE id = ?1",
+        args![id],
+        |r| Ok(r.ts(0)?.max(r.ts(1)?)),
+    )
 }
 
 /// Extra columns of one consultation not in the queue row.
@@ -335,11 +323,11 @@ pub struct ConsultationExtra {
     pub acknowledged_at: Option<DateTime<Utc>>,
 }
 
-pub fn get_extra(conn: &Connection, id: i64) -> Result<ConsultationExtra> {
-    conn.query_row(
+pub fn get_extra(db: &dyn Db, id: i64) -> Result<ConsultationExtra> {
+    db.query_opt(
         "SELECT partner_id, external_id, patient_ref, sender_name, sender_role, sender_phone, pii_flags,
                 first_read_at, acknowledged_at FROM consultations WHERE id = ?1",
-        [id],
+        args![id],
         |r| {
             Ok(ConsultationExtra {
                 partner_id: r.get(0)?,
@@ -347,45 +335,42 @@ pub fn get_extra(conn: &Connection, id: i64) -> Result<ConsultationExtra> {
                 patient_ref: r.get(2)?,
                 sender: Sender { name: r.get(3)?, role: r.get(4)?, phone: r.get(5)? },
                 pii_flags_json: r.get(6)?,
-                first_read_at: parse_opt_ts(r.get(7)?)?,
-                acknowledged_at: parse_opt_ts(r.get(8)?)?,
+                first_read_at: r.opt_ts(7)?,
+                acknowledged_at: r.opt_ts(8)?,
             })
         },
-    )
-    .optional()?
+    )?
     .ok_or_else(|| not_found(id))
 }
 
 /// Who owns consultation `id` (`None`: nobody yet).
-pub fn owner_of(conn: &Connection, id: i64) -> Result<Option<String>> {
-    Ok(
-        conn.query_row("SELECT owner FROM consultations WHERE id = ?1", [id], |r| {
-            r.get(0)
-        })?,
-    )
+pub fn owner_of(db: &dyn Db, id: i64) -> Result<Option<String>> {
+    db.query_opt(
+        "SELECT owner FROM consultations WHERE id = ?1",
+        args![id],
+        |r| r.get(0),
+    )?
+    .ok_or_else(|| not_found(id))
 }
 
-pub fn status_of(conn: &Connection, id: i64) -> Result<Status> {
-    let s: Option<String> = conn
-        .query_row(
-            "SELECT status FROM consultations WHERE id = ?1",
-            [id],
-            |r| r.get(0),
-        )
-        .optional()?;
-    let s = s.ok_or_else(|| not_found(id))?;
-    Ok(parse_code(&s)?)
+pub fn status_of(db: &dyn Db, id: i64) -> Result<Status> {
+    db.query_opt(
+        "SELECT status FROM consultations WHERE id = ?1",
+        args![id],
+        |r| r.code(0),
+    )?
+    .ok_or_else(|| not_found(id))
 }
 
 /// Moves a consultation to `to`, recording who and when. Invalid transitions change nothing.
 pub fn change_status(
-    conn: &Connection,
+    db: &dyn Db,
     id: i64,
     to: Status,
     by: &str,
     now: DateTime<Utc>,
 ) -> Result<Status> {
-    let from = status_of(conn, id)?;
+    let from = status_of(db, id)?;
     if !from.can_move_to(to) {
         let hint = if from == to {
             format!("it is already '{to}'")
@@ -402,30 +387,25 @@ pub fn change_status(
         });
     }
     let at = ts(now);
-    conn.execute(
+    db.execute(
         "UPDATE consultations SET status = ?1, last_activity_at = ?2,
             acknowledged_at = CASE WHEN ?1 != 'new' AND acknowledged_at IS NULL THEN ?2 ELSE acknowledged_at END,
             resolved_at = CASE WHEN ?1 IN ('resolved', 'declined') THEN ?2 ELSE NULL END,
             snoozed_until = CASE WHEN ?1 IN ('resolved', 'declined') THEN NULL ELSE snoozed_until END
          WHERE id = ?3",
-        params![to.as_str(), at, id],
+        args![to.as_str(), at.as_str(), id],
     )?;
-    conn.execute(
+    db.execute(
         "INSERT INTO status_changes (consultation_id, from_status, to_status, by, at) VALUES (?1, ?2, ?3, ?4, ?5)",
-        params![id, from.as_str(), to.as_str(), by, at],
+        args![id, from.as_str(), to.as_str(), by, at],
     )?;
     Ok(from)
 }
 
-pub fn set_owner(
-    conn: &Connection,
-    id: i64,
-    owner: Option<&str>,
-    now: DateTime<Utc>,
-) -> Result<()> {
-    let n = conn.execute(
+pub fn set_owner(db: &dyn Db, id: i64, owner: Option<&str>, now: DateTime<Utc>) -> Result<()> {
+    let n = db.execute(
         "UPDATE consultations SET owner = ?1, last_activity_at = ?2 WHERE id = ?3",
-        params![owner, ts(now), id],
+        args![owner, ts(now), id],
     )?;
     if n == 0 {
         return Err(not_found(id));
@@ -434,15 +414,15 @@ pub fn set_owner(
 }
 
 pub fn set_urgency(
-    conn: &Connection,
+    db: &dyn Db,
     id: i64,
     u: Urgency,
     due_at: Option<DateTime<Utc>>,
     now: DateTime<Utc>,
 ) -> Result<()> {
-    let n = conn.execute(
+    let n = db.execute(
         "UPDATE consultations SET urgency = ?1, urgency_confirmed = 1, due_at = ?2, last_activity_at = ?3 WHERE id = ?4",
-        params![u.as_str(), due_at.map(ts), ts(now), id],
+        args![u.as_str(), due_at.map(ts), ts(now), id],
     )?;
     if n == 0 {
         return Err(not_found(id));
@@ -451,14 +431,14 @@ pub fn set_urgency(
 }
 
 pub fn set_category(
-    conn: &Connection,
+    db: &dyn Db,
     id: i64,
     c: Category,
     due_at: Option<DateTime<Utc>>,
 ) -> Result<()> {
-    let n = conn.execute(
+    let n = db.execute(
         "UPDATE consultations SET category = ?1, due_at = ?2 WHERE id = ?3",
-        params![c.as_str(), due_at.map(ts), id],
+        args![c.as_str(), due_at.map(ts), id],
     )?;
     if n == 0 {
         return Err(not_found(id));
@@ -466,10 +446,10 @@ pub fn set_category(
     Ok(())
 }
 
-pub fn set_snooze(conn: &Connection, id: i64, until: Option<DateTime<Utc>>) -> Result<()> {
-    let n = conn.execute(
+pub fn set_snooze(db: &dyn Db, id: i64, until: Option<DateTime<Utc>>) -> Result<()> {
+    let n = db.execute(
         "UPDATE consultations SET snoozed_until = ?1 WHERE id = ?2",
-        params![until.map(ts), id],
+        args![until.map(ts), id],
     )?;
     if n == 0 {
         return Err(not_found(id));
@@ -479,72 +459,70 @@ pub fn set_snooze(conn: &Connection, id: i64, until: Option<DateTime<Utc>>) -> R
 
 /// Marks activity: a new inbound message (unread again) or a clinic response.
 pub fn touch(
-    conn: &Connection,
+    db: &dyn Db,
     id: i64,
     inbound: bool,
     response: bool,
     now: DateTime<Utc>,
 ) -> Result<()> {
     let at = ts(now);
-    conn.execute(
+    // `?2 <> 0`: PostgreSQL wants a boolean after WHEN; the flags are bound as integers.
+    db.execute(
         "UPDATE consultations SET last_activity_at = ?1,
-            last_inbound_at = CASE WHEN ?2 THEN ?1 ELSE last_inbound_at END,
-            first_response_at = CASE WHEN ?3 AND first_response_at IS NULL THEN ?1 ELSE first_response_at END
+            last_inbound_at = CASE WHEN ?2 <> 0 THEN ?1 ELSE last_inbound_at END,
+            first_response_at = CASE WHEN ?3 <> 0 AND first_response_at IS NULL THEN ?1 ELSE first_response_at END
          WHERE id = ?4",
-        params![at, inbound, response, id],
+        args![at, i64::from(inbound), i64::from(response), id],
     )?;
     Ok(())
 }
 
 /// Records that `by` read the consultation.
-pub fn mark_read(conn: &Connection, id: i64, by: &str, now: DateTime<Utc>) -> Result<()> {
+pub fn mark_read(db: &dyn Db, id: i64, by: &str, now: DateTime<Utc>) -> Result<()> {
     let at = ts(now);
-    let n = conn.execute(
+    let n = db.execute(
         "UPDATE consultations SET last_read_at = ?1, first_read_at = COALESCE(first_read_at, ?1) WHERE id = ?2",
-        params![at, id],
+        args![at.as_str(), id],
     )?;
     if n == 0 {
         return Err(not_found(id));
     }
-    conn.execute(
+    db.execute(
         "INSERT INTO read_receipts (consultation_id, by, at) VALUES (?1, ?2, ?3)",
-        params![id, by, at],
+        args![id, by, at],
     )?;
     Ok(())
 }
 
-pub fn history(conn: &Connection, id: i64) -> Result<Vec<StatusChange>> {
-    let mut st = conn.prepare(
+pub fn history(db: &dyn Db, id: i64) -> Result<Vec<StatusChange>> {
+    db.query_map(
         "SELECT from_status, to_status, by, at FROM status_changes WHERE consultation_id = ?1 ORDER BY id",
-    )?;
-    let rows = st
-        .query_map([id], |r| {
+        args![id],
+        |r| {
             Ok(StatusChange {
-                from: r
-                    .get::<_, Option<String>>(0)?
-                    .map(|s| parse_code(&s))
-                    .transpose()?,
-                to: parse_code(&r.get::<_, String>(1)?)?,
+                from: match r.get::<Option<String>>(0)? {
+                    Some(_) => Some(r.code(0)?),
+                    None => None,
+                },
+                to: r.code(1)?,
                 by: r.get(2)?,
-                at: parse_ts(&r.get::<_, String>(3)?)?,
+                at: r.ts(3)?,
             })
-        })?
-        .collect::<rusqlite::Result<Vec<_>>>()?;
-    Ok(rows)
+        },
+    )
 }
 
-pub fn reads(conn: &Connection, id: i64) -> Result<Vec<ReadReceipt>> {
-    let mut st =
-        conn.prepare("SELECT by, at FROM read_receipts WHERE consultation_id = ?1 ORDER BY at")?;
-    let rows = st
-        .query_map([id], |r| {
+pub fn reads(db: &dyn Db, id: i64) -> Result<Vec<ReadReceipt>> {
+    db.query_map(
+        "SELECT by, at FROM read_receipts WHERE consultation_id = ?1 ORDER BY at",
+        args![id],
+        |r| {
             Ok(ReadReceipt {
                 by: r.get(0)?,
-                at: parse_ts(&r.get::<_, String>(1)?)?,
+                at: r.ts(1)?,
             })
-        })?
-        .collect::<rusqlite::Result<Vec<_>>>()?;
-    Ok(rows)
+        },
+    )
 }
 
 #[cfg(test)]
@@ -552,6 +530,7 @@ mod tests {
     use super::*;
     use crate::store::{DataDir, Store};
     use chrono::Duration;
+    use rusqlite::params;
 
     /// The first page computed in SQL picks exactly the rows of a full sort in triage order.
     #[test]

@@ -9,6 +9,7 @@ pub mod attachments;
 pub mod audit;
 pub mod blobs;
 pub mod consultations;
+pub mod engine;
 pub mod intake_keys;
 pub mod keyring;
 pub mod keys;
@@ -40,24 +41,46 @@ pub const DB_FILE: &str = "renkei.db";
 /// Folder of encrypted attachment blobs inside the data dir.
 pub const BLOB_DIR: &str = "attachments";
 
-/// Paths inside a data directory.
+/// Paths inside a data directory, and where the database is: the SQLite file in it, or a
+/// PostgreSQL hub database (`database_url`; the data dir then holds the key, logs and backups).
 #[derive(Debug, Clone)]
 pub struct DataDir {
     pub root: PathBuf,
+    /// A `postgres://` URL: the store is that database (docs/architecture.md, "The hub").
+    pub database_url: Option<String>,
 }
+
+/// Env var that selects the PostgreSQL store (like the global flag `--database-url`).
+pub const DATABASE_URL_ENV: &str = "RENKEI_DATABASE_URL";
 
 impl DataDir {
     pub fn new(root: impl Into<PathBuf>) -> Self {
-        DataDir { root: root.into() }
+        DataDir {
+            root: root.into(),
+            database_url: None,
+        }
     }
-    /// The default: `RENKEI_DATA_DIR`, else the OS data dir + `renkei-desk`.
+    /// The same dir with its database in PostgreSQL at `url` (`None` or empty: SQLite).
+    pub fn with_database(mut self, url: Option<String>) -> Self {
+        self.database_url = url.filter(|u| !u.trim().is_empty());
+        self
+    }
+    /// `RENKEI_DATABASE_URL`, if set.
+    pub fn database_url_from_env() -> Option<String> {
+        std::env::var(DATABASE_URL_ENV)
+            .ok()
+            .filter(|u| !u.trim().is_empty())
+    }
+    /// The default: `RENKEI_DATA_DIR`, else the OS data dir + `renkei-desk`; the database from
+    /// `RENKEI_DATABASE_URL` when set.
     pub fn from_env_or_default() -> Self {
+        let url = Self::database_url_from_env();
         if let Ok(d) = std::env::var("RENKEI_DATA_DIR") {
             if !d.trim().is_empty() {
-                return DataDir::new(d);
+                return DataDir::new(d).with_database(url);
             }
         }
-        DataDir::new(default_data_root().join("renkei-desk"))
+        DataDir::new(default_data_root().join("renkei-desk")).with_database(url)
     }
     pub fn db_path(&self) -> PathBuf {
         self.root.join(DB_FILE)

@@ -150,39 +150,57 @@ impl<C: GenericClient> Db for Pg<C> {
     }
 }
 
-/// A borrowed client as a [`Db`] outside any transaction (each statement commits by itself).
-pub struct PgConn<'a>(RefCell<&'a mut postgres::Client>);
-
-impl Db for PgConn<'_> {
-    fn backend(&self) -> Backend {
-        Backend::Postgres
-    }
-    fn execute(&self, sql: &str, args: &[Value]) -> Result<u64> {
-        pg_execute(&mut **self.0.borrow_mut(), sql, args)
-    }
-    fn query_each(
-        &self,
-        sql: &str,
-        args: &[Value],
-        f: &mut dyn FnMut(&Row) -> Result<bool>,
-    ) -> Result<()> {
-        pg_query_each(&mut **self.0.borrow_mut(), sql, args, f)
-    }
-    fn execute_batch(&self, sql: &str) -> Result<()> {
-        Ok(self.0.borrow_mut().batch_execute(sql)?)
-    }
-}
-
 /// An open PostgreSQL store: one connection, migrated. Like [`super::Store`], give each thread
 /// its own.
 pub struct PgStore {
-    client: postgres::Client,
+    /// `None` only while dropping (see [`Drop`]).
+    conn: Option<Pg<postgres::Client>>,
 }
 
 impl std::fmt::Debug for PgStore {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         f.debug_struct("PgStore").finish_non_exhaustive()
     }
+}
+
+/// A blocking `postgres::Client` owns a small Tokio runtime, and a runtime must not be dropped
+/// on a thread that is running async code (Tokio panics) — which is where the intake server's
+/// pool of `Desk`s ends. So the client is closed on a thread of its own.
+impl Drop for PgStore {
+    fn drop(&mut self) {
+        if let Some(conn) = self.conn.take() {
+            let _ = std::thread::Builder::new()
+                .name("renkei-pg-close".into())
+                .spawn(move || drop(conn));
+        }
+    }
+}
+
+/// What a closed store answers (never seen outside `Drop`).
+struct Closed;
+
+impl Db for Closed {
+    fn backend(&self) -> Backend {
+        Backend::Postgres
+    }
+    fn execute(&self, _: &str, _: &[Value]) -> Result<u64> {
+        Err(closed())
+    }
+    fn query_each(
+        &self,
+        _: &str,
+        _: &[Value],
+        _: &mut dyn FnMut(&Row) -> Result<bool>,
+    ) -> Result<()> {
+        Err(closed())
+    }
+    fn execute_batch(&self, _: &str) -> Result<()> {
+        Err(closed())
+    }
+}
+
+fn closed() -> Error {
+    Error::Conflict("the database connection is closed; open the store again".into())
 }
 
 impl PgStore {
@@ -195,24 +213,33 @@ impl PgStore {
     /// Connects without migrating (tests set a `search_path` first).
     pub fn connect(url: &str) -> Result<PgStore> {
         Ok(PgStore {
-            client: connect(url)?,
+            conn: Some(Pg::new(connect(url)?)),
         })
+    }
+    fn client(&mut self) -> Result<&mut postgres::Client> {
+        self.conn
+            .as_mut()
+            .map(|c| c.client.get_mut())
+            .ok_or_else(closed)
     }
     /// Runs the PostgreSQL migrations (see `pg_migrations`); the version found before.
     pub fn migrate(&mut self) -> Result<i64> {
-        super::pg_migrations::migrate(&mut self.client)
+        super::pg_migrations::migrate(self.client()?)
     }
-    /// The connection outside any transaction (one statement = one transaction).
-    pub fn db(&mut self) -> PgConn<'_> {
-        PgConn(RefCell::new(&mut self.client))
+    /// The connection outside any transaction (each statement commits by itself).
+    pub fn db(&self) -> &dyn Db {
+        match &self.conn {
+            Some(c) => c,
+            None => &Closed,
+        }
     }
     /// See [`write`].
     pub fn write<T>(&mut self, f: impl FnOnce(&dyn Db) -> Result<T>) -> Result<T> {
-        write(&mut self.client, f)
+        write(self.client()?, f)
     }
     /// See [`read`].
     pub fn read<T>(&mut self, f: impl FnOnce(&dyn Db) -> Result<T>) -> Result<T> {
-        read(&mut self.client, f)
+        read(self.client()?, f)
     }
 }
 

@@ -2,12 +2,13 @@
 //! row per consultation with its times and who took it first, and the notification log's
 //! times. No computation here beyond picking the rows.
 
+use crate::args;
 use crate::codes::{Category, Channel, Status, Urgency};
 use crate::error::Result;
 use chrono::{DateTime, Utc};
-use rusqlite::{params, Connection, Row};
 
-use super::{parse_code, parse_opt_ts, parse_ts, ts};
+use super::sql::{Db, Row};
+use super::ts;
 
 /// One consultation as the report sees it.
 #[derive(Debug, Clone, PartialEq)]
@@ -43,68 +44,57 @@ const SELECT: &str = "SELECT c.id, c.received_at, c.channel, p.name, c.category,
             AND s.to_status = 'waiting_partner')
     FROM consultations c LEFT JOIN partners p ON p.id = c.partner_id";
 
-fn row(r: &Row<'_>) -> rusqlite::Result<ReportRow> {
+fn row(r: &Row) -> Result<ReportRow> {
     Ok(ReportRow {
         id: r.get(0)?,
-        received_at: parse_ts(&r.get::<_, String>(1)?)?,
-        channel: parse_code(&r.get::<_, String>(2)?)?,
+        received_at: r.ts(1)?,
+        channel: r.code(2)?,
         partner: r.get(3)?,
-        category: parse_code(&r.get::<_, String>(4)?)?,
-        urgency: parse_code(&r.get::<_, String>(5)?)?,
-        status: parse_code(&r.get::<_, String>(6)?)?,
+        category: r.code(4)?,
+        urgency: r.code(5)?,
+        status: r.code(6)?,
         owner: r.get(7)?,
         subject: r.get(8)?,
-        due_at: parse_opt_ts(r.get(9)?)?,
-        first_response_at: parse_opt_ts(r.get(10)?)?,
-        resolved_at: parse_opt_ts(r.get(11)?)?,
-        taken_at: parse_opt_ts(r.get(12)?)?,
+        due_at: r.opt_ts(9)?,
+        first_response_at: r.opt_ts(10)?,
+        resolved_at: r.opt_ts(11)?,
+        taken_at: r.opt_ts(12)?,
         taken_by: r.get(13)?,
-        waiting_since: parse_opt_ts(r.get(14)?)?,
+        waiting_since: r.opt_ts(14)?,
     })
 }
 
 /// Consultations received in `[from, to)`, oldest first.
 pub fn received_between(
-    conn: &Connection,
+    db: &dyn Db,
     from: DateTime<Utc>,
     to: DateTime<Utc>,
 ) -> Result<Vec<ReportRow>> {
     let sql = format!(
         "{SELECT} WHERE c.received_at >= ?1 AND c.received_at < ?2 ORDER BY c.received_at, c.id"
     );
-    let mut st = conn.prepare_cached(&sql)?;
-    let rows = st
-        .query_map(params![ts(from), ts(to)], row)?
-        .collect::<rusqlite::Result<Vec<_>>>()?;
-    Ok(rows)
+    db.query_map(&sql, args![ts(from), ts(to)], row)
 }
 
 /// Open consultations (not resolved or declined) plus those received at or after `since`,
 /// oldest first: what a handover looks at.
-pub fn open_or_since(conn: &Connection, since: DateTime<Utc>) -> Result<Vec<ReportRow>> {
+pub fn open_or_since(db: &dyn Db, since: DateTime<Utc>) -> Result<Vec<ReportRow>> {
     let sql = format!(
         "{SELECT} WHERE c.status NOT IN ('resolved', 'declined') OR c.received_at >= ?1
          ORDER BY c.received_at, c.id"
     );
-    let mut st = conn.prepare_cached(&sql)?;
-    let rows = st
-        .query_map(params![ts(since)], row)?
-        .collect::<rusqlite::Result<Vec<_>>>()?;
-    Ok(rows)
+    db.query_map(&sql, args![ts(since)], row)
 }
 
 /// The times of the notifications shown in `[from, to)`.
 pub fn notification_times(
-    conn: &Connection,
+    db: &dyn Db,
     from: DateTime<Utc>,
     to: DateTime<Utc>,
 ) -> Result<Vec<DateTime<Utc>>> {
-    let mut st =
-        conn.prepare_cached("SELECT at FROM notifications WHERE at >= ?1 AND at < ?2 ORDER BY at")?;
-    let rows = st
-        .query_map(params![ts(from), ts(to)], |r| {
-            parse_ts(&r.get::<_, String>(0)?)
-        })?
-        .collect::<rusqlite::Result<Vec<_>>>()?;
-    Ok(rows)
+    db.query_map(
+        "SELECT at FROM notifications WHERE at >= ?1 AND at < ?2 ORDER BY at",
+        args![ts(from), ts(to)],
+        |r| r.ts(0),
+    )
 }

@@ -7,10 +7,11 @@ use argon2::password_hash::{
 };
 use argon2::Argon2;
 use chrono::{DateTime, Duration, Utc};
-use rusqlite::{params, Connection, OptionalExtension};
 use serde::{Deserialize, Serialize};
 
-use super::{parse_opt_ts, ts};
+use super::sql::{Db, Row};
+use super::ts;
+use crate::args;
 
 /// Wrong PINs in a row before a profile is locked.
 pub const MAX_ATTEMPTS: i64 = 5;
@@ -99,7 +100,7 @@ pub fn check_pin_format(pin: &str) -> Result<()> {
 }
 
 pub fn add(
-    conn: &Connection,
+    db: &dyn Db,
     name: &str,
     role: Role,
     pin: Option<&str>,
@@ -112,7 +113,7 @@ pub fn add(
             "the staff name must be 1–60 characters",
         ));
     }
-    if by_name(conn, &name)?.is_some() {
+    if by_name(db, &name)?.is_some() {
         return Err(Error::Conflict(format!(
             "a staff profile named '{name}' already exists"
         )));
@@ -124,18 +125,17 @@ pub fn add(
         }
         None => None,
     };
-    conn.execute(
-        "INSERT INTO staff (name, role, pin_hash, created_at) VALUES (?1, ?2, ?3, ?4)",
-        params![name, role.as_str(), hash, ts(now)],
-    )?;
-    Ok(conn.last_insert_rowid())
+    db.insert_id(
+        "INSERT INTO staff (name, role, pin_hash, created_at) VALUES (?1, ?2, ?3, ?4) RETURNING id",
+        args![name, role.as_str(), hash, ts(now)],
+    )
 }
 
-pub fn set_pin(conn: &Connection, id: i64, pin: &str) -> Result<()> {
+pub fn set_pin(db: &dyn Db, id: i64, pin: &str) -> Result<()> {
     check_pin_format(pin)?;
-    let n = conn.execute(
+    let n = db.execute(
         "UPDATE staff SET pin_hash = ?1, failed_attempts = 0, locked_until = NULL WHERE id = ?2",
-        params![hash_pin(pin)?, id],
+        args![hash_pin(pin)?, id],
     )?;
     if n == 0 {
         return Err(Error::NotFound(format!("staff {id} not found")));
@@ -143,33 +143,32 @@ pub fn set_pin(conn: &Connection, id: i64, pin: &str) -> Result<()> {
     Ok(())
 }
 
-fn row(r: &rusqlite::Row<'_>) -> rusqlite::Result<Staff> {
+fn row(r: &Row) -> Result<Staff> {
     Ok(Staff {
         id: r.get(0)?,
         name: r.get(1)?,
-        role: Role::parse(&r.get::<_, String>(2)?).unwrap_or(Role::Clerk),
+        role: Role::parse(&r.get::<String>(2)?).unwrap_or(Role::Clerk),
         active: r.get(3)?,
         has_pin: r.get(4)?,
     })
 }
 
 /// One profile by id.
-pub fn by_id(conn: &Connection, id: i64) -> Result<Staff> {
-    conn.query_row(
+pub fn by_id(db: &dyn Db, id: i64) -> Result<Staff> {
+    db.query_opt(
         "SELECT id, name, role, active, pin_hash IS NOT NULL FROM staff WHERE id = ?1",
-        [id],
+        args![id],
         row,
-    )
-    .optional()?
+    )?
     .ok_or_else(|| Error::NotFound(format!("staff profile {id} not found")))
 }
 
 /// Deactivates (the person left the clinic) or reactivates a profile. Profiles are never
 /// deleted: the audit log and the history keep their name.
-pub fn set_active(conn: &Connection, id: i64, active: bool) -> Result<()> {
-    let n = conn.execute(
+pub fn set_active(db: &dyn Db, id: i64, active: bool) -> Result<()> {
+    let n = db.execute(
         "UPDATE staff SET active = ?1 WHERE id = ?2",
-        params![active, id],
+        args![active, id],
     )?;
     if n == 0 {
         return Err(Error::NotFound(format!("staff profile {id} not found")));
@@ -177,10 +176,10 @@ pub fn set_active(conn: &Connection, id: i64, active: bool) -> Result<()> {
     Ok(())
 }
 
-pub fn set_role(conn: &Connection, id: i64, role: Role) -> Result<()> {
-    let n = conn.execute(
+pub fn set_role(db: &dyn Db, id: i64, role: Role) -> Result<()> {
+    let n = db.execute(
         "UPDATE staff SET role = ?1 WHERE id = ?2",
-        params![role.as_str(), id],
+        args![role.as_str(), id],
     )?;
     if n == 0 {
         return Err(Error::NotFound(format!("staff profile {id} not found")));
@@ -190,54 +189,49 @@ pub fn set_role(conn: &Connection, id: i64, role: Role) -> Result<()> {
 
 /// Active profiles with a PIN that may administer (doctor, admin) — the people who can sign in
 /// and manage staff and settings — other than `except`.
-pub fn other_administrators(conn: &Connection, except: i64) -> Result<i64> {
-    Ok(conn.query_row(
-        "SELECT COUNT(*) FROM staff WHERE active AND pin_hash IS NOT NULL \
+pub fn other_administrators(db: &dyn Db, except: i64) -> Result<i64> {
+    db.query_one(
+        "SELECT COUNT(*) FROM staff WHERE active <> 0 AND pin_hash IS NOT NULL \
          AND role IN ('doctor', 'admin') AND id <> ?1",
-        [except],
+        args![except],
         |r| r.get(0),
-    )?)
+    )
 }
 
-pub fn by_name(conn: &Connection, name: &str) -> Result<Option<Staff>> {
-    Ok(conn
-        .query_row(
-            "SELECT id, name, role, active, pin_hash IS NOT NULL FROM staff WHERE name = ?1",
-            [name],
-            row,
-        )
-        .optional()?)
+pub fn by_name(db: &dyn Db, name: &str) -> Result<Option<Staff>> {
+    db.query_opt(
+        "SELECT id, name, role, active, pin_hash IS NOT NULL FROM staff WHERE name = ?1",
+        args![name],
+        row,
+    )
 }
 
 /// Whether any active profile has a PIN: then the desktop app starts locked.
-pub fn any_pin(conn: &Connection) -> Result<bool> {
-    Ok(conn.query_row(
-        "SELECT EXISTS (SELECT 1 FROM staff WHERE active AND pin_hash IS NOT NULL)",
-        [],
+pub fn any_pin(db: &dyn Db) -> Result<bool> {
+    db.query_one(
+        "SELECT EXISTS (SELECT 1 FROM staff WHERE active <> 0 AND pin_hash IS NOT NULL)",
+        args![],
         |r| r.get(0),
-    )?)
+    )
 }
 
-pub fn list(conn: &Connection) -> Result<Vec<Staff>> {
-    let mut st =
-        conn.prepare("SELECT id, name, role, active, pin_hash IS NOT NULL FROM staff ORDER BY id")?;
-    let v = st
-        .query_map([], row)?
-        .collect::<rusqlite::Result<Vec<_>>>()?;
-    Ok(v)
+pub fn list(db: &dyn Db) -> Result<Vec<Staff>> {
+    db.query_map(
+        "SELECT id, name, role, active, pin_hash IS NOT NULL FROM staff ORDER BY id",
+        args![],
+        row,
+    )
 }
 
 /// Checks a PIN. Wrong PINs count towards the lock-out; a locked profile refuses even the right
 /// PIN until the lock expires. Returns the profile on success.
-pub fn verify(conn: &Connection, name: &str, pin: &str, now: DateTime<Utc>) -> Result<Staff> {
-    type Found = (i64, Option<String>, i64, Option<String>, bool);
-    let found: Option<Found> = conn
-        .query_row(
-            "SELECT id, pin_hash, failed_attempts, locked_until, active FROM staff WHERE name = ?1",
-            [name],
-            |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?, r.get(3)?, r.get(4)?)),
-        )
-        .optional()?;
+pub fn verify(db: &dyn Db, name: &str, pin: &str, now: DateTime<Utc>) -> Result<Staff> {
+    type Found = (i64, Option<String>, i64, Option<DateTime<Utc>>, bool);
+    let found: Option<Found> = db.query_opt(
+        "SELECT id, pin_hash, failed_attempts, locked_until, active FROM staff WHERE name = ?1",
+        args![name],
+        |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?, r.opt_ts(3)?, r.get(4)?)),
+    )?;
     let wrong = || Error::Unauthorized("the name or PIN is wrong; try again".into());
     let Some((id, hash, attempts, locked_until, active)) = found else {
         return Err(wrong());
@@ -248,7 +242,7 @@ pub fn verify(conn: &Connection, name: &str, pin: &str, now: DateTime<Utc>) -> R
              ask an administrator to reactivate it"
         )));
     }
-    if let Some(until) = parse_opt_ts(locked_until)? {
+    if let Some(until) = locked_until {
         if until > now {
             let mins = (until - now).num_minutes() + 1;
             return Err(Error::LockedOut(format!(
@@ -269,29 +263,25 @@ pub fn verify(conn: &Connection, name: &str, pin: &str, now: DateTime<Utc>) -> R
         })
         .unwrap_or(false);
     if ok {
-        conn.execute(
+        db.execute(
             "UPDATE staff SET failed_attempts = 0, locked_until = NULL WHERE id = ?1",
-            [id],
+            args![id],
         )?;
-        return Ok(conn.query_row(
-            "SELECT id, name, role, active, pin_hash IS NOT NULL FROM staff WHERE id = ?1",
-            [id],
-            row,
-        )?);
+        return by_id(db, id);
     }
     let attempts = attempts + 1;
     if attempts >= MAX_ATTEMPTS {
-        conn.execute(
+        db.execute(
             "UPDATE staff SET failed_attempts = 0, locked_until = ?1 WHERE id = ?2",
-            params![ts(now + Duration::minutes(LOCK_MINUTES)), id],
+            args![ts(now + Duration::minutes(LOCK_MINUTES)), id],
         )?;
         return Err(Error::LockedOut(format!(
             "too many wrong PINs: this profile is locked for {LOCK_MINUTES} minutes"
         )));
     }
-    conn.execute(
+    db.execute(
         "UPDATE staff SET failed_attempts = ?1 WHERE id = ?2",
-        params![attempts, id],
+        args![attempts, id],
     )?;
     Err(wrong())
 }

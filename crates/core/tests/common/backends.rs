@@ -69,7 +69,7 @@ fn pg_in(schema: &str, create: bool) -> PgStore {
     let url = pg_url().expect("a PostgreSQL URL");
     let mut s = PgStore::connect(&url).unwrap();
     {
-        let db = s.db();
+        let db: &dyn Db = s.db();
         if create {
             db.execute_batch(&format!("CREATE SCHEMA {schema}"))
                 .unwrap();
