@@ -25,10 +25,11 @@ lint:
 unit:
 	$(CARGO) test --workspace
 
-## The store conformance suite again on a private PostgreSQL (scripts/with-postgres.sh): the
-## core's backend-parameterised tests only, not the whole workspace twice (~20 s warm).
+## The store tests again on a private PostgreSQL (scripts/with-postgres.sh): the conformance
+## suite, the Desk store tests and the `renkei serve` process tests — not the whole workspace twice.
 unit-pg: test-deps
-	RENKEI_TEST_REQUIRE_PG=1 ./scripts/with-postgres.sh $(CARGO) test -p renkei-core --test store_conformance
+	RENKEI_TEST_REQUIRE_PG=1 ./scripts/with-postgres.sh $(CARGO) test -p renkei-core -p renkei-cli \
+	  --test store_conformance --test desk_store --test serve
 
 ## Everything CI runs.
 test: test-deps lint unit unit-pg e2e

@@ -33,7 +33,33 @@ pub fn renkei(data: &Path, key: &Path) -> Command {
         .env("RENKEI_KEY_FILE", key)
         .env_remove("RENKEI_DB_KEY")
         .env("RENKEI_RATE_LIMIT_PER_MIN", "0");
+    match database_url(data) {
+        Some(url) => c.env("RENKEI_DATABASE_URL", url),
+        None => c.env_remove("RENKEI_DATABASE_URL"),
+    };
     c
+}
+
+/// Under `make unit-pg` (`RENKEI_TEST_DATABASE_URL` set by scripts/with-postgres.sh) every
+/// `renkei` of a test runs on PostgreSQL: one schema per data dir (so a restart finds its
+/// store), chosen through the URL's `options=-csearch_path=…`. Otherwise `None` (SQLite).
+pub fn database_url(data: &Path) -> Option<String> {
+    let url = std::env::var("RENKEI_TEST_DATABASE_URL")
+        .ok()
+        .filter(|u| !u.trim().is_empty())?;
+    let schema = format!(
+        "d_{}",
+        &renkei_core::store::blobs::sha256_hex(data.to_string_lossy().as_bytes())[..20]
+    );
+    let admin = renkei_core::store::pg::PgStore::connect(&url).unwrap();
+    admin
+        .db()
+        .execute_batch(&format!("CREATE SCHEMA IF NOT EXISTS {schema}"))
+        .unwrap();
+    let sep = if url.contains('?') { '&' } else { '?' };
+    Some(format!(
+        "{url}{sep}options=-csearch_path%3D{schema}%2Cpublic"
+    ))
 }
 
 /// Starts `renkei serve` on a free port; its stderr goes to `log`.

@@ -115,3 +115,37 @@ pub fn backends(test: &str) -> Vec<TestStore> {
     }
     out
 }
+
+/// True when this run's Desk tests go to PostgreSQL (`make unit-pg`).
+pub fn on_pg() -> bool {
+    std::env::var("RENKEI_TEST_DATABASE_URL").is_ok_and(|u| !u.trim().is_empty())
+}
+
+/// The data dir of a Desk test: its SQLite store, or under `make unit-pg` a PostgreSQL schema of
+/// its own (one per dir, so opening the dir again opens the same store). The schema is chosen
+/// with the URL's `options=-csearch_path=…`, as an operator could do for a hub.
+pub fn data_dir(dir: &std::path::Path) -> DataDir {
+    if !on_pg() {
+        return DataDir::new(dir);
+    }
+    let url = pg_url().expect("a PostgreSQL URL");
+    let schema = format!(
+        "d_{}",
+        &renkei_core::store::blobs::sha256_hex(dir.to_string_lossy().as_bytes())[..20]
+    );
+    let admin = PgStore::connect(&url).unwrap();
+    admin
+        .db()
+        .execute_batch(&format!("CREATE SCHEMA IF NOT EXISTS {schema}"))
+        .unwrap();
+    let sep = if url.contains('?') { '&' } else { '?' };
+    DataDir::new(dir).with_database(Some(format!(
+        "{url}{sep}options=-csearch_path%3D{schema}%2Cpublic"
+    )))
+}
+
+/// The plain SQLite data dir, for the tests about SQLite's own files (encryption at rest,
+/// backup files, a tamperer who opens the file).
+pub fn sqlite_dir(dir: &std::path::Path) -> DataDir {
+    DataDir::new(dir)
+}
