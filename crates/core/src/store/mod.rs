@@ -387,6 +387,10 @@ fn configure(conn: &Connection) -> Result<()> {
     // also decrypted and its HMAC checked, so a queue or search over a large store that does not
     // fit the cache pays that on every call. Grows only as pages are used.
     conn.pragma_update(None, "cache_size", -65_536)?;
+    // Every statement of the store goes through `prepare_cached` (store/sql.rs): room for the
+    // intake transaction's ~15 statements plus the queue's and the feed's, so the hot ones are
+    // not evicted by the queue's one-off `IN (…)` statements (rusqlite's default is 16).
+    conn.set_prepared_statement_cache_capacity(128);
     Ok(())
 }
 
