@@ -7,7 +7,7 @@
 #   BENCH_DESKTOP=0                   skip the desktop part (renkei-desk vs a minimal Tauri app)
 #   BENCH_QUICK=1                     small sizes, short budgets (a smoke run)
 #   BENCH_PLOT=docs/bench/growth.png  where the growth plot goes
-#   BENCH_ONLY=intake,queue,policy,desktop  run only these parts
+#   BENCH_ONLY=intake,queue,policy,desktop,live  run only these parts
 set -euo pipefail
 cd "$(dirname "$0")/.."
 ROOT=$PWD
@@ -124,6 +124,17 @@ if [ "${BENCH_DESKTOP:-1}" = 1 ] && wants desktop && command -v xvfb-run >/dev/n
   [ -s "$OUT/desktop.tsv" ] && ARGS+=(--desktop "$OUT/desktop.tsv")
 else
   log "desktop part skipped (BENCH_DESKTOP=0 or xvfb-run/xdotool/imagemagick missing: make test-deps)"
+fi
+
+# ---- live: the real app + a real `renkei serve` on one store (tests/e2e/bench_live.py) ----------
+if [ "${BENCH_DESKTOP:-1}" = 1 ] && wants live && command -v xvfb-run >/dev/null; then
+  log "live: POST → row on screen and urgent POST → OS notification, ${RENKEI_BENCH_LIVE_SAMPLES:-25} samples each"
+  rm -f "$OUT/live.tsv"
+  if RENKEI_BENCH_LIVE="$OUT/live.tsv" E2E_PATHS=tests/e2e/bench_live.py ./scripts/e2e.sh >"$OUT/live.log" 2>&1; then
+    ARGS+=(--live "$OUT/live.tsv")
+  else
+    log "live part failed: see $OUT/live.log"
+  fi
 fi
 
 "$CARGO_TARGET_DIR/release/renkei-bench" "${ARGS[@]}"

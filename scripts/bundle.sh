@@ -31,3 +31,4 @@ if [ -z "$deb" ]; then
 fi
 dpkg-deb -c "$deb" | grep "usr/bin/renkei$" >/dev/null || { echo "error: $deb lacks /usr/bin/renkei" >&2; exit 1; }
 say "installer: $deb ($(du -h "$deb" | cut -f1)): /usr/bin/renkei-desk, /usr/bin/renkei"
+../scripts/deb-smoke.sh "$deb"

@@ -5,6 +5,7 @@
 #   scripts/e2e.sh -k keyboard     extra arguments go to pytest
 #   E2E_SKIP_BUILD=1 scripts/e2e.sh    reuse the binaries already in target/debug
 #   E2E_SCREEN=1920x1080x24 scripts/e2e.sh -k views_fit   the virtual screen (default 1366x768x24)
+#   E2E_PATHS=tests/e2e/bench_live.py scripts/e2e.sh      other test files (make bench runs its live part so)
 #
 # Needs the system packages of `scripts/install-system-deps.sh --test` (WebKitWebDriver, Xvfb,
 # D-Bus, dunst) and python3 with venv. Installs what else is missing: tauri-driver 2.x (reused
@@ -74,7 +75,7 @@ start=$(date +%s)
 set +e
 xvfb-run -a -s "-screen 0 ${E2E_SCREEN:-1366x768x24}" \
   dbus-run-session -- \
-  "$VENV/bin/python" -m pytest tests/e2e -p no:cacheprovider -v -s --durations=0 \
+  "$VENV/bin/python" -m pytest ${E2E_PATHS:-tests/e2e} -p no:cacheprovider -v -s --durations=0 \
     --junitxml="$TARGET/e2e-report.xml" "$@"
 rc=$?
 set -e

@@ -75,6 +75,8 @@ export const api = {
   codeLabels: () => call("code_labels"),
   autostart: () => call("autostart_get"),
   setAutostart: (enabled) => call("autostart_set", { enabled }),
+  displayZoom: () => call("display_zoom_get"),
+  setDisplayZoom: (zoom) => call("display_zoom_set", { zoom }),
   notifications: (limit) => call("notifications_list", { limit }),
   audit: (filter) => call("audit_list", { filter }),
 };

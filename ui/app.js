@@ -211,7 +211,7 @@ function help() {
   const k = (key, text) => [h("div", {}, h("kbd", {}, key)), h("div", {}, text)];
   const box = h("div", { class: "dialog", id: "help" }, h("h2", {}, t("keys.title")),
     h("div", { class: "keys" }, k("j", t("keys.j")), k("k", t("keys.k")), k("Enter", t("keys.enter")), k("a", t("keys.a")), k("r", t("keys.r")),
-      k("s", t("keys.s")), k("/", t("keys.slash")), k("n", t("keys.n")), k("?", t("keys.help")), k("Esc", t("keys.esc"))),
+      k("s", t("keys.s")), k("/", t("keys.slash")), k("n", t("keys.n")), k("?", t("keys.help")), k("Esc", t("keys.esc")), k("Ctrl + / −", t("keys.zoom"))),
     h("div", { class: "actions" }, h("button", { class: "btn", type: "button", onclick: () => { ov.hidden = true; } }, t("keys.close"))));
   replace(ov, box);
   ov.hidden = false;
@@ -237,9 +237,25 @@ async function snoozeSelected() {
   try { await api.snooze(r.id, 60); await reload(); } catch (e) { toastError(e); }
 }
 
+/** Ctrl + / − / 0: one step of this PC's display size (the same steps as Settings offers). */
+const ZOOM_STEPS = [0.9, 1, 1.1, 1.25, 1.5];
+async function stepZoom(dir) {
+  try {
+    const cur = await api.displayZoom();
+    const i = ZOOM_STEPS.findIndex((z) => Math.abs(z - cur) < 1e-9);
+    const next = dir === 0 ? 1 : ZOOM_STEPS[Math.min(ZOOM_STEPS.length - 1, Math.max(0, (i < 0 ? 1 : i) + dir))];
+    if (Math.abs(next - cur) > 1e-9) await api.setDisplayZoom(next);
+  } catch (e) { toastError(e); }
+}
+
 function onKey(e) {
   if (get().locked) return;
   if ((e.ctrlKey || e.metaKey) && !e.altKey && e.key.toLowerCase() === "l") { e.preventDefault(); lockNow(); return; }
+  if ((e.ctrlKey || e.metaKey) && !e.altKey && ["+", "=", ";", "-", "0"].includes(e.key)) {
+    e.preventDefault();
+    stepZoom(e.key === "0" ? 0 : e.key === "-" ? -1 : 1);
+    return;
+  }
   const ov = $("overlay");
   if (!ov.hidden) { if (e.key === "Escape" && (get().me || ov.querySelector("#help"))) ov.hidden = true; return; }
   const tag = (e.target?.tagName || "").toLowerCase();

@@ -2,7 +2,7 @@
 //! `com.canonical.Unity.LauncherEntry` D-Bus signal (Ubuntu's dock, KDE Plasma's task manager,
 //! Plank, Dash to Dock). Unconfirmed items as the count; `urgent` while an urgent item nobody
 //! has taken exists (the dock draws attention to the icon). Counts only — never names or text.
-//! Elsewhere (no session bus) it does nothing; Windows' overlay icon is not done here yet.
+//! Elsewhere (no session bus) it does nothing; Windows' taskbar count is `overlay.rs`.
 
 /// The desktop file the launcher entry belongs to (installed by the .deb).
 pub const APP_URI: &str = "application://renkei-desk.desktop";

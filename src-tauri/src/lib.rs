@@ -8,6 +8,7 @@
 
 pub mod autostart;
 pub mod backup;
+pub mod cli_args;
 pub mod commands;
 pub mod dragdrop;
 pub mod error;
@@ -18,11 +19,13 @@ pub mod launcher;
 pub mod lock;
 pub mod notifier;
 pub mod opener;
+pub mod overlay;
 pub mod selfcheck;
 pub mod state;
 pub mod tray;
 pub mod watcher;
 pub mod window;
+pub mod zoom;
 
 use error::CommandError;
 use renkei_core::desk::Desk;
@@ -65,6 +68,7 @@ pub fn builder(state: DeskState) -> tauri::Builder<tauri::Wry> {
                 }
             }
             window::fit_to_screen(&handle);
+            zoom::apply(&handle);
             autostart::apply_first_run_default(&handle);
             #[cfg(all(unix, not(target_os = "macos")))]
             app.manage(launcher::LauncherBadge::connect());
@@ -115,6 +119,8 @@ pub fn builder(state: DeskState) -> tauri::Builder<tauri::Wry> {
             commands::settings::autostart_get,
             commands::settings::code_labels,
             commands::settings::autostart_set,
+            commands::settings::display_zoom_get,
+            commands::settings::display_zoom_set,
             commands::staff::lock_status,
             commands::staff::staff_list,
             commands::staff::sign_in,
@@ -134,6 +140,17 @@ pub fn builder(state: DeskState) -> tauri::Builder<tauri::Wry> {
 
 /// Runs the app.
 pub fn run() {
+    match cli_args::parse(std::env::args().skip(1)) {
+        cli_args::Flags::Run => {}
+        cli_args::Flags::Print(text) => {
+            println!("{text}");
+            return;
+        }
+        cli_args::Flags::Refuse(e) => {
+            eprintln!("{e}");
+            std::process::exit(2);
+        }
+    }
     let _ = tracing_subscriber::fmt()
         .with_env_filter(
             tracing_subscriber::EnvFilter::try_from_default_env()

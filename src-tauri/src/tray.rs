@@ -84,6 +84,11 @@ pub fn show_counts(app: &AppHandle, c: &QueueCounts) {
             is_urgent(c),
         );
     }
+    crate::overlay::show(
+        app,
+        u32::try_from(c.unconfirmed).unwrap_or(u32::MAX),
+        is_urgent(c),
+    );
     if let Some(tray) = app.tray_by_id(TRAY_ID) {
         let _ = tray.set_tooltip(Some(tooltip(c)));
         let _ = tray.set_title(Some(label(c)));

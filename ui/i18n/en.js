@@ -86,6 +86,7 @@ export default {
   },
   settings: {
     title: "Settings", staff: "My name (user of this PC)", staffHint: "Used for the audit trail.",
+    displaySize: "Display size", displaySizeHint: "A setting of this PC only. Choose 110 % or 125 % when text looks small; Ctrl + / − work too.",
     autostart: "Start Renkei Desk with this PC (waits in the tray and notifies)", autostartHint: "A setting of this PC and user only. Recommended on the reception PC.",
     staffSignedIn: "The signed-in staff member. To switch, lock (top right, Ctrl+L).",
     save: "Save", language: "Language",
@@ -162,7 +163,7 @@ export default {
   },
   keys: {
     title: "Keyboard", j: "Next", k: "Previous", enter: "Open", a: "Acknowledge and take", r: "Write a reply or note",
-    s: "Snooze 1 hour", slash: "Search", n: "Phone call", help: "This list", esc: "Back / close", close: "Close (Esc)",
+    s: "Snooze 1 hour", slash: "Search", n: "Phone call", help: "This list", esc: "Back / close", zoom: "Larger / smaller (Ctrl+0: 100 %)", close: "Close (Esc)",
   },
   time: { durMin: "{n} min", durHour: "{h} h {m} min", justNow: "just now", minAgo: "{n} min ago", hourAgo: "{n} h ago", dayAgo: "{n} d ago", inMin: "in {n} min", inHour: "in {h} h {m} min", overdue: "overdue {d}", none: "—" },
   errors: {

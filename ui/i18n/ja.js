@@ -86,6 +86,7 @@ export default {
   },
   settings: {
     title: "設定", staff: "自分の名前（この端末の担当者）", staffHint: "操作の記録に使います。",
+    displaySize: "表示の大きさ", displaySizeHint: "この PC だけの設定です。文字や画面が小さいときは 110 % か 125 % に。Ctrl と + / − でも変えられます。",
     autostart: "PC の起動時に Renkei Desk を開く（トレイで待機し、相談が来たら通知します）", autostartHint: "この PC とこのユーザーだけの設定です。受付の PC では オン をおすすめします。",
     staffSignedIn: "ロック解除したスタッフです。替わるときは 右上の鍵ボタン（Ctrl+L）でロックしてください。",
     save: "保存", language: "表示言語",
@@ -162,7 +163,7 @@ export default {
   },
   keys: {
     title: "キーボード操作", j: "次の相談", k: "前の相談", enter: "開く", a: "確認して担当する", r: "返信・メモを書く",
-    s: "1時間保留", slash: "検索", n: "電話受付", help: "この一覧", esc: "戻る・閉じる", close: "閉じる (Esc)",
+    s: "1時間保留", slash: "検索", n: "電話受付", help: "この一覧", esc: "戻る・閉じる", zoom: "表示を大きく・小さく（Ctrl+0 で 100 %）", close: "閉じる (Esc)",
   },
   time: { durMin: "{n}分", durHour: "{h}時間{m}分", justNow: "たった今", minAgo: "{n}分前", hourAgo: "{n}時間前", dayAgo: "{n}日前", inMin: "あと{n}分", inHour: "あと{h}時間{m}分", overdue: "期限超過 {d}", none: "—" },
   errors: {

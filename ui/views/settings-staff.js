@@ -4,12 +4,10 @@
 
 import { api } from "../api.js";
 import { h, select } from "../util/dom.js";
-import { t, label } from "../i18n/index.js";
+import { t, label, codes } from "../i18n/index.js";
 import { get } from "../state.js";
 import { toast, errorText } from "../util/toast.js";
 import { text } from "./settings-clinic.js";
-
-const ROLES = ["clerk", "nurse", "doctor", "admin"];
 
 /** The Japanese sentence for a refused staff change. */
 function staffErrorText(e) {
@@ -39,7 +37,7 @@ export function staffAdmin({ staff, mayAdmin, roster, reload, lock }) {
     const self = p.id === myId;
     const nameCell = h("td", { class: "staff__name" }, p.name, self ? h("small", { class: "staff__me" }, t("settings.staffAdmin.you")) : null);
     const role = select({ class: "staff-role", dataset: { id: p.id }, disabled: !mayAdmin, "aria-label": t("settings.staffAdmin.roleOf", { name: p.name }) },
-      ROLES.map((r) => ({ value: r, label: label("role", r) })), p.role);
+      codes("role").map((r) => ({ value: r, label: label("role", r) })), p.role);
     role.addEventListener("change", async () => {
       clearErr();
       try {
@@ -85,7 +83,7 @@ export function staffAdmin({ staff, mayAdmin, roster, reload, lock }) {
   });
 
   const name = text("staff-add-name", "", { placeholder: t("settings.staffAdmin.name"), "aria-label": t("settings.staffAdmin.name") });
-  const role = select({ id: "staff-add-role", "aria-label": t("settings.staffAdmin.role") }, ROLES.map((r) => ({ value: r, label: label("role", r) })), "clerk");
+  const role = select({ id: "staff-add-role", "aria-label": t("settings.staffAdmin.role") }, codes("role").map((r) => ({ value: r, label: label("role", r) })), "clerk");
   const pin = h("input", { id: "staff-add-pin", type: "password", inputmode: "numeric", maxlength: "12", autocomplete: "new-password", placeholder: t("settings.staffAdmin.pin"), "aria-label": t("settings.staffAdmin.pin") });
   const add = h("button", { type: "button", class: "btn", id: "staff-add", disabled: !mayAdmin, onclick: async () => {
     clearErr();

@@ -31,6 +31,21 @@ function autostartField() {
   return h("div", { class: "field" }, h("label", { class: "check" }, box, " ", t("settings.autostart")), h("span", { class: "hint" }, t("settings.autostartHint")));
 }
 
+/** "Display size": this PC's zoom (90–150 %), applied at once and kept by the app. */
+function zoomField() {
+  const steps = [0.9, 1, 1.1, 1.25, 1.5];
+  const seg = h("div", { class: "seg", id: "display-zoom", role: "group", "aria-label": t("settings.displaySize") });
+  const draw = (cur) => replace(seg, ...steps.map((z) => h("button", {
+    type: "button", id: `zoom-${Math.round(z * 100)}`, "aria-pressed": Math.abs(z - cur) < 1e-9 ? "true" : "false",
+    onclick: async () => {
+      try { draw(await api.setDisplayZoom(z)); toast(t("settings.saved"), { kind: "ok", code: "zoom_saved" }); }
+      catch (e) { toastError(e); }
+    },
+  }, `${Math.round(z * 100)} %`)));
+  api.displayZoom().then(draw, () => draw(1));
+  return h("div", { class: "field" }, h("span", {}, t("settings.displaySize")), seg, h("span", { class: "hint" }, t("settings.displaySizeHint")));
+}
+
 /** Saves the clinic's language (the whole clinic, every PC), then redraws in it. */
 async function saveLanguage(l, acts) {
   try {
@@ -50,6 +65,7 @@ export async function mountSettings(container, acts) {
     h("label", { class: "field" }, h("span", {}, t("settings.staff")), name, h("span", { class: "hint" }, get().lockRequired ? t("settings.staffSignedIn") : t("settings.staffHint"))),
     h("div", { class: "actions" }, save),
     autostartField(),
+    zoomField(),
     h("div", { class: "field" }, h("span", {}, t("settings.language")), h("div", { class: "seg" }, lang("ja", "日本語"), lang("en", "English")),
       h("span", { class: "hint", id: "lang-hint" }, mayLang ? t("settings.languageHint") : t("settings.languageAdminOnly"))),
     h("hr"),

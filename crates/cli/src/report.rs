@@ -16,6 +16,11 @@ fn mins(v: Option<f64>) -> String {
     v.map_or_else(|| "—".into(), |m| format!("{m:.0}分"))
 }
 
+/// A whole number of minutes (a maximum) or "—" when there is none.
+fn whole_mins(v: Option<i64>) -> String {
+    v.map_or_else(|| "—".into(), |m| format!("{m}分"))
+}
+
 fn item_line(i: &HandoverItem) -> String {
     format!(
         "  #{} {} {} {} {}{}",
@@ -156,10 +161,7 @@ pub fn report(r: &Report, json: bool) {
         "\n■ 至急 {}件: 確認まで 中央値 {} 最大 {}・未確認 {}件",
         r.urgent.count,
         mins(r.urgent.take.median_min),
-        r.urgent
-            .take
-            .max_min
-            .map_or_else(|| "—".into(), |m| format!("{m}分")),
+        whole_mins(r.urgent.take.max_min),
         r.urgent.untaken
     );
     let _ = writeln!(s, "\n■ 回答を長く待っている連携先");
@@ -342,10 +344,7 @@ pub fn html(r: &Report) -> String {
         "<h2>至急</h2><p>{}件・確認まで 中央値 {}・最大 {}・未確認 {}件</p>",
         r.urgent.count,
         mins(r.urgent.take.median_min),
-        r.urgent
-            .take
-            .max_min
-            .map_or_else(|| "—".into(), |m| format!("{m}分")),
+        whole_mins(r.urgent.take.max_min),
         r.urgent.untaken
     );
     b.push_str(&stats_table("回答を長く待っている連携先", &r.longest_waits));

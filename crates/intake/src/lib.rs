@@ -31,6 +31,7 @@ pub mod chatwork_poll;
 pub mod config;
 pub mod errors;
 pub mod fax_folder;
+pub mod group_commit;
 pub mod json;
 pub mod lineworks;
 pub mod partner_api;

@@ -4,6 +4,7 @@
 
 use crate::config::{FaxFolderConfig, IntakeConfig};
 use crate::errors::ApiError;
+use crate::group_commit::GroupCommit;
 use crate::ratelimit::RateLimiter;
 use crate::IntakeNotice;
 use renkei_core::clock::{clock_from_env, Clock};
@@ -25,6 +26,8 @@ struct Inner {
     clock: Arc<dyn Clock>,
     desks: Mutex<Vec<Desk>>,
     permits: Semaphore,
+    /// Every intake goes through this one writer (group commit).
+    writer: GroupCommit,
     config: IntakeConfig,
     limiter: RateLimiter,
 }
@@ -73,6 +76,7 @@ impl IntakeState {
             }
         }
         let limiter = RateLimiter::new(config.rate_limit_per_min);
+        let writer = GroupCommit::start(Desk::open_with_key(&dir, key.clone(), clock.clone())?)?;
         Ok(IntakeState {
             inner: Arc::new(Inner {
                 dir,
@@ -80,6 +84,7 @@ impl IntakeState {
                 clock,
                 desks: Mutex::new(desks),
                 permits: Semaphore::new(n),
+                writer,
                 config,
                 limiter,
             }),
@@ -131,21 +136,15 @@ impl IntakeState {
         .map_err(|e| ApiError::internal(format!("the store worker failed: {e}")))?
     }
 
-    /// Takes in a consultation (durable when this returns) and tells the `on_intake` callback.
+    /// Takes in a consultation (durable when this returns: group commit, see
+    /// `group_commit.rs`) and tells the `on_intake` callback.
     pub async fn intake(
         &self,
         n: NewConsultation,
         idem: Option<(String, String)>,
     ) -> Result<(IntakeOutcome, QueueRow), ApiError> {
         let channel = n.channel;
-        let (out, row) = self
-            .with_desk(move |desk| {
-                let out =
-                    desk.intake_keyed(n, idem.as_ref().map(|(k, h)| (k.as_str(), h.as_str())))?;
-                let row = desk.queue_row(out.id)?;
-                Ok((out, row))
-            })
-            .await?;
+        let (out, row) = self.inner.writer.intake(n, idem).await?;
         tracing::info!(
             id = out.id,
             created = out.created,

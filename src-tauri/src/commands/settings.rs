@@ -132,6 +132,18 @@ pub fn autostart_set(app: tauri::AppHandle, enabled: bool) -> CmdResult<bool> {
     crate::autostart::set(&app, enabled)
 }
 
+/// This PC's display size (webview zoom, 1.0 = 100 %).
+#[tauri::command]
+pub fn display_zoom_get(app: tauri::AppHandle) -> f64 {
+    crate::zoom::current(&app)
+}
+
+/// Changes this PC's display size (0.9, 1.0, 1.1, 1.25 or 1.5); answers the new one.
+#[tauri::command]
+pub fn display_zoom_set(app: tauri::AppHandle, zoom: f64) -> CmdResult<f64> {
+    crate::zoom::set(&app, zoom)
+}
+
 /// The UI tells which view is in front: only the queue view counts as "looking at the queue".
 #[tauri::command]
 pub fn ui_view_changed(state: State<'_, DeskState>, view: String) {

@@ -29,6 +29,7 @@ mod staff;
 
 pub use consultation::sort_rows;
 pub use documents::{safe_file_name, Document, ImportOutcome};
+pub use intake::BatchItem;
 pub use mail::MailOutcome;
 pub use maintenance::{BackupStatus, CheckReport};
 pub use partners::PartnerStats;

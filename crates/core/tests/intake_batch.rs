@@ -1,0 +1,171 @@
+//! Group commit (`Desk::intake_batch`, issue 24): one transaction for many consultations gives
+//! exactly the answers and the store that taking them in one by one gives — duplicates, thread
+//! follow-ups, invalid items and `Idempotency-Key` conflicts included — and a refused item leaves
+//! nothing behind. Real SQLCipher stores in temp dirs, frozen clock.
+
+#![allow(clippy::unwrap_used, clippy::expect_used)]
+
+use renkei_core::clock::{parse_rfc3339, FixedClock};
+use renkei_core::desk::{BatchItem, Desk};
+use renkei_core::model::{NewConsultation, PartnerRef};
+use renkei_core::store::consultations::QueueFilter;
+use renkei_core::store::{DataDir, StoreKey};
+use renkei_core::{Category, Channel, PartnerKind};
+use std::sync::Arc;
+
+fn desk(dir: &std::path::Path) -> Desk {
+    let clock = Arc::new(FixedClock::new(
+        parse_rfc3339("2026-12-01T10:00:00+09:00").unwrap(),
+    ));
+    Desk::open_with_key(&DataDir::new(dir), StoreKey::random(), clock).unwrap()
+}
+
+fn item(partner: &str, ext: Option<&str>, thread: Option<&str>, subject: &str) -> NewConsultation {
+    let mut n = NewConsultation::new(
+        Channel::PartnerApi,
+        PartnerRef::Named {
+            name: partner.into(),
+            kind: PartnerKind::Hospital,
+        },
+        Category::Discharge,
+        subject,
+        "退院調整のご相談です（架空）。",
+    );
+    n.external_id = ext.map(str::to_string);
+    n.thread_key = thread.map(str::to_string);
+    n
+}
+
+fn idem(key: &str, hash: &str) -> Option<(String, String)> {
+    Some((key.to_string(), hash.to_string()))
+}
+
+/// A mixed batch: new items, a duplicate external id inside the batch, a follow-up joining a
+/// thread opened earlier in the batch, an invalid item (empty subject), an Idempotency-Key
+/// replay and a conflicting reuse of that key.
+fn mixed() -> Vec<BatchItem> {
+    vec![
+        (item("架空北病院", Some("A-1"), None, "退院調整 1"), None),
+        (
+            item("架空北病院", Some("A-2"), Some("T-9"), "スレッドの始まり"),
+            None,
+        ),
+        (
+            item("架空北病院", Some("A-1"), None, "退院調整 1（再送）"),
+            None,
+        ),
+        (item("架空北病院", None, None, "   "), None),
+        (
+            item("架空南病院", Some("B-1"), None, "南から"),
+            idem("K-1", "h1"),
+        ),
+        (
+            item("架空南病院", Some("B-1"), None, "南から"),
+            idem("K-1", "h1"),
+        ),
+        (
+            item("架空南病院", Some("B-2"), None, "別の本文"),
+            idem("K-1", "h2"),
+        ),
+        (
+            item("架空北病院", Some("A-3"), Some("T-9"), "スレッドの続き"),
+            None,
+        ),
+        (item("架空西病院", Some("C-1"), None, "西から"), None),
+    ]
+}
+
+type Answer = Result<(i64, bool, bool), String>;
+
+fn answers(rs: Vec<renkei_core::Result<renkei_core::model::IntakeOutcome>>) -> Vec<Answer> {
+    rs.into_iter()
+        .map(|r| {
+            r.map(|o| (o.id, o.created, o.joined))
+                .map_err(|e| e.code().as_str().to_string())
+        })
+        .collect()
+}
+
+fn snapshot(d: &mut Desk) -> Vec<(i64, String, String)> {
+    let f = QueueFilter {
+        all: true,
+        ..QueueFilter::default()
+    };
+    let mut rows: Vec<_> = d
+        .queue(&f)
+        .unwrap()
+        .into_iter()
+        .map(|r| (r.id, r.subject, r.partner))
+        .collect();
+    rows.sort();
+    rows
+}
+
+#[test]
+fn one_batch_answers_and_stores_exactly_what_one_by_one_does() {
+    let (a, b) = (tempfile::tempdir().unwrap(), tempfile::tempdir().unwrap());
+    let mut batched = desk(a.path());
+    let mut single = desk(b.path());
+    let got = answers(batched.intake_batch(mixed()));
+    let want: Vec<Answer> = answers(
+        mixed()
+            .into_iter()
+            .map(|(n, k)| single.intake_keyed(n, k.as_ref().map(|(x, y)| (x.as_str(), y.as_str()))))
+            .collect(),
+    );
+    assert_eq!(got, want);
+    // The shape of the answers, so a silent change of both paths is caught too.
+    let shape: Vec<_> = got
+        .iter()
+        .map(|r| match r {
+            Ok((_, true, _)) => "created",
+            Ok((_, _, true)) => "joined",
+            Ok(_) => "existing",
+            Err(code) => code.as_str(),
+        })
+        .collect();
+    assert_eq!(
+        shape,
+        [
+            "created",
+            "created",
+            "existing",
+            "invalid_input",
+            "created",
+            "existing",
+            "conflict",
+            "joined",
+            "created"
+        ]
+    );
+    assert_eq!(snapshot(&mut batched), snapshot(&mut single));
+    // The audit chain of the batched store is whole, and nothing of the refused items is there.
+    let report = batched.check().unwrap();
+    assert!(report.problems.is_empty(), "{:?}", report.problems);
+    assert_eq!(report.consultations, 4);
+    assert_eq!(
+        batched.check().unwrap().audit_rows,
+        single.check().unwrap().audit_rows
+    );
+}
+
+#[test]
+fn a_batch_of_only_refused_items_stores_nothing_and_the_next_batch_works() {
+    let d = tempfile::tempdir().unwrap();
+    let mut desk = desk(d.path());
+    let refused = vec![
+        (item("架空北病院", None, None, ""), None),
+        (item("架空北病院", None, None, "\u{0}"), None),
+    ];
+    let got = answers(desk.intake_batch(refused));
+    assert!(
+        got.iter()
+            .all(|r| r.as_ref().is_err_and(|c| c == "invalid_input")),
+        "{got:?}"
+    );
+    assert_eq!(desk.check().unwrap().consultations, 0);
+    let ok = answers(desk.intake_batch(vec![(item("架空北病院", Some("Z"), None, "次"), None)]));
+    assert!(matches!(ok[..], [Ok((_, true, false))]), "{ok:?}");
+    assert_eq!(desk.check().unwrap().consultations, 1);
+    assert!(desk.intake_batch(Vec::new()).is_empty());
+}
