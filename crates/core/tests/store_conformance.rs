@@ -341,6 +341,33 @@ fn search_finds_one_two_and_many_character_words() {
         assert_eq!(q(&mut s, "93%"), vec![ids[1]], "{name}: punctuation (LIKE)");
         assert_eq!(q(&mut s, "退院 日程"), vec![ids[3]], "{name}: every term");
         assert!(q(&mut s, "入院").is_empty(), "{name}");
+        // At most `limit` consultations, those with the newest matching text.
+        let newest = s.read(|db| search::search(db, "退院", 1)).unwrap();
+        assert_eq!(newest, vec![ids[3]], "{name}: limit keeps the newest");
+    }
+}
+
+/// The limit counts consultations, not texts: one consultation with many newer matching texts
+/// (more than one page of them on PostgreSQL) does not hide an older one.
+#[test]
+fn search_limit_counts_consultations_across_pages() {
+    for mut s in backends("search_pages") {
+        let name = s.name();
+        let (older, busy) = s
+            .write(|db| {
+                let older = consultation(db, "古い相談");
+                search::index(db, older, "発熱のご相談")?;
+                let busy = consultation(db, "続報の多い相談");
+                for i in 0..150 {
+                    search::index(db, busy, &format!("発熱 続報{i}"))?;
+                }
+                Ok((older, busy))
+            })
+            .unwrap();
+        let got = s.read(|db| search::search(db, "発熱", 2)).unwrap();
+        assert_eq!(got, vec![busy, older], "{name}");
+        let got = s.read(|db| search::search(db, "発熱", 1)).unwrap();
+        assert_eq!(got, vec![busy], "{name}");
     }
 }
 
