@@ -87,6 +87,9 @@ pub struct NewConsultation {
     pub entered_by: Option<String>,
     /// Message kind of the first message (inbound for partners, phone for phone logs).
     pub first_message_kind: MessageKind,
+    /// Where a reply to this message goes (LINE WORKS channel/user, Chatwork room + message);
+    /// kept with the message (`store::outbox::record_route`).
+    pub origin: Option<crate::outbound::ReplyRoute>,
 }
 
 impl NewConsultation {
@@ -116,6 +119,7 @@ impl NewConsultation {
             } else {
                 MessageKind::Inbound
             },
+            origin: None,
         }
     }
 
