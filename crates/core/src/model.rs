@@ -472,6 +472,8 @@ pub struct ConsultationDetail {
     pub reads: Vec<ReadReceipt>,
     pub pii_flags: Vec<PiiFlag>,
     pub first_read_at: Option<DateTime<Utc>>,
+    /// How each reply is getting back to the partner (outbox entries, oldest first).
+    pub deliveries: Vec<crate::outbound::OutboxEntry>,
 }
 
 impl Serialize for ConsultationDetail {
@@ -498,6 +500,11 @@ impl Serialize for ConsultationDetail {
             put("reads", serde_json::to_value(&self.reads))?;
             put("pii_flags", serde_json::to_value(&self.pii_flags))?;
             put("first_read_at", serde_json::to_value(self.first_read_at))?;
+            put("deliveries", serde_json::to_value(&self.deliveries))?;
+            put(
+                "reply_delivery",
+                serde_json::to_value(crate::outbound::Delivery::for_channel(self.row.channel)),
+            )?;
         }
         v.serialize(s)
     }

@@ -33,6 +33,7 @@ pub mod errors;
 pub mod fax_folder;
 pub mod json;
 pub mod lineworks;
+pub mod outbound;
 pub mod partner_api;
 pub mod ratelimit;
 mod router;

@@ -238,6 +238,11 @@ fn detail(tx: &Connection, id: i64, now: DateTime<Utc>) -> Result<ConsultationDe
         reads: consultations::reads(tx, id)?,
         pii_flags: serde_json::from_str(&extra.pii_flags_json).unwrap_or_default(),
         first_read_at: extra.first_read_at,
+        deliveries: {
+            let mut d = store::outbox::list(tx, Some(id), 1000)?;
+            d.reverse();
+            d
+        },
     })
 }
 
