@@ -257,6 +257,31 @@ pub fn run(cli: Cli) -> Result<()> {
                 format!("added {} {} to consultation {id}", kind.as_str(), m.id)
             });
         }
+        Command::Reply {
+            id,
+            text,
+            by,
+            record_only,
+            json,
+        } => {
+            let id = parse_id(&id)?;
+            let mut desk = open(&dir)?;
+            let out = desk.reply(id, &text, &actor(&by), record_only)?;
+            output::reply(&out, json);
+        }
+        Command::Outbox { consultation, json } => {
+            let cid = consultation.as_deref().map(parse_id).transpose()?;
+            let mut desk = open(&dir)?;
+            output::outbox(&desk.outbox(cid)?, json);
+        }
+        Command::Resend { id, by, json } => {
+            let id = parse_id(&id)?;
+            let mut desk = open(&dir)?;
+            let e = desk.outbox_resend(id, &actor(&by))?;
+            output::json_or(json, &e, || {
+                format!("outbox entry {} will be sent again", e.id)
+            });
+        }
         Command::Import {
             files,
             to,

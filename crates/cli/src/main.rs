@@ -133,6 +133,37 @@ pub enum Command {
         #[arg(long)]
         json: bool,
     },
+    /// Reply to the partner on the channel the consultation came from (LINE WORKS, Chatwork:
+    /// through the outbox; partner API: on its status page)
+    Reply {
+        id: String,
+        /// The reply text
+        #[arg(long)]
+        text: String,
+        #[arg(long)]
+        by: Option<String>,
+        /// Phone, FAX, e-mail, MCS, manual: keep the reply in the thread, send nothing
+        #[arg(long)]
+        record_only: bool,
+        #[arg(long)]
+        json: bool,
+    },
+    /// Replies waiting to go out, sent or failed (newest first)
+    Outbox {
+        /// Only the entries of consultation ID
+        #[arg(long)]
+        consultation: Option<String>,
+        #[arg(long)]
+        json: bool,
+    },
+    /// Send a failed reply again (再送): outbox entry ID becomes pending
+    Resend {
+        id: String,
+        #[arg(long)]
+        by: Option<String>,
+        #[arg(long)]
+        json: bool,
+    },
     /// Add referral documents (PDF, PNG, JPEG, TIFF) as new consultations or to --to ID; an
     /// e-mail (.eml) becomes its own consultation (channel email, or mcs for an MCS notice)
     Import {

@@ -151,17 +151,19 @@ impl Outbound {
                 Some(Err(_wait)) => continue,
                 Some(Ok(())) => {}
             }
+            // A free place first, then the claim: an entry is `sending` only while its
+            // request is really about to go out.
+            while tasks.len() >= self.cfg.concurrency.max(1) {
+                if matches!(tasks.join_next().await, Some(Ok(true))) {
+                    sent += 1;
+                }
+            }
             let (id, lease) = (entry.id, self.cfg.lease);
             let job = state
                 .with_desk(move |d| Ok(d.outbox_claim(id, chrono::Utc::now(), lease)?))
                 .await
                 .map_err(|e| e.message)?;
             let Some(job) = job else { continue };
-            while tasks.len() >= self.cfg.concurrency.max(1) {
-                if matches!(tasks.join_next().await, Some(Ok(true))) {
-                    sent += 1;
-                }
-            }
             let me = self.clone();
             let state = state.clone();
             tasks.spawn(async move {
