@@ -42,6 +42,15 @@ export default {
     piiSaveAnyway: "このまま保存", piiEdit: "修正する",
     saved: "保存しました", replyHint: "返信は連携先の画面に表示されます。院内メモは表示されません。",
   },
+  delivery: {
+    pending: "送信待ち", sent: "送信済み", failed: "送信失敗", resend: "再送",
+    duplicate: "二重に届いた可能性", duplicateHint: "送信中に止まったため、もう一度送りました。相手に同じ返信が2通届いているかもしれません。",
+    route: {
+      outbox: "返信は{channel}で相手に送られます（送信状況はこの下に表示）。",
+      partner_view: "返信は連携先の照会画面（API）に表示されます。",
+      record_only: "{channel}の相談には返信を送れません。返信は記録として残ります（電話・FAX等で伝えてください）。",
+    },
+  },
   phone: {
     title: "電話受付", lead: "電話で受けた相談を記録します。20秒で書ける項目だけです。",
     partner: "連携先", partnerHint: "一覧から選ぶか、新しい名前を入力", partnerKind: "種別", caller: "電話の相手",

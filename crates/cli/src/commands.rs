@@ -262,11 +262,12 @@ pub fn run(cli: Cli) -> Result<()> {
             text,
             by,
             record_only,
+            confirm_pii,
             json,
         } => {
             let id = parse_id(&id)?;
             let mut desk = open(&dir)?;
-            let out = desk.reply(id, &text, &actor(&by), record_only)?;
+            let out = desk.reply_checked(id, &text, &actor(&by), record_only, confirm_pii)?;
             output::reply(&out, json);
         }
         Command::Outbox { consultation, json } => {

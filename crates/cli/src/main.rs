@@ -145,6 +145,9 @@ pub enum Command {
         /// Phone, FAX, e-mail, MCS, manual: keep the reply in the thread, send nothing
         #[arg(long)]
         record_only: bool,
+        /// Send it although the personal-data check found something (audited)
+        #[arg(long)]
+        confirm_pii: bool,
         #[arg(long)]
         json: bool,
     },

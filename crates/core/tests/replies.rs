@@ -343,3 +343,36 @@ fn a_refused_reply_fails_with_the_providers_message_and_can_be_sent_again() {
         );
     }
 }
+
+#[test]
+fn personal_data_in_an_outgoing_reply_needs_a_confirmation_which_is_audited() {
+    let d = tempfile::tempdir().unwrap();
+    let key = StoreKey::random();
+    let mut desk = desk(d.path(), &key);
+    let id = desk.intake(chatwork_item("5", "1", "2")).unwrap().id;
+    let text = "ご家族の携帯 090-1234-5678 にお電話ください";
+    let before = count(d.path(), &key, "SELECT count(*) FROM messages");
+    let e = desk.reply(id, text, "田村", false).unwrap_err();
+    assert_eq!(e.code(), ErrorCode::InvalidInput);
+    assert!(e.to_string().contains("phone"), "{e}");
+    assert!(
+        !e.to_string().contains("090"),
+        "the error must not echo the data: {e}"
+    );
+    assert_eq!(
+        count(d.path(), &key, "SELECT count(*) FROM messages"),
+        before
+    );
+    assert_eq!(count(d.path(), &key, "SELECT count(*) FROM outbox"), 0);
+    let out = desk.reply_checked(id, text, "田村", false, true).unwrap();
+    assert!(out.outbox.is_some());
+    let audit = desk
+        .audit(&renkei_core::store::audit::AuditFilter::default())
+        .unwrap();
+    let confirmed = audit
+        .iter()
+        .find(|a| a.action == "reply.pii_confirmed")
+        .expect("the confirmation is audited");
+    assert_eq!(confirmed.actor, "田村");
+    assert_eq!(confirmed.detail, "phone");
+}

@@ -59,9 +59,30 @@ impl Desk {
         by: &str,
         record_only: bool,
     ) -> Result<ReplyOutcome> {
+        self.reply_checked(id, text, by, record_only, false)
+    }
+
+    /// [`Desk::reply`] with the personal-data guard: a text that leaves the clinic (chat or
+    /// the partner's page) with personal-data findings ([`crate::pii::scan`]) is refused
+    /// unless `pii_confirmed`; a confirmation is audited (`reply.pii_confirmed`, the kinds
+    /// only, never the data).
+    pub fn reply_checked(
+        &mut self,
+        id: i64,
+        text: &str,
+        by: &str,
+        record_only: bool,
+        pii_confirmed: bool,
+    ) -> Result<ReplyOutcome> {
         let by = super::actor(by)?;
         let body = message_body(text)?;
         let now = self.now();
+        let mut kinds: Vec<String> = crate::pii::scan(&body)
+            .into_iter()
+            .map(|f| f.kind)
+            .collect();
+        kinds.sort();
+        kinds.dedup();
         self.audited(by, |c| {
             consultations::status_of(c.tx, id)?;
             let row = consultations::get_row(c.tx, id, now)?;
@@ -72,6 +93,19 @@ impl Desk {
                 Delivery::RecordOnly if record_only => None,
                 Delivery::RecordOnly => return Err(no_way_back(id, row.channel)),
             };
+            if delivery != Delivery::RecordOnly && !kinds.is_empty() {
+                if !pii_confirmed {
+                    return Err(Error::invalid(
+                        "text",
+                        format!(
+                            "the reply may contain personal data ({}); it would leave the clinic. \
+                             Shorten it to what the partner needs, or confirm with --confirm-pii; nothing was saved",
+                            kinds.join(", ")
+                        ),
+                    ));
+                }
+                c.audit("reply.pii_confirmed", Some(&target(id)), &kinds.join(","))?;
+            }
             let message = insert_message(c, id, MessageKind::Reply, &body)?;
             let entry = match route {
                 Some(route) => {

@@ -141,7 +141,13 @@ impl Outbound {
         let mut tasks = JoinSet::new();
         let mut sent = 0;
         let mut unconfigured = HashSet::new();
+        // One reply in flight per talk/room, so replies to one partner arrive in order.
+        let mut busy: HashSet<String> = HashSet::new();
         for entry in due {
+            let dest = entry.route.describe();
+            if busy.contains(&dest) {
+                continue;
+            }
             match self.try_take(&entry.route).await {
                 None => {
                     // Another process (the app or `renkei serve`) may be set up for it.
@@ -164,6 +170,7 @@ impl Outbound {
                 .await
                 .map_err(|e| e.message)?;
             let Some(job) = job else { continue };
+            busy.insert(dest);
             let me = self.clone();
             let state = state.clone();
             tasks.spawn(async move {
