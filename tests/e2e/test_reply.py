@@ -18,6 +18,9 @@ import urllib.parse
 import urllib.request
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 
+from selenium.webdriver.common.action_chains import ActionChains
+from selenium.webdriver.common.keys import Keys
+
 from conftest import STAFF, wait_until
 
 WEBHOOK_TOKEN = base64.b64encode(b"e2e chatwork webhook token").decode()
@@ -81,6 +84,7 @@ def chatwork_message(url: str, room: int, message_id: str, text: str) -> int:
 
 def reply_from_composer(desk, cid, text):
     desk.click(f"#queue .queue-row[data-id='{cid}']")
+    ActionChains(desk.driver).send_keys(Keys.ENTER).perform()
     desk.one(f"#consultation[data-id='{cid}']")
     wait_until(lambda: desk.attr("#composer-route", "data-delivery") == "outbox", 5, what="the composer's route")
     desk.click("#composer-kind button[data-kind='reply']")

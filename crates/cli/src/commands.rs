@@ -661,6 +661,27 @@ fn partner(dir: &DataDir, p: PartnerCmd) -> Result<()> {
             desk.revoke_api_key(id, &actor(&None))?;
             crate::outln!("API key of partner {id} revoked");
         }
+        PartnerCmd::Callback {
+            id,
+            url,
+            clear,
+            by,
+            json,
+        } => match (clear, url) {
+            (true, _) | (false, None) => {
+                desk.clear_partner_callback(id, &actor(&by))?;
+                crate::outln!("replies to partner {id} show on its status page only");
+            }
+            (false, Some(url)) => {
+                let secret = desk.set_partner_callback(id, &url, &actor(&by))?;
+                let v = serde_json::json!({"partner_id": id, "url": url, "secret": secret});
+                output::json_or(json, &v, || {
+                    format!(
+                        "replies to partner {id} are POSTed to {url}\nsigning secret (shown once; give it to the partner): {secret}"
+                    )
+                });
+            }
+        },
     }
     Ok(())
 }

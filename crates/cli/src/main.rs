@@ -332,6 +332,19 @@ pub enum PartnerCmd {
     Revoke { id: i64 },
     /// Mail from this address (sato@hospital.example) or domain (hospital.example) is this partner's
     LinkEmail { id: i64, address: String },
+    /// POST replies to this partner's URL (https://), signed with a secret printed once
+    Callback {
+        id: i64,
+        #[arg(long, required_unless_present = "clear")]
+        url: Option<String>,
+        /// Stop POSTing replies to this partner
+        #[arg(long, conflicts_with = "url")]
+        clear: bool,
+        #[arg(long)]
+        by: Option<String>,
+        #[arg(long)]
+        json: bool,
+    },
 }
 
 fn main() -> ExitCode {

@@ -27,6 +27,9 @@ pub enum ReplyRoute {
         #[serde(default, skip_serializing_if = "Option::is_none")]
         reply_to: Option<ChatworkMessageRef>,
     },
+    /// A partner-API partner's registered callback URL (signed POST, see renkei-intake's
+    /// `outbound/callback.rs`).
+    PartnerCallback { partner_id: i64, url: String },
 }
 
 /// A partner's Chatwork message: who wrote it and its id.
@@ -44,6 +47,7 @@ impl ReplyRoute {
                 Channel::Lineworks
             }
             ReplyRoute::ChatworkRoom { .. } => Channel::Chatwork,
+            ReplyRoute::PartnerCallback { .. } => Channel::PartnerApi,
         }
     }
 
@@ -55,6 +59,11 @@ impl ReplyRoute {
             }
             ReplyRoute::LineworksUser { user_id } => format!("LINE WORKS user {user_id}"),
             ReplyRoute::ChatworkRoom { room_id, .. } => format!("Chatwork room {room_id}"),
+            ReplyRoute::PartnerCallback { url, .. } => {
+                // scheme://host only: a path may carry the partner's own tokens.
+                let host_end = url.match_indices('/').nth(2).map_or(url.len(), |(i, _)| i);
+                format!("partner callback {}", &url[..host_end])
+            }
         }
     }
 
@@ -191,6 +200,8 @@ pub struct SendJob {
     pub text: String,
     /// This attempt's number (1 = first); the result is recorded only for it.
     pub attempt: u32,
+    /// The partner's callback secret (partner callbacks only).
+    pub secret: Option<String>,
 }
 
 /// A due entry, before it is claimed (the worker checks its rate limits first).
@@ -278,6 +289,16 @@ mod tests {
             backoff(1, b, m, Some(Duration::from_secs(30))),
             Duration::from_secs(30)
         );
+    }
+
+    #[test]
+    fn a_callback_is_described_by_its_host_only() {
+        let r = ReplyRoute::PartnerCallback {
+            partner_id: 1,
+            url: "https://partner.example.jp/hooks/renkei?token=abc".into(),
+        };
+        assert_eq!(r.describe(), "partner callback https://partner.example.jp");
+        assert_eq!(r.channel(), Channel::PartnerApi);
     }
 
     #[test]

@@ -252,8 +252,8 @@ fn secs_env(name: &str) -> Result<Option<Duration>, String> {
 }
 
 /// The outbox sender from `RENKEI_LINEWORKS_*` (all of client id, client secret, service
-/// account, private key file and bot id) and `RENKEI_CHATWORK_API_TOKEN`; `None` when neither
-/// is set. A half-set LINE WORKS configuration is an error naming what is missing.
+/// account, private key file and bot id), `RENKEI_CHATWORK_API_TOKEN` and partner callbacks
+/// (`RENKEI_PARTNER_CALLBACKS=off` turns them off); `None` when nothing can be sent. A half-set LINE WORKS configuration is an error naming what is missing.
 fn outbound_from_env() -> Result<Option<OutboundConfig>, String> {
     const LW: [&str; 5] = [
         "RENKEI_LINEWORKS_CLIENT_ID",
@@ -306,6 +306,8 @@ fn outbound_from_env() -> Result<Option<OutboundConfig>, String> {
         ChatworkSendConfig::new(&base, &token)
     });
     let mut o = OutboundConfig::new(lineworks, chatwork);
+    // Partner callbacks need no settings: the sender always runs (an idle round is one read).
+    o.callbacks = env_nonempty("RENKEI_PARTNER_CALLBACKS").as_deref() != Some("off");
     if !o.any() {
         return Ok(None);
     }

@@ -89,7 +89,15 @@ impl Desk {
             let delivery = Delivery::for_channel(row.channel);
             let route = match delivery {
                 Delivery::Outbox => Some(route_of(c.tx, id, row.channel)?),
-                Delivery::PartnerView => None,
+                Delivery::PartnerView => match outbox::partner_of(c.tx, id)? {
+                    Some(pid) => outbox::callback_of(c.tx, pid)?.map(|(url, _)| {
+                        ReplyRoute::PartnerCallback {
+                            partner_id: pid,
+                            url,
+                        }
+                    }),
+                    None => None,
+                },
                 Delivery::RecordOnly if record_only => None,
                 Delivery::RecordOnly => return Err(no_way_back(id, row.channel)),
             };
@@ -149,8 +157,66 @@ impl Desk {
 
     // ----- the sender worker's steps (renkei-intake `outbound`) --------------------------------
 
+    /// Registers where a partner-API partner wants replies POSTed (`https://`, or `http://`
+    /// to this machine only) and returns the new signing secret — shown once, audited
+    /// (`partner.callback`, without the secret).
+    pub fn set_partner_callback(&mut self, partner_id: i64, url: &str, by: &str) -> Result<String> {
+        let url = url.trim().to_string();
+        let loopback = ["http://127.0.0.1", "http://localhost", "http://[::1]"]
+            .iter()
+            .any(|p| {
+                url.strip_prefix(p)
+                    .is_some_and(|rest| rest.is_empty() || rest.starts_with([':', '/']))
+            });
+        let https = url
+            .strip_prefix("https://")
+            .is_some_and(|rest| !rest.is_empty() && !rest.starts_with('/'));
+        if !(https || loopback) || url.len() > 2000 || url.chars().any(char::is_whitespace) {
+            return Err(Error::invalid(
+                "url",
+                "the callback URL must start with https:// (http:// only to this machine) and be one line",
+            ));
+        }
+        let secret = {
+            use rand::RngCore;
+            let mut b = [0u8; 32];
+            rand::rngs::OsRng.fill_bytes(&mut b);
+            hex::encode(b)
+        };
+        self.act(by, |c| {
+            crate::store::partners::get(c.tx, partner_id)?;
+            outbox::set_callback(c.tx, partner_id, &url, &secret, c.now)?;
+            c.audit(
+                "partner.callback",
+                Some(&format!("partner:{partner_id}")),
+                &url,
+            )
+        })?;
+        Ok(secret)
+    }
+
+    /// Removes a partner's callback (replies then show on its status page only).
+    pub fn clear_partner_callback(&mut self, partner_id: i64, by: &str) -> Result<()> {
+        self.act(by, |c| {
+            if !outbox::clear_callback(c.tx, partner_id)? {
+                return Err(Error::NotFound(format!(
+                    "partner {partner_id} has no callback registered"
+                )));
+            }
+            c.audit(
+                "partner.callback_clear",
+                Some(&format!("partner:{partner_id}")),
+                "",
+            )
+        })
+    }
+
     /// Entries left `sending` by a sender that died go back to `pending` (maybe_duplicate).
     pub fn outbox_recover(&mut self, now: DateTime<Utc>) -> Result<usize> {
+        // Every round asks; only a real recovery takes the write lock.
+        if !self.store.read(|tx| outbox::any_expired(tx, now))? {
+            return Ok(0);
+        }
         let n = self.store.write(|tx| outbox::recover_expired(tx, now))?;
         if n > 0 {
             tracing::warn!(

@@ -201,6 +201,12 @@ pub const MIGRATIONS: &[&str] = &[
     );
     CREATE INDEX outbox_due ON outbox(status, next_attempt_at);
     CREATE INDEX outbox_consultation ON outbox(consultation_id, id);
+    CREATE TABLE partner_callbacks (
+        partner_id INTEGER PRIMARY KEY REFERENCES partners(id),
+        url TEXT NOT NULL,
+        secret TEXT NOT NULL,
+        created_at TEXT NOT NULL
+    );
     "#,
 ];
 

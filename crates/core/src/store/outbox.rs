@@ -188,13 +188,95 @@ pub fn claim(
         |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?, r.get(3)?)),
     )?;
     let route = parse_route(&route)?;
+    let (text, secret) = match &route {
+        ReplyRoute::PartnerCallback { partner_id, .. } => (
+            callback_payload(conn, consultation_id, id)?,
+            callback_of(conn, *partner_id)?.map(|(_, secret)| secret),
+        ),
+        _ => (route.outgoing_text(&body), None),
+    };
     Ok(Some(SendJob {
         id,
         consultation_id,
-        text: route.outgoing_text(&body),
+        text,
         route,
         attempt,
+        secret,
     }))
+}
+
+/// The JSON a partner's callback gets for outbox entry `id`.
+fn callback_payload(conn: &Connection, consultation_id: i64, id: i64) -> Result<String> {
+    let (external_id, mid, author, body, at): (Option<String>, i64, String, String, String) = conn
+        .query_row(
+            "SELECT c.external_id, m.id, m.author, m.body, m.at FROM outbox o
+             JOIN messages m ON m.id = o.message_id JOIN consultations c ON c.id = o.consultation_id
+             WHERE o.id = ?1",
+            [id],
+            |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?, r.get(3)?, r.get(4)?)),
+        )?;
+    Ok(serde_json::json!({
+        "event": "consultation.reply",
+        "consultation_id": consultation_id,
+        "external_id": external_id,
+        "reply": {"id": mid, "at": at, "author": author, "body": body},
+    })
+    .to_string())
+}
+
+/// The callback URL and secret a partner registered.
+pub fn callback_of(conn: &Connection, partner_id: i64) -> Result<Option<(String, String)>> {
+    Ok(conn
+        .query_row(
+            "SELECT url, secret FROM partner_callbacks WHERE partner_id = ?1",
+            [partner_id],
+            |r| Ok((r.get(0)?, r.get(1)?)),
+        )
+        .optional()?)
+}
+
+/// Registers (or replaces) a partner's callback.
+pub fn set_callback(
+    conn: &Connection,
+    partner_id: i64,
+    url: &str,
+    secret: &str,
+    now: DateTime<Utc>,
+) -> Result<()> {
+    conn.execute(
+        "INSERT OR REPLACE INTO partner_callbacks (partner_id, url, secret, created_at) VALUES (?1, ?2, ?3, ?4)",
+        params![partner_id, url, secret, ts(now)],
+    )?;
+    Ok(())
+}
+
+/// Removes a partner's callback; false when there was none.
+pub fn clear_callback(conn: &Connection, partner_id: i64) -> Result<bool> {
+    Ok(conn.execute(
+        "DELETE FROM partner_callbacks WHERE partner_id = ?1",
+        [partner_id],
+    )? == 1)
+}
+
+/// The partner of a consultation (callbacks are per partner).
+pub fn partner_of(conn: &Connection, consultation_id: i64) -> Result<Option<i64>> {
+    Ok(conn
+        .query_row(
+            "SELECT partner_id FROM consultations WHERE id = ?1",
+            [consultation_id],
+            |r| r.get(0),
+        )
+        .optional()?
+        .flatten())
+}
+
+/// Whether any `sending` entry's lease ran out (a cheap read before the recovery write).
+pub fn any_expired(conn: &Connection, now: DateTime<Utc>) -> Result<bool> {
+    Ok(conn.query_row(
+        "SELECT EXISTS (SELECT 1 FROM outbox WHERE status = 'sending' AND lease_until < ?1)",
+        [ts(now)],
+        |r| r.get(0),
+    )?)
 }
 
 /// Records `sent` for attempt `attempt`; false when the entry moved on meanwhile.

@@ -194,7 +194,7 @@ impl LineworksSender {
                 "{}/bots/{}/users/{user_id}/messages",
                 self.cfg.api_base, self.cfg.bot_id
             ),
-            ReplyRoute::ChatworkRoom { .. } => {
+            ReplyRoute::ChatworkRoom { .. } | ReplyRoute::PartnerCallback { .. } => {
                 return SendOutcome::Failed {
                     error: "not a LINE WORKS route".into(),
                 }

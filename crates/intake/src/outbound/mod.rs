@@ -16,12 +16,14 @@
 //! entry says so (`maybe_duplicate`). Times are the real clock (`RENKEI_NOW` freezes domain
 //! time only).
 
+pub mod callback;
 pub mod chatwork;
 pub mod http;
 pub mod limits;
 pub mod lineworks;
 
 use crate::state::IntakeState;
+use callback::CallbackSender;
 use chatwork::{ChatworkSendConfig, ChatworkSender};
 use lineworks::{LineworksSendConfig, LineworksSender};
 use renkei_core::desk::RetryPolicy;
@@ -51,6 +53,8 @@ pub struct OutboundConfig {
     pub batch: usize,
     /// Sends in flight at once.
     pub concurrency: usize,
+    /// POST replies to the callback URLs partners registered (on unless turned off).
+    pub callbacks: bool,
 }
 
 impl OutboundConfig {
@@ -68,12 +72,13 @@ impl OutboundConfig {
             retry: RetryPolicy::default(),
             batch: 100,
             concurrency: 8,
+            callbacks: true,
         }
     }
 
     /// Whether anything can be sent.
     pub fn any(&self) -> bool {
-        self.lineworks.is_some() || self.chatwork.is_some()
+        self.lineworks.is_some() || self.chatwork.is_some() || self.callbacks
     }
 }
 
@@ -84,6 +89,7 @@ pub struct Outbound {
     client: reqwest::Client,
     lineworks: Option<LineworksSender>,
     chatwork: Option<ChatworkSender>,
+    callbacks: Option<CallbackSender>,
 }
 
 impl Outbound {
@@ -97,6 +103,7 @@ impl Outbound {
         Ok(Outbound {
             lineworks: cfg.lineworks.clone().map(LineworksSender::new),
             chatwork: cfg.chatwork.clone().map(ChatworkSender::new),
+            callbacks: cfg.callbacks.then(CallbackSender::default),
             client,
             cfg,
         })
@@ -105,6 +112,9 @@ impl Outbound {
     async fn try_take(&self, route: &ReplyRoute) -> Option<Result<(), Duration>> {
         match route {
             ReplyRoute::ChatworkRoom { .. } => Some(self.chatwork.as_ref()?.try_take(route).await),
+            ReplyRoute::PartnerCallback { .. } => {
+                Some(self.callbacks.as_ref()?.try_take(route).await)
+            }
             _ => Some(self.lineworks.as_ref()?.try_take(route).await),
         }
     }
@@ -119,6 +129,10 @@ impl Outbound {
             ReplyRoute::ChatworkRoom { .. } => match &self.chatwork {
                 Some(c) => c.send(&self.client, job).await,
                 None => missing("Chatwork"),
+            },
+            ReplyRoute::PartnerCallback { .. } => match &self.callbacks {
+                Some(c) => c.send(&self.client, job).await,
+                None => missing("Partner callbacks"),
             },
             _ => match &self.lineworks {
                 Some(l) => l.send(&self.client, job).await,
