@@ -40,7 +40,7 @@ export default {
     piiTitle: "This may contain more personal data than needed",
     piiLead: "Keep only what the partner needs (initials, the partner's case number).",
     piiSaveAnyway: "Save anyway", piiEdit: "Edit",
-    saved: "Saved", replyHint: "Replies are shown to the partner; internal notes are not.",
+    saved: "Saved", replyHint: "Replies reach the partner (how: below); internal notes do not.",
   },
   delivery: {
     pending: "Waiting to send", sent: "Sent", failed: "Not sent", resend: "Send again",

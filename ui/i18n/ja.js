@@ -40,7 +40,7 @@ export default {
     piiTitle: "個人情報が必要以上に含まれているかもしれません",
     piiLead: "相手に必要な情報だけにしてください（氏名はイニシャル、先方の管理番号など）。",
     piiSaveAnyway: "このまま保存", piiEdit: "修正する",
-    saved: "保存しました", replyHint: "返信は連携先の画面に表示されます。院内メモは表示されません。",
+    saved: "保存しました", replyHint: "返信は連携先に届きます（届け方は下に表示）。院内メモは表示されません。",
   },
   delivery: {
     pending: "送信待ち", sent: "送信済み", failed: "送信失敗", resend: "再送",
