@@ -34,6 +34,7 @@ pub mod fax_folder;
 pub mod group_commit;
 pub mod json;
 pub mod lineworks;
+pub mod outbound;
 pub mod partner_api;
 pub mod ratelimit;
 mod router;

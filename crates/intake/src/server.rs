@@ -77,7 +77,7 @@ fn is_connection_error(e: &std::io::Error) -> bool {
     )
 }
 
-/// Starts the configured background workers (Chatwork poller, FAX folder); they stop when
+/// Starts the configured background workers (Chatwork poller, outbox sender, FAX folder); they stop when
 /// `stop` turns true.
 pub fn spawn_workers(
     state: &IntakeState,
@@ -86,6 +86,13 @@ pub fn spawn_workers(
     let mut handles = Vec::new();
     if let Some(cfg) = state.config().chatwork_poll.clone() {
         handles.push(tokio::spawn(chatwork_poll::run(
+            state.clone(),
+            cfg,
+            stop.clone(),
+        )));
+    }
+    if let Some(cfg) = state.config().outbound.clone().filter(|o| o.any()) {
+        handles.push(tokio::spawn(crate::outbound::run(
             state.clone(),
             cfg,
             stop.clone(),

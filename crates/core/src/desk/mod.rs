@@ -15,6 +15,7 @@
 //! | `consultation.rs` | queue, detail, status/owner/urgency/category/snooze, messages |
 //! | `documents.rs` | attachments, document import, reading an attachment |
 //! | `partners.rs` | partners, API keys, the partner's view, response statistics |
+//! | `replies.rs` | replies sent back on the consultation's channel: the outbox, 再送, the sender's steps |
 //! | `staff.rs` | staff profiles, sign-in, PINs, who may administer |
 //! | `maintenance.rs` | audit log, notification log, backups, integrity check |
 
@@ -24,6 +25,7 @@ mod intake;
 mod mail;
 mod maintenance;
 mod partners;
+mod replies;
 mod report;
 mod staff;
 
@@ -33,6 +35,7 @@ pub use intake::BatchItem;
 pub use mail::MailOutcome;
 pub use maintenance::{BackupStatus, CheckReport};
 pub use partners::PartnerStats;
+pub use replies::{ReplyOutcome, RetryPolicy};
 pub use report::EVENING_TITLE;
 
 use crate::clock::Clock;

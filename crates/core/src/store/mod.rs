@@ -15,6 +15,7 @@ pub mod keys;
 pub mod messages;
 pub mod migrations;
 pub mod notifications;
+pub mod outbox;
 pub mod partners;
 pub mod report;
 pub mod search;
