@@ -201,15 +201,19 @@ pub async fn connect(cfg: &ImapConfig) -> Result<(Session, Caps), ImapError> {
     Ok((session, caps))
 }
 
-/// The server's hierarchy separator (`LIST "" ""`).
+/// The server's hierarchy separator: `LIST "" ""` (RFC 3501), else that of the top-level
+/// folders (`LIST "" "%"`); `None` = a flat server.
 pub async fn delimiter(session: &mut Session, limit: Duration) -> Result<Option<String>, ImapError> {
-    let names: Vec<_> = timed(limit, "LIST", async {
-        session.list(Some(""), Some("")).await?.try_collect().await
-    })
-    .await?;
-    Ok(names
-        .first()
-        .and_then(|n| n.delimiter().map(str::to_string)))
+    for pattern in ["", "%"] {
+        let names: Vec<_> = timed(limit, "LIST", async {
+            session.list(Some(""), Some(pattern)).await?.try_collect().await
+        })
+        .await?;
+        if let Some(d) = names.iter().find_map(|n| n.delimiter()) {
+            return Ok(Some(d.to_string()));
+        }
+    }
+    Ok(None)
 }
 
 async fn folder_exists(session: &mut Session, name: &str, limit: Duration) -> Result<bool, ImapError> {

@@ -12,8 +12,10 @@
 //! 3. the cursor (`UIDVALIDITY:last UID`, `Desk::set_poll_cursor`) moves on every 50 mails and
 //!    at the end of the round.
 //!
-//! Between rounds the session waits in `IDLE` when the server offers it (restarted every
-//! `idle_refresh`), else sleeps `poll_interval`. Any error ends the session; the next one
+//! A round that took in anything is followed by another at once (mail that arrived meanwhile
+//! was announced during that round, not in a later IDLE); after an empty round the session
+//! waits in `IDLE` when the server offers it (restarted every `idle_refresh`), else sleeps
+//! `poll_interval`. Any error ends the session; the next one
 //! starts after an exponential backoff, logged as one status line (`imap: … retrying in N s`).
 //!
 //! Restart safety: nothing is moved out of the mailbox before its commit, so a crash (or a
@@ -197,6 +199,7 @@ impl Ctx<'_> {
         report: &mut RoundReport,
     ) -> Result<(), ImapError> {
         let limit = self.cfg.command_timeout;
+        let started = std::time::Instant::now();
         let fetched: Vec<_> = timed(limit, "UID FETCH", async {
             session
                 .uid_fetch(uid.to_string(), "(UID BODY.PEEK[])")
@@ -215,6 +218,7 @@ impl Ctx<'_> {
             return Ok(());
         };
         drop(fetched);
+        let fetch_ms = started.elapsed().as_millis() as u64;
         report.fetched += 1;
         let opts = self.cfg.mail.clone();
         let taken = self
@@ -230,6 +234,7 @@ impl Ctx<'_> {
             })
             .await
             .map_err(store_err)?;
+        let store_ms = started.elapsed().as_millis() as u64 - fetch_ms;
         match taken {
             Ok((o, row)) => {
                 // Committed: now the mail may leave the mailbox.
@@ -250,6 +255,8 @@ impl Ctx<'_> {
                     channel = %o.channel,
                     attachments = o.attachments.len(),
                     refused_attachments = o.refused.len(),
+                    fetch_ms,
+                    store_ms,
                     "imap: taken in"
                 );
                 if o.created || o.joined {
@@ -327,6 +334,14 @@ async fn session(
         if *stop.borrow() {
             let _ = tokio::time::timeout(Duration::from_secs(5), session.logout()).await;
             return Ok(Ended::Stopped);
+        }
+        // Responses the server sent on its own (EXISTS, EXPUNGE of our moves) are not needed:
+        // the rounds ask with UID FETCH. Dropped here so they never pile up.
+        while session.unsolicited_responses.try_recv().is_ok() {}
+        // Mail that arrived during a busy round was announced then, not in the coming IDLE:
+        // only an empty round may wait (the server reports what arrives after it).
+        if r.fetched + r.refused > 0 {
+            continue;
         }
         if caps.idle {
             let mut idle = session.idle();

@@ -20,6 +20,7 @@
 
 mod consultation;
 mod documents;
+mod dropped;
 mod intake;
 mod mail;
 mod maintenance;
@@ -29,6 +30,7 @@ mod staff;
 
 pub use consultation::sort_rows;
 pub use documents::{safe_file_name, Document, ImportOutcome};
+pub use dropped::DropOutcome;
 pub use mail::MailOutcome;
 pub use maintenance::{BackupStatus, CheckReport};
 pub use partners::PartnerStats;
