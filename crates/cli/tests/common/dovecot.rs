@@ -25,6 +25,10 @@ pub struct Dovecot {
     child: Child,
     pub port: u16,
     pub dir: tempfile::TempDir,
+    /// With TLS (`start_tls`): the CA that signed the server's certificate (`localhost`), and
+    /// the implicit-TLS port.
+    pub ca: Option<PathBuf>,
+    pub tls_port: Option<u16>,
 }
 
 impl Drop for Dovecot {
@@ -57,6 +61,16 @@ fn id(flag: &str) -> String {
 impl Dovecot {
     /// Starts a private Dovecot, or `None` (with a loud message) when it is not installed.
     pub fn start() -> Option<Dovecot> {
+        Self::start_opts(false)
+    }
+
+    /// [`Dovecot::start`] plus an implicit-TLS (imaps) listener with a certificate for
+    /// `localhost` signed by a throw-away CA (`openssl`), in [`Dovecot::ca`].
+    pub fn start_tls() -> Option<Dovecot> {
+        Self::start_opts(true)
+    }
+
+    fn start_opts(tls: bool) -> Option<Dovecot> {
         let Some(bin) = find_binary() else {
             eprintln!(
                 "\n\n*** SKIPPED: the dovecot binary is missing; run `scripts/install-system-deps.sh --test` (Debian: dovecot-imapd) to run the IMAP tests ***\n\n"
@@ -95,15 +109,25 @@ impl Dovecot {
         }
         std::fs::write(d.join("passwd"), format!("{USER}:{{PLAIN}}{PASSWORD}\n")).unwrap();
         let port = free_port();
+        let tls_port = tls.then(free_port);
+        if tls {
+            make_certs(d);
+        }
         let p = |s: &str| d.join(s).display().to_string();
+        let (ssl, imaps) = match tls_port {
+            Some(tp) => (
+                format!("ssl = yes\nssl_cert = <{}\nssl_key = <{}\n", p("server.pem"), p("server.key")),
+                format!("address = 127.0.0.1\n    port = {tp}\n    ssl = yes"),
+            ),
+            None => ("ssl = no\n".to_string(), "port = 0".to_string()),
+        };
         let conf = format!(
             r#"base_dir = {run}
 state_dir = {state}
 log_path = {log}
 protocols = imap
 listen = 127.0.0.1
-ssl = no
-disable_plaintext_auth = no
+{ssl}disable_plaintext_auth = no
 auth_mechanisms = plain login
 default_internal_user = {internal}
 default_internal_group = {internal_group}
@@ -128,7 +152,7 @@ service imap-login {{
     port = {port}
   }}
   inet_listener imaps {{
-    port = 0
+    {imaps}
   }}
 }}
 service pop3-login {{
@@ -166,7 +190,13 @@ protocol imap {{
             .stderr(std::fs::File::create(d.join("dovecot.stderr")).unwrap())
             .spawn()
             .unwrap();
-        let dc = Dovecot { child, port, dir };
+        let dc = Dovecot {
+            child,
+            port,
+            dir,
+            ca: tls.then(|| d.join("ca.pem")),
+            tls_port,
+        };
         let t0 = Instant::now();
         loop {
             if TcpStream::connect(("127.0.0.1", port)).is_ok() {
@@ -188,6 +218,11 @@ protocol imap {{
         format!("imap://{USER}@127.0.0.1:{}/INBOX", self.port)
     }
 
+    /// `imaps://desk@localhost:TLS_PORT/INBOX` (after [`Dovecot::start_tls`]).
+    pub fn tls_url(&self) -> String {
+        format!("imaps://{USER}@localhost:{}/INBOX", self.tls_port.unwrap())
+    }
+
     /// A logged-in client.
     pub fn client(&self) -> ImapClient {
         ImapClient::login(self.port, USER, PASSWORD)
@@ -196,6 +231,22 @@ protocol imap {{
     pub fn log(&self) -> String {
         std::fs::read_to_string(self.dir.path().join("dovecot.log")).unwrap_or_default()
     }
+}
+
+/// A CA and a `localhost` server certificate signed by it (rustls refuses a self-signed CA
+/// certificate used as the server's own).
+fn make_certs(d: &Path) {
+    let run = |args: &[&str]| {
+        let o = Command::new("openssl").args(args).current_dir(d).output().unwrap();
+        assert!(o.status.success(), "openssl {args:?}: {}", String::from_utf8_lossy(&o.stderr));
+    };
+    run(&["req", "-x509", "-newkey", "rsa:2048", "-nodes", "-keyout", "ca.key", "-out", "ca.pem",
+        "-days", "2", "-subj", "/CN=Renkei test CA"]);
+    run(&["req", "-newkey", "rsa:2048", "-nodes", "-keyout", "server.key", "-out", "server.csr",
+        "-subj", "/CN=localhost"]);
+    std::fs::write(d.join("ext.cnf"), "subjectAltName=DNS:localhost,IP:127.0.0.1\nbasicConstraints=CA:FALSE\n").unwrap();
+    run(&["x509", "-req", "-in", "server.csr", "-CA", "ca.pem", "-CAkey", "ca.key",
+        "-CAcreateserial", "-out", "server.pem", "-days", "2", "-extfile", "ext.cnf"]);
 }
 
 fn set_mode(p: &Path, mode: u32) {
