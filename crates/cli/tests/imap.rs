@@ -65,7 +65,10 @@ fn wait_until<T>(limit: Duration, what: &str, mut f: impl FnMut() -> Option<T>) 
         if let Some(v) = f() {
             return v;
         }
-        assert!(t0.elapsed() < limit, "timed out after {limit:?} waiting for {what}");
+        assert!(
+            t0.elapsed() < limit,
+            "timed out after {limit:?} waiting for {what}"
+        );
         std::thread::sleep(Duration::from_millis(50));
     }
 }
@@ -107,16 +110,21 @@ impl Rig {
     fn serve(&mut self) {
         let before = self.log().matches("imap: connected").count();
         self.spawn();
-        wait_until(Duration::from_secs(20), "imap: connected in the log", || {
-            (self.log().matches("imap: connected").count() > before).then_some(())
-        });
+        wait_until(
+            Duration::from_secs(20),
+            "imap: connected in the log",
+            || (self.log().matches("imap: connected").count() > before).then_some(()),
+        );
     }
 
     /// Starts `renkei serve` without waiting for the mailbox.
     fn spawn(&mut self) {
         self.starts += 1;
         let url = self.url.clone();
-        let stderr = self._tmp.path().join(format!("serve-{}.stderr", self.starts));
+        let stderr = self
+            ._tmp
+            .path()
+            .join(format!("serve-{}.stderr", self.starts));
         let mut envs = vec![
             ("RENKEI_IMAP_URL", url.as_str()),
             ("RENKEI_IMAP_PASSWORD", PASSWORD),
@@ -149,7 +157,11 @@ impl Rig {
             .env("RENKEI_NOW", NOW)
             .output()
             .unwrap();
-        assert!(o.status.success(), "{args:?}: {}", String::from_utf8_lossy(&o.stderr));
+        assert!(
+            o.status.success(),
+            "{args:?}: {}",
+            String::from_utf8_lossy(&o.stderr)
+        );
         serde_json::from_slice(&o.stdout).unwrap()
     }
 
@@ -213,7 +225,11 @@ fn delivered_mail_is_in_the_queue_within_10_s_and_moved_only_after_the_commit() 
     rig.serve();
     // The done folder was created by the poller (modified UTF-7 name under Renkei/).
     let mut c = rig.client();
-    assert!(c.list("Renkei/*").contains(&done_folder()), "{:?}", c.list("*"));
+    assert!(
+        c.list("Renkei/*").contains(&done_folder()),
+        "{:?}",
+        c.list("*")
+    );
 
     let t0 = Instant::now();
     c.append("INBOX", &crlf(&fixture("pdf_attachment.eml")));
@@ -229,13 +245,24 @@ fn delivered_mail_is_in_the_queue_within_10_s_and_moved_only_after_the_commit() 
     assert_eq!(atts.len(), 1, "{show}");
     assert_eq!(atts[0]["media_type"], "application/pdf");
     assert_eq!(atts[0]["name"], "referral.pdf");
-    assert!(text_of(&show).contains("setup.exe"), "the refused attachment is named");
-    wait_until(Duration::from_secs(10), "the mail moved to the done folder", || {
-        (rig.counts() == (0, 1)).then_some(())
-    });
+    assert!(
+        text_of(&show).contains("setup.exe"),
+        "the refused attachment is named"
+    );
+    wait_until(
+        Duration::from_secs(10),
+        "the mail moved to the done folder",
+        || (rig.counts() == (0, 1)).then_some(()),
+    );
 
     // Japanese charsets, an MCS notice and a forged one, and the same mail again.
-    for f in ["iso2022jp.eml", "sjis.eml", "mcs_notice.eml", "mcs_forged.eml", "pdf_attachment.eml"] {
+    for f in [
+        "iso2022jp.eml",
+        "sjis.eml",
+        "mcs_notice.eml",
+        "mcs_forged.eml",
+        "pdf_attachment.eml",
+    ] {
         c.append("INBOX", &crlf(&fixture(f)));
     }
     c.logout();
@@ -243,9 +270,16 @@ fn delivered_mail_is_in_the_queue_within_10_s_and_moved_only_after_the_commit() 
         (rig.counts() == (0, 6)).then_some(())
     });
     let q = rig.queue();
-    assert_eq!(q.len(), 5, "the repeated Message-ID made nothing new: {q:#?}");
+    assert_eq!(
+        q.len(),
+        5,
+        "the repeated Message-ID made nothing new: {q:#?}"
+    );
     let subjects: Vec<&str> = q.iter().map(|r| r["subject"].as_str().unwrap()).collect();
-    assert!(subjects.contains(&"退院前カンファレンスの日程について"), "{subjects:?}");
+    assert!(
+        subjects.contains(&"退院前カンファレンスの日程について"),
+        "{subjects:?}"
+    );
     assert!(subjects.contains(&"お薬の配達時間の変更"), "{subjects:?}");
     let mcs: Vec<&Value> = q.iter().filter(|r| r["channel"] == "mcs").collect();
     assert_eq!(mcs.len(), 1, "only the real notice is an MCS item: {q:#?}");
@@ -255,11 +289,17 @@ fn delivered_mail_is_in_the_queue_within_10_s_and_moved_only_after_the_commit() 
         .find(|r| r["channel"] == "email" && r["subject"].as_str().unwrap().contains("MCS"))
         .expect("the forged notice is an ordinary mail");
     let text = text_of(&rig.show(&forged["id"]));
-    assert!(text.contains("MCS の送信元として登録されていない"), "{text}");
+    assert!(
+        text.contains("MCS の送信元として登録されていない"),
+        "{text}"
+    );
     // Status lines, no message text in the log.
     let log = rig.log();
     assert!(log.contains("imap: taken in"), "{log}");
-    assert!(!log.contains("カンファレンス") && !log.contains("配達"), "{log}");
+    assert!(
+        !log.contains("カンファレンス") && !log.contains("配達"),
+        "{log}"
+    );
 }
 
 #[test]
@@ -296,13 +336,19 @@ fn sigkill_between_fetch_and_commit_loses_and_duplicates_nothing() {
             .then_some(l)
     });
     assert!(dlog.contains("body_count=1"));
-    assert_eq!(rig.counts(), (1, 0), "nothing may leave the inbox before the commit");
+    assert_eq!(
+        rig.counts(),
+        (1, 0),
+        "nothing may leave the inbox before the commit"
+    );
     assert!(rig.queue().is_empty(), "nothing was committed");
 
     rig.serve();
-    let item = wait_until(Duration::from_secs(10), "the mail after the restart", || {
-        rig.queue().into_iter().next()
-    });
+    let item = wait_until(
+        Duration::from_secs(10),
+        "the mail after the restart",
+        || rig.queue().into_iter().next(),
+    );
     assert_eq!(item["subject"], "訪問診療のご相談（試験太郎様）");
     wait_until(Duration::from_secs(10), "the mail moved", || {
         (rig.counts() == (0, 1)).then_some(())
@@ -375,7 +421,9 @@ fn a_10_mb_pdf_attachment_arrives_whole() {
     let a = &rig.show(&item["id"])["attachments"][0];
     assert_eq!(a["size"], pdf.len());
     assert_eq!(a["sha256"], sha);
-    wait_until(Duration::from_secs(10), "moved", || (rig.counts() == (0, 1)).then_some(()));
+    wait_until(Duration::from_secs(10), "moved", || {
+        (rig.counts() == (0, 1)).then_some(())
+    });
 }
 
 fn bomb_mail(i: usize) -> Vec<u8> {
@@ -427,7 +475,10 @@ fn a_mail_bomb_of_500_with_a_crash_in_the_middle_stays_within_limits() {
     for i in 0..N {
         c.append("INBOX", &bomb_mail(i));
     }
-    println!("IMAP BOMB: {N} mails appended in {} ms", t_append.elapsed().as_millis());
+    println!(
+        "IMAP BOMB: {N} mails appended in {} ms",
+        t_append.elapsed().as_millis()
+    );
     let t0 = Instant::now();
     // Kill the server once a third is in.
     let step = |desk: &mut Desk, live: &mut LiveNotifications, shown: &mut Vec<_>| {
@@ -443,7 +494,10 @@ fn a_mail_bomb_of_500_with_a_crash_in_the_middle_stays_within_limits() {
     let at_kill = rig.queue().len();
     let (inbox_at_kill, done_at_kill) = rig.counts();
     println!("IMAP BOMB: SIGKILL with {at_kill} in the queue, inbox {inbox_at_kill}, done {done_at_kill}");
-    assert!(done_at_kill <= at_kill, "moved before commit: {done_at_kill} moved, {at_kill} stored");
+    assert!(
+        done_at_kill <= at_kill,
+        "moved before commit: {done_at_kill} moved, {at_kill} stored"
+    );
     rig.serve();
     wait_until(Duration::from_secs(180), "the whole bomb", || {
         step(&mut desk, &mut live, &mut shown);
@@ -476,8 +530,15 @@ fn a_mail_bomb_of_500_with_a_crash_in_the_middle_stays_within_limits() {
     );
     assert_eq!(q.len(), N, "nothing lost, nothing doubled");
     assert_eq!(subjects.len(), N);
-    assert!(rss_first.max(rss_second) < 150 * 1024, "peak RSS {} KiB", rss_first.max(rss_second));
-    assert!(!shown.is_empty(), "the policy saw the arrivals (positive control)");
+    assert!(
+        rss_first.max(rss_second) < 150 * 1024,
+        "peak RSS {} KiB",
+        rss_first.max(rss_second)
+    );
+    assert!(
+        !shown.is_empty(),
+        "the policy saw the arrivals (positive control)"
+    );
     // The bomb's text makes the urgency model say 至急 (the worst case: urgent items pop up at
     // once and repeat until taken). Announced: a few one by one, the rest in bundles; repeats
     // per bundle — bounded, not one per mail (6 500 in two hours before bundling).
@@ -490,12 +551,31 @@ fn a_mail_bomb_of_500_with_a_crash_in_the_middle_stays_within_limits() {
     // At most 3 one by one, then one bundle per 20 s of arrivals (+1 at each end, +1 for the
     // restart).
     let limit = 3 + (span.as_secs() / 20) as usize + 3;
-    println!("IMAP BOMB: {announced} announcements over {} s of arrivals (limit {limit}), {} on screen", span.as_secs(), on_screen.len());
-    assert!(announced <= limit, "{announced} announcements (limit {limit})");
-    assert!(on_screen.len() <= limit, "{} notifications on screen", on_screen.len());
-    assert!(shown.len() < 20 * limit, "{} notifications in two hours", shown.len());
+    println!(
+        "IMAP BOMB: {announced} announcements over {} s of arrivals (limit {limit}), {} on screen",
+        span.as_secs(),
+        on_screen.len()
+    );
+    assert!(
+        announced <= limit,
+        "{announced} announcements (limit {limit})"
+    );
+    assert!(
+        on_screen.len() <= limit,
+        "{} notifications on screen",
+        on_screen.len()
+    );
+    assert!(
+        shown.len() < 20 * limit,
+        "{} notifications in two hours",
+        shown.len()
+    );
     let logged = desk.notifications(1000).unwrap();
-    assert_eq!(logged.len(), shown.len(), "the notification log says the same");
+    assert_eq!(
+        logged.len(),
+        shown.len(),
+        "the notification log says the same"
+    );
     c.logout();
 }
 
@@ -505,7 +585,10 @@ fn plain_imap_to_another_host_or_a_password_in_the_url_is_refused_at_start() {
     let (data, key) = (tmp.path().join("data"), tmp.path().join("store.key"));
     for (url, says) in [
         ("imap://desk@mail.example.jp/INBOX", "unencrypted"),
-        ("imaps://desk:secret@mail.example.jp/INBOX", "RENKEI_IMAP_PASSWORD"),
+        (
+            "imaps://desk:secret@mail.example.jp/INBOX",
+            "RENKEI_IMAP_PASSWORD",
+        ),
         ("pop3://desk@mail.example.jp/", "imaps://"),
     ] {
         let o = common::renkei(&data, &key)
@@ -516,7 +599,10 @@ fn plain_imap_to_another_host_or_a_password_in_the_url_is_refused_at_start() {
             .unwrap();
         let err = String::from_utf8_lossy(&o.stderr);
         assert!(!o.status.success(), "{url} was accepted");
-        assert!(err.contains(says) && err.lines().count() == 1, "{url}: {err}");
+        assert!(
+            err.contains(says) && err.lines().count() == 1,
+            "{url}: {err}"
+        );
         assert!(!err.contains("secret"), "{err}");
         assert!(o.stdout.is_empty(), "no 'listening on' line: {url}");
     }
@@ -536,13 +622,23 @@ fn a_wrong_password_is_retried_with_backoff_and_a_clear_status_line() {
             ("RENKEI_IMAP_PASSWORD", "wrong-password"),
         ],
     );
-    let log = wait_until(Duration::from_secs(20), "two failed attempts in the log", || {
-        let l = rig.log();
-        (l.contains("retrying in 2 s") && l.contains("retrying in 4 s")).then_some(l)
-    });
+    let log = wait_until(
+        Duration::from_secs(20),
+        "two failed attempts in the log",
+        || {
+            let l = rig.log();
+            (l.contains("retrying in 2 s") && l.contains("retrying in 4 s")).then_some(l)
+        },
+    );
     assert!(log.contains("refused the login"), "{log}");
-    assert!(log.contains("RENKEI_IMAP_PASSWORD"), "says what to check: {log}");
-    assert!(!log.contains("wrong-password"), "the password is never logged");
+    assert!(
+        log.contains("RENKEI_IMAP_PASSWORD"),
+        "says what to check: {log}"
+    );
+    assert!(
+        !log.contains("wrong-password"),
+        "the password is never logged"
+    );
     // The server itself keeps answering.
     match common::send(&server.addr, "GET", "/healthz", &[], "") {
         common::Sent::Answer(200, _) => {}
@@ -552,7 +648,9 @@ fn a_wrong_password_is_retried_with_backoff_and_a_clear_status_line() {
 
 #[test]
 fn imaps_with_a_private_ca_takes_mail_and_an_unknown_certificate_is_refused() {
-    let Some(dc) = Dovecot::start_tls() else { return };
+    let Some(dc) = Dovecot::start_tls() else {
+        return;
+    };
     let ca = dc.ca.clone().unwrap();
     let mut rig = Rig::with(dc);
     rig.url = rig.dc.tls_url();
@@ -562,10 +660,14 @@ fn imaps_with_a_private_ca_takes_mail_and_an_unknown_certificate_is_refused() {
         let l = rig.log();
         l.contains("retrying in").then_some(l)
     });
-    assert!(log.contains("TLS with the mail server failed") && log.contains("RENKEI_IMAP_CA_FILE"), "{log}");
+    assert!(
+        log.contains("TLS with the mail server failed") && log.contains("RENKEI_IMAP_CA_FILE"),
+        "{log}"
+    );
     rig.kill();
     // With the clinic's CA: rustls accepts it and mail flows.
-    rig.extra.push(("RENKEI_IMAP_CA_FILE".into(), ca.display().to_string()));
+    rig.extra
+        .push(("RENKEI_IMAP_CA_FILE".into(), ca.display().to_string()));
     rig.serve();
     let mut c = rig.client();
     c.append("INBOX", &crlf(&fixture("sjis.eml")));
@@ -574,5 +676,7 @@ fn imaps_with_a_private_ca_takes_mail_and_an_unknown_certificate_is_refused() {
         rig.queue().into_iter().next()
     });
     assert_eq!(item["subject"], "お薬の配達時間の変更");
-    wait_until(Duration::from_secs(10), "moved", || (rig.counts() == (0, 1)).then_some(()));
+    wait_until(Duration::from_secs(10), "moved", || {
+        (rig.counts() == (0, 1)).then_some(())
+    });
 }

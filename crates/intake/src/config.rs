@@ -254,9 +254,9 @@ pub fn imap_from_env() -> Result<Option<ImapConfig>, String> {
         c.ca_file = Some(PathBuf::from(f));
     }
     if let Some(v) = env_nonempty("RENKEI_IMAP_POLL_SECS") {
-        let secs: u64 = v.parse().map_err(|_| {
-            format!("RENKEI_IMAP_POLL_SECS must be a number of seconds, not '{v}'")
-        })?;
+        let secs: u64 = v
+            .parse()
+            .map_err(|_| format!("RENKEI_IMAP_POLL_SECS must be a number of seconds, not '{v}'"))?;
         c.poll_interval = Duration::from_secs(secs.max(1));
     }
     c.mail = renkei_core::mail::MailOptions::with_mcs_senders(

@@ -86,7 +86,9 @@ impl ImapConfig {
         }
         let user = percent_decode(userinfo)?;
         if user.trim().is_empty() {
-            return Err("RENKEI_IMAP_URL has an empty user: write imaps://USER@HOST:993/INBOX".into());
+            return Err(
+                "RENKEI_IMAP_URL has an empty user: write imaps://USER@HOST:993/INBOX".into(),
+            );
         }
         let (host, port) = split_host_port(hostport)?;
         let port = port.unwrap_or(if tls { 993 } else { 143 });
@@ -194,7 +196,8 @@ fn percent_decode(s: &str) -> Result<String, String> {
                 .get(i + 1..i + 3)
                 .and_then(|h| u8::from_str_radix(h, 16).ok())
                 .ok_or_else(|| {
-                    "RENKEI_IMAP_URL: a % must be followed by two hex digits (%40 for @)".to_string()
+                    "RENKEI_IMAP_URL: a % must be followed by two hex digits (%40 for @)"
+                        .to_string()
                 })?;
             out.push(hex);
             i += 3;
@@ -258,8 +261,11 @@ mod tests {
 
     #[test]
     fn urls_are_checked() {
-        let c = ImapConfig::parse("imaps://desk%40clinic.example.jp@mail.example.jp/INBOX", "pw")
-            .unwrap();
+        let c = ImapConfig::parse(
+            "imaps://desk%40clinic.example.jp@mail.example.jp/INBOX",
+            "pw",
+        )
+        .unwrap();
         assert!(c.tls);
         assert_eq!(c.user, "desk@clinic.example.jp");
         assert_eq!((c.host.as_str(), c.port), ("mail.example.jp", 993));
@@ -272,7 +278,10 @@ mod tests {
         let e = ImapConfig::parse("imap://u@mail.example.jp/INBOX", "pw").unwrap_err();
         assert!(e.contains("unencrypted") && e.contains("imaps://"), "{e}");
         let e = ImapConfig::parse("imaps://u:secret@h/INBOX", "pw").unwrap_err();
-        assert!(e.contains("RENKEI_IMAP_PASSWORD") && !e.contains("secret"), "{e}");
+        assert!(
+            e.contains("RENKEI_IMAP_PASSWORD") && !e.contains("secret"),
+            "{e}"
+        );
         assert!(ImapConfig::parse("https://u@h/", "pw").is_err());
         assert!(ImapConfig::parse("imaps://h/INBOX", "pw").is_err());
         assert!(ImapConfig::parse("imaps://u@h:99999/INBOX", "pw").is_err());

@@ -180,18 +180,17 @@ pub async fn connect(cfg: &ImapConfig) -> Result<(Session, Caps), ImapError> {
     if greeting.is_none() {
         return Err(ImapError::Io("closed before the greeting".into()));
     }
-    let mut session = match tokio::time::timeout(limit, client.login(&cfg.user, &cfg.password))
-        .await
-    {
-        Err(_) => return Err(ImapError::Timeout(limit)),
-        Ok(Err((e, _))) => {
-            return Err(match ImapError::from_imap("LOGIN", e) {
-                ImapError::Refused { why, .. } => ImapError::Login(why),
-                other => other,
-            })
-        }
-        Ok(Ok(s)) => s,
-    };
+    let mut session =
+        match tokio::time::timeout(limit, client.login(&cfg.user, &cfg.password)).await {
+            Err(_) => return Err(ImapError::Timeout(limit)),
+            Ok(Err((e, _))) => {
+                return Err(match ImapError::from_imap("LOGIN", e) {
+                    ImapError::Refused { why, .. } => ImapError::Login(why),
+                    other => other,
+                })
+            }
+            Ok(Ok(s)) => s,
+        };
     let caps = timed(limit, "CAPABILITY", session.capabilities()).await?;
     let caps = Caps {
         idle: caps.has_str("IDLE"),
@@ -203,10 +202,17 @@ pub async fn connect(cfg: &ImapConfig) -> Result<(Session, Caps), ImapError> {
 
 /// The server's hierarchy separator: `LIST "" ""` (RFC 3501), else that of the top-level
 /// folders (`LIST "" "%"`); `None` = a flat server.
-pub async fn delimiter(session: &mut Session, limit: Duration) -> Result<Option<String>, ImapError> {
+pub async fn delimiter(
+    session: &mut Session,
+    limit: Duration,
+) -> Result<Option<String>, ImapError> {
     for pattern in ["", "%"] {
         let names: Vec<_> = timed(limit, "LIST", async {
-            session.list(Some(""), Some(pattern)).await?.try_collect().await
+            session
+                .list(Some(""), Some(pattern))
+                .await?
+                .try_collect()
+                .await
         })
         .await?;
         if let Some(d) = names.iter().find_map(|n| n.delimiter()) {
@@ -216,9 +222,17 @@ pub async fn delimiter(session: &mut Session, limit: Duration) -> Result<Option<
     Ok(None)
 }
 
-async fn folder_exists(session: &mut Session, name: &str, limit: Duration) -> Result<bool, ImapError> {
+async fn folder_exists(
+    session: &mut Session,
+    name: &str,
+    limit: Duration,
+) -> Result<bool, ImapError> {
     let found: Vec<_> = timed(limit, "LIST", async {
-        session.list(Some(""), Some(name)).await?.try_collect().await
+        session
+            .list(Some(""), Some(name))
+            .await?
+            .try_collect()
+            .await
     })
     .await?;
     Ok(!found.is_empty())

@@ -73,7 +73,11 @@ struct Ctx<'a> {
 }
 
 /// Reads the cursor: the last UID taken for this `UIDVALIDITY` (0 after a change).
-async fn load_cursor(state: &IntakeState, cfg: &ImapConfig, validity: u32) -> Result<u32, ImapError> {
+async fn load_cursor(
+    state: &IntakeState,
+    cfg: &ImapConfig,
+    validity: u32,
+) -> Result<u32, ImapError> {
     let key = cfg.cursor_key();
     let stored = state
         .with_desk(move |d| Ok(d.poll_cursor(&key)?))
@@ -135,7 +139,10 @@ impl Ctx<'_> {
             .collect::<Vec<_>>()
             .join(",");
         imap_conn::move_uids(session, self.caps, &set, &self.done, limit).await?;
-        tracing::info!(count = uids.len(), "imap: moved mail taken in before to the done folder");
+        tracing::info!(
+            count = uids.len(),
+            "imap: moved mail taken in before to the done folder"
+        );
         Ok(())
     }
 
@@ -179,7 +186,12 @@ impl Ctx<'_> {
         Ok(report)
     }
 
-    async fn refuse(&mut self, session: &mut Session, uid: u32, why: &str) -> Result<(), ImapError> {
+    async fn refuse(
+        &mut self,
+        session: &mut Session,
+        uid: u32,
+        why: &str,
+    ) -> Result<(), ImapError> {
         let limit = self.cfg.command_timeout;
         imap_conn::move_uids(session, self.caps, &uid.to_string(), &self.error, limit).await?;
         tracing::warn!(
@@ -295,10 +307,16 @@ async fn session(
     let limit = cfg.command_timeout;
     let (mut session, caps) = imap_conn::connect(cfg).await?;
     let delim = imap_conn::delimiter(&mut session, limit).await?;
-    let done = imap_conn::ensure_folder(&mut session, &cfg.done_folder, delim.as_deref(), limit).await?;
+    let done =
+        imap_conn::ensure_folder(&mut session, &cfg.done_folder, delim.as_deref(), limit).await?;
     let error =
         imap_conn::ensure_folder(&mut session, &cfg.error_folder, delim.as_deref(), limit).await?;
-    let mailbox = timed(limit, "SELECT", session.select(encode_mailbox_name(&cfg.mailbox))).await?;
+    let mailbox = timed(
+        limit,
+        "SELECT",
+        session.select(encode_mailbox_name(&cfg.mailbox)),
+    )
+    .await?;
     let validity = mailbox.uid_validity.unwrap_or(0);
     let last = load_cursor(state, cfg, validity).await?;
     let mut ctx = Ctx {

@@ -49,8 +49,8 @@ pub mod text;
 mod wire;
 
 pub use config::{ChatworkPollConfig, FaxFolderConfig, IntakeCallback, IntakeConfig, Timeouts};
-pub use imap_account::ImapConfig;
 pub use errors::ApiError;
+pub use imap_account::ImapConfig;
 pub use router::router;
 pub use server::{
     run_server, serve, spawn_in_process, spawn_with_state, spawn_workers, ServerHandle,

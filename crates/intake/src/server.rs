@@ -92,7 +92,11 @@ pub fn spawn_workers(
         )));
     }
     if let Some(cfg) = state.config().fax_folder.clone() {
-        handles.push(tokio::spawn(fax_folder::run(state.clone(), cfg, stop.clone())));
+        handles.push(tokio::spawn(fax_folder::run(
+            state.clone(),
+            cfg,
+            stop.clone(),
+        )));
     }
     if let Some(cfg) = state.config().imap.clone() {
         handles.push(tokio::spawn(imap_poll::run(state.clone(), cfg, stop)));

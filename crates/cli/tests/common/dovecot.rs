@@ -87,7 +87,13 @@ impl Dovecot {
             std::fs::create_dir_all(d.join(sub)).unwrap();
         }
         let (internal, internal_group, login, uid, gid) = if root {
-            ("dovecot".to_string(), "dovecot".to_string(), "dovenull".to_string(), 65534, 65534)
+            (
+                "dovecot".to_string(),
+                "dovecot".to_string(),
+                "dovenull".to_string(),
+                65534,
+                65534,
+            )
         } else {
             let user = id("-un");
             let group = id("-gn");
@@ -116,7 +122,11 @@ impl Dovecot {
         let p = |s: &str| d.join(s).display().to_string();
         let (ssl, imaps) = match tls_port {
             Some(tp) => (
-                format!("ssl = yes\nssl_cert = <{}\nssl_key = <{}\n", p("server.pem"), p("server.key")),
+                format!(
+                    "ssl = yes\nssl_cert = <{}\nssl_key = <{}\n",
+                    p("server.pem"),
+                    p("server.key")
+                ),
                 format!("address = 127.0.0.1\n    port = {tp}\n    ssl = yes"),
             ),
             None => ("ssl = no\n".to_string(), "port = 0".to_string()),
@@ -237,16 +247,66 @@ protocol imap {{
 /// certificate used as the server's own).
 fn make_certs(d: &Path) {
     let run = |args: &[&str]| {
-        let o = Command::new("openssl").args(args).current_dir(d).output().unwrap();
-        assert!(o.status.success(), "openssl {args:?}: {}", String::from_utf8_lossy(&o.stderr));
+        let o = Command::new("openssl")
+            .args(args)
+            .current_dir(d)
+            .output()
+            .unwrap();
+        assert!(
+            o.status.success(),
+            "openssl {args:?}: {}",
+            String::from_utf8_lossy(&o.stderr)
+        );
     };
-    run(&["req", "-x509", "-newkey", "rsa:2048", "-nodes", "-keyout", "ca.key", "-out", "ca.pem",
-        "-days", "2", "-subj", "/CN=Renkei test CA"]);
-    run(&["req", "-newkey", "rsa:2048", "-nodes", "-keyout", "server.key", "-out", "server.csr",
-        "-subj", "/CN=localhost"]);
-    std::fs::write(d.join("ext.cnf"), "subjectAltName=DNS:localhost,IP:127.0.0.1\nbasicConstraints=CA:FALSE\n").unwrap();
-    run(&["x509", "-req", "-in", "server.csr", "-CA", "ca.pem", "-CAkey", "ca.key",
-        "-CAcreateserial", "-out", "server.pem", "-days", "2", "-extfile", "ext.cnf"]);
+    run(&[
+        "req",
+        "-x509",
+        "-newkey",
+        "rsa:2048",
+        "-nodes",
+        "-keyout",
+        "ca.key",
+        "-out",
+        "ca.pem",
+        "-days",
+        "2",
+        "-subj",
+        "/CN=Renkei test CA",
+    ]);
+    run(&[
+        "req",
+        "-newkey",
+        "rsa:2048",
+        "-nodes",
+        "-keyout",
+        "server.key",
+        "-out",
+        "server.csr",
+        "-subj",
+        "/CN=localhost",
+    ]);
+    std::fs::write(
+        d.join("ext.cnf"),
+        "subjectAltName=DNS:localhost,IP:127.0.0.1\nbasicConstraints=CA:FALSE\n",
+    )
+    .unwrap();
+    run(&[
+        "x509",
+        "-req",
+        "-in",
+        "server.csr",
+        "-CA",
+        "ca.pem",
+        "-CAkey",
+        "ca.key",
+        "-CAcreateserial",
+        "-out",
+        "server.pem",
+        "-days",
+        "2",
+        "-extfile",
+        "ext.cnf",
+    ]);
 }
 
 fn set_mode(p: &Path, mode: u32) {
@@ -353,7 +413,10 @@ impl ImapClient {
     pub fn list(&mut self, pattern: &str) -> Vec<String> {
         self.ok(&format!("LIST \"\" \"{pattern}\""))
             .into_iter()
-            .filter_map(|l| l.rsplit_once(' ').map(|(_, n)| n.trim_matches('"').to_string()))
+            .filter_map(|l| {
+                l.rsplit_once(' ')
+                    .map(|(_, n)| n.trim_matches('"').to_string())
+            })
             .collect()
     }
 

@@ -46,8 +46,11 @@ impl Desk {
             bytes,
             declared: None,
         };
-        Ok(DropOutcome::Document(
-            self.import_document(doc, to, Channel::Manual, by)?,
-        ))
+        Ok(DropOutcome::Document(self.import_document(
+            doc,
+            to,
+            Channel::Manual,
+            by,
+        )?))
     }
 }

@@ -612,7 +612,11 @@ impl NotificationPolicy {
                 return; // coalesced into the running urgent cycle (or owned already)
             }
             let window = Duration::seconds(URGENT_BURST_WINDOW_SECS);
-            while self.urgent_recent.front().is_some_and(|t| *t <= at - window) {
+            while self
+                .urgent_recent
+                .front()
+                .is_some_and(|t| *t <= at - window)
+            {
                 self.urgent_recent.pop_front();
             }
             if it.open() && self.urgent_recent.len() >= URGENT_BURST_LIMIT {

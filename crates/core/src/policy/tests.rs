@@ -410,7 +410,10 @@ fn an_urgent_burst_is_announced_in_bundles_that_repeat_as_one() {
         if i == 5 {
             p.handle(arrived(i), PolicyEvent::Ack { id: "c4".into() });
         }
-        shown.extend(p.handle(arrived(i), arrive(&format!("c{i}"), Category::Alert, Urgency::Urgent)));
+        shown.extend(p.handle(
+            arrived(i),
+            arrive(&format!("c{i}"), Category::Alert, Urgency::Urgent),
+        ));
     }
     shown.extend(run_until(&mut p, t("10:01:30")));
     let singles = shown
@@ -422,7 +425,11 @@ fn an_urgent_burst_is_announced_in_bundles_that_repeat_as_one() {
         .iter()
         .filter(|n| n.reason.starts_with("urgent_burst"))
         .collect();
-    assert_eq!(shown.len(), URGENT_BURST_LIMIT + bundles.len(), "{shown:#?}");
+    assert_eq!(
+        shown.len(),
+        URGENT_BURST_LIMIT + bundles.len(),
+        "{shown:#?}"
+    );
     assert!(bundles.len() <= 3, "{} bundles for 50 s", bundles.len());
     // Every item announced exactly once (but c4, taken before its bundle was shown), each
     // within the collect time of its arrival.
@@ -434,7 +441,11 @@ fn an_urgent_burst_is_announced_in_bundles_that_repeat_as_one() {
     for b in &bundles {
         assert_eq!(b.kind, NotificationKind::UrgentArrival);
         assert_eq!(b.replaces, None);
-        assert!(b.title.contains(&format!("{}件", b.ids.len())), "{}", b.title);
+        assert!(
+            b.title.contains(&format!("{}件", b.ids.len())),
+            "{}",
+            b.title
+        );
         for id in &b.ids {
             let i: i64 = id[1..].parse().unwrap();
             assert!(b.at - arrived(i) <= Duration::seconds(URGENT_BURST_COLLECT_SECS));
@@ -456,7 +467,12 @@ fn an_urgent_burst_is_announced_in_bundles_that_repeat_as_one() {
     );
     // Acknowledging everything ends the repeats.
     for i in 0..500 {
-        p.handle(t("12:00:01"), PolicyEvent::Ack { id: format!("c{i}") });
+        p.handle(
+            t("12:00:01"),
+            PolicyEvent::Ack {
+                id: format!("c{i}"),
+            },
+        );
     }
     assert!(run_until(&mut p, t("14:00:00")).is_empty());
 }
@@ -468,7 +484,10 @@ fn urgent_arrivals_spread_out_are_still_announced_one_by_one() {
     for i in 0..6 {
         let at = t("10:00:00") + Duration::seconds(i * 61);
         n += p
-            .handle(at, arrive(&format!("u{i}"), Category::Alert, Urgency::Urgent))
+            .handle(
+                at,
+                arrive(&format!("u{i}"), Category::Alert, Urgency::Urgent),
+            )
             .iter()
             .filter(|x| x.kind == NotificationKind::UrgentArrival)
             .count();
