@@ -49,7 +49,7 @@ export const api = {
   piiScan: (text) => call("pii_scan", { text }),
   phoneIntake: (call_) => call("phone_intake", { call: call_ }),
   // documents
-  importBytes: (name, bytesB64, to) => call("import_document_bytes", { name, bytesB64, to }),
+  importBytes: (name, bytesB64, to, mediaType) => call("import_document_bytes", { name, bytesB64, to, mediaType: mediaType || null }),
   importPaths: (paths, to) => call("import_document_paths", { paths, to }),
   attachmentDataUrl: (attachmentId) => call("attachment_data_url", { attachmentId }),
   attachmentOpen: (attachmentId) => call("attachment_open", { attachmentId }),

@@ -166,8 +166,10 @@ export default {
     now: "Lock the screen (Ctrl+L)", notAvailable: "No staff profile has a PIN, so the app cannot lock (Settings → Staff).",
   },
   drop: {
+    mailImported: "Mail imported: {name}", mailJoined: "MCS notice joined its group's consultation: {name}",
+    mailDuplicate: "This mail was already imported: {name}", mailRefusedAttachments: "({n} attachment(s) not taken; listed in the text)",
     newItem: "Drop to import as a new consultation", attach: "Drop to attach to this consultation",
-    types: "PDF, PNG, JPEG, TIFF (up to 20 MB)", imported: "Imported: {name}", attached: "Attached: {name}",
+    types: "PDF, PNG, JPEG, TIFF (up to 20 MB), mail .eml (up to 25 MB)", imported: "Imported: {name}", attached: "Attached: {name}",
     duplicate: "Already imported: {name}", refused: "Not imported: {name}",
   },
   keys: {

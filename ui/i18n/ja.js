@@ -166,8 +166,10 @@ export default {
     now: "画面をロック (Ctrl+L)", notAvailable: "PINのあるスタッフがいないため、ロックできません（設定 → スタッフ）。",
   },
   drop: {
+    mailImported: "メールを取り込みました: {name}", mailJoined: "MCS の通知を同じグループの相談にまとめました: {name}",
+    mailDuplicate: "同じメールは取り込み済みです: {name}", mailRefusedAttachments: "（取り込めなかった添付 {n} 件は相談の本文に記載）",
     newItem: "ここにドロップすると新しい相談として取り込みます", attach: "ドロップするとこの相談に添付します",
-    types: "PDF・PNG・JPEG・TIFF（20MBまで）", imported: "取り込みました: {name}", attached: "添付しました: {name}",
+    types: "PDF・PNG・JPEG・TIFF（20MBまで）、メール .eml（25MBまで）", imported: "取り込みました: {name}", attached: "添付しました: {name}",
     duplicate: "同じ書類は取り込み済みです: {name}", refused: "取り込めませんでした: {name}",
   },
   keys: {

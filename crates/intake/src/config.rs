@@ -4,6 +4,7 @@
 use crate::outbound::chatwork::ChatworkSendConfig;
 use crate::outbound::lineworks::{self, LineworksSendConfig};
 use crate::outbound::OutboundConfig;
+use crate::imap_account::ImapConfig;
 use crate::IntakeNotice;
 use std::path::PathBuf;
 use std::sync::Arc;
@@ -32,6 +33,8 @@ pub struct IntakeConfig {
     pub fax_folder: Option<FaxFolderConfig>,
     /// The outbox sender (replies to LINE WORKS / Chatwork); `None` = off.
     pub outbound: Option<OutboundConfig>,
+    /// IMAP poller of the clinic's mailbox; `None` = off.
+    pub imap: Option<ImapConfig>,
     /// Store connections used by request handlers.
     pub desk_pool_size: usize,
     /// Slow clients (see [`Timeouts`]).
@@ -83,6 +86,7 @@ impl std::fmt::Debug for IntakeConfig {
             .field("chatwork_poll", &self.chatwork_poll)
             .field("fax_folder", &self.fax_folder)
             .field("outbound", &self.outbound)
+            .field("imap", &self.imap)
             .field("desk_pool_size", &self.desk_pool_size)
             .field("timeouts", &self.timeouts)
             .field("on_intake", &self.on_intake.as_ref().map(|_| "<callback>"))
@@ -99,6 +103,7 @@ impl Default for IntakeConfig {
             chatwork_poll: None,
             fax_folder: None,
             outbound: None,
+            imap: None,
             desk_pool_size: 4,
             timeouts: Timeouts::default(),
             on_intake: None,
@@ -235,6 +240,7 @@ impl IntakeConfig {
         if let Some(f) = env_nonempty("RENKEI_FAX_FOLDER") {
             c.fax_folder = Some(FaxFolderConfig::new(f));
         }
+        c.imap = imap_from_env()?;
         Ok(c)
     }
 }
@@ -321,4 +327,37 @@ fn outbound_from_env() -> Result<Option<OutboundConfig>, String> {
         o.retry.base = d;
     }
     Ok(Some(o))
+/// `RENKEI_IMAP_URL` + `RENKEI_IMAP_PASSWORD` and the optional `RENKEI_IMAP_DONE_FOLDER`,
+/// `RENKEI_IMAP_ERROR_FOLDER`, `RENKEI_IMAP_CA_FILE`, `RENKEI_IMAP_POLL_SECS`,
+/// `RENKEI_MCS_SENDERS`; `None` without a URL.
+pub fn imap_from_env() -> Result<Option<ImapConfig>, String> {
+    let Some(url) = env_nonempty("RENKEI_IMAP_URL") else {
+        return Ok(None);
+    };
+    // Not trimmed: a password may end in a space.
+    let password = std::env::var("RENKEI_IMAP_PASSWORD").unwrap_or_default();
+    let mut c = ImapConfig::parse(&url, &password)?;
+    if let Some(f) = env_nonempty("RENKEI_IMAP_DONE_FOLDER") {
+        c.done_folder = f;
+    }
+    if let Some(f) = env_nonempty("RENKEI_IMAP_ERROR_FOLDER") {
+        c.error_folder = f;
+    }
+    if c.done_folder.trim_matches('/') == c.mailbox || c.error_folder.trim_matches('/') == c.mailbox
+    {
+        return Err("RENKEI_IMAP_DONE_FOLDER / RENKEI_IMAP_ERROR_FOLDER must differ from the polled mailbox".into());
+    }
+    if let Some(f) = env_nonempty("RENKEI_IMAP_CA_FILE") {
+        c.ca_file = Some(PathBuf::from(f));
+    }
+    if let Some(v) = env_nonempty("RENKEI_IMAP_POLL_SECS") {
+        let secs: u64 = v
+            .parse()
+            .map_err(|_| format!("RENKEI_IMAP_POLL_SECS must be a number of seconds, not '{v}'"))?;
+        c.poll_interval = Duration::from_secs(secs.max(1));
+    }
+    c.mail = renkei_core::mail::MailOptions::with_mcs_senders(
+        std::env::var("RENKEI_MCS_SENDERS").ok().as_deref(),
+    );
+    Ok(Some(c))
 }

@@ -21,6 +21,7 @@
 
 mod consultation;
 mod documents;
+mod dropped;
 mod intake;
 mod mail;
 mod maintenance;
@@ -31,6 +32,7 @@ mod staff;
 
 pub use consultation::sort_rows;
 pub use documents::{safe_file_name, Document, ImportOutcome};
+pub use dropped::DropOutcome;
 pub use intake::BatchItem;
 pub use mail::MailOutcome;
 pub use maintenance::{BackupStatus, CheckReport};
