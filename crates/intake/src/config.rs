@@ -1,10 +1,10 @@
 //! Configuration of the intake server, from the environment (`renkei serve`) or built by the
 //! desktop app.
 
+use crate::imap_account::ImapConfig;
 use crate::outbound::chatwork::ChatworkSendConfig;
 use crate::outbound::lineworks::{self, LineworksSendConfig};
 use crate::outbound::OutboundConfig;
-use crate::imap_account::ImapConfig;
 use crate::IntakeNotice;
 use std::path::PathBuf;
 use std::sync::Arc;
@@ -327,6 +327,8 @@ fn outbound_from_env() -> Result<Option<OutboundConfig>, String> {
         o.retry.base = d;
     }
     Ok(Some(o))
+}
+
 /// `RENKEI_IMAP_URL` + `RENKEI_IMAP_PASSWORD` and the optional `RENKEI_IMAP_DONE_FOLDER`,
 /// `RENKEI_IMAP_ERROR_FOLDER`, `RENKEI_IMAP_CA_FILE`, `RENKEI_IMAP_POLL_SECS`,
 /// `RENKEI_MCS_SENDERS`; `None` without a URL.
