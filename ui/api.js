@@ -40,10 +40,16 @@ export const api = {
   setCategory: (id, category) => call("consultation_set_category", { id, category }),
   snooze: (id, minutes) => call("consultation_snooze", { id, minutes }),
   addMessage: (id, kind, body) => call("consultation_add_message", { id, kind, body }),
+  // a reply goes back on the consultation's channel (LINE WORKS, Chatwork) through the outbox;
+  // recordOnly for channels with no way back (kept in the thread, nothing sent)
+  // piiConfirmed: the person saw the personal-data warning and sends it anyway (audited)
+  reply: (id, body, recordOnly, piiConfirmed) =>
+    call("consultation_reply", { id, body, recordOnly: !!recordOnly, piiConfirmed: !!piiConfirmed }),
+  outboxResend: (entryId) => call("outbox_resend", { entryId }),
   piiScan: (text) => call("pii_scan", { text }),
   phoneIntake: (call_) => call("phone_intake", { call: call_ }),
   // documents
-  importBytes: (name, bytesB64, to) => call("import_document_bytes", { name, bytesB64, to }),
+  importBytes: (name, bytesB64, to, mediaType) => call("import_document_bytes", { name, bytesB64, to, mediaType: mediaType || null }),
   importPaths: (paths, to) => call("import_document_paths", { paths, to }),
   attachmentDataUrl: (attachmentId) => call("attachment_data_url", { attachmentId }),
   attachmentOpen: (attachmentId) => call("attachment_open", { attachmentId }),

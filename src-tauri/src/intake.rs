@@ -1,6 +1,7 @@
 //! The intake server in-process: when the clinic enabled it in the settings (off by default,
 //! bound to 127.0.0.1 unless they chose otherwise), the app runs the same partner API and
-//! webhooks as `renkei serve`. New arrivals reach the queue through the store watcher.
+//! webhooks as `renkei serve`, and the same workers (Chatwork poller, FAX folder, the IMAP
+//! mailbox of `RENKEI_IMAP_URL`). New arrivals reach the queue through the store watcher.
 
 use renkei_core::settings::IntakeSettings;
 use renkei_core::store::DataDir;

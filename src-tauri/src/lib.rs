@@ -101,6 +101,8 @@ pub fn builder(state: DeskState) -> tauri::Builder<tauri::Wry> {
             commands::consultation::consultation_set_category,
             commands::consultation::consultation_snooze,
             commands::consultation::consultation_add_message,
+            commands::replies::consultation_reply,
+            commands::replies::outbox_resend,
             commands::consultation::pii_scan,
             commands::consultation::phone_intake,
             commands::documents::import_document_bytes,

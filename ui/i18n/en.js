@@ -40,7 +40,16 @@ export default {
     piiTitle: "This may contain more personal data than needed",
     piiLead: "Keep only what the partner needs (initials, the partner's case number).",
     piiSaveAnyway: "Save anyway", piiEdit: "Edit",
-    saved: "Saved", replyHint: "Replies are shown to the partner; internal notes are not.",
+    saved: "Saved", replyHint: "Replies reach the partner (how: below); internal notes do not.",
+  },
+  delivery: {
+    pending: "Waiting to send", sent: "Sent", failed: "Not sent", resend: "Send again",
+    duplicate: "May have arrived twice", duplicateHint: "Sending stopped midway, so it was sent again; the partner may see this reply twice.",
+    route: {
+      outbox: "Replies go to the partner by {channel} (delivery shown under each reply).",
+      partner_view: "Replies show on the partner's status page (API).",
+      record_only: "Replies cannot be sent back by {channel}; the reply is kept for the record (tell them by phone/FAX).",
+    },
   },
   phone: {
     title: "Phone call", lead: "Log a consultation received by phone. Only what fits in 20 seconds.",
@@ -157,8 +166,10 @@ export default {
     now: "Lock the screen (Ctrl+L)", notAvailable: "No staff profile has a PIN, so the app cannot lock (Settings → Staff).",
   },
   drop: {
+    mailImported: "Mail imported: {name}", mailJoined: "MCS notice joined its group's consultation: {name}",
+    mailDuplicate: "This mail was already imported: {name}", mailRefusedAttachments: "({n} attachment(s) not taken; listed in the text)",
     newItem: "Drop to import as a new consultation", attach: "Drop to attach to this consultation",
-    types: "PDF, PNG, JPEG, TIFF (up to 20 MB)", imported: "Imported: {name}", attached: "Attached: {name}",
+    types: "PDF, PNG, JPEG, TIFF (up to 20 MB), mail .eml (up to 25 MB)", imported: "Imported: {name}", attached: "Attached: {name}",
     duplicate: "Already imported: {name}", refused: "Not imported: {name}",
   },
   keys: {

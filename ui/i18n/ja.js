@@ -40,7 +40,16 @@ export default {
     piiTitle: "個人情報が必要以上に含まれているかもしれません",
     piiLead: "相手に必要な情報だけにしてください（氏名はイニシャル、先方の管理番号など）。",
     piiSaveAnyway: "このまま保存", piiEdit: "修正する",
-    saved: "保存しました", replyHint: "返信は連携先の画面に表示されます。院内メモは表示されません。",
+    saved: "保存しました", replyHint: "返信は連携先に届きます（届け方は下に表示）。院内メモは表示されません。",
+  },
+  delivery: {
+    pending: "送信待ち", sent: "送信済み", failed: "送信失敗", resend: "再送",
+    duplicate: "二重に届いた可能性", duplicateHint: "送信中に止まったため、もう一度送りました。相手に同じ返信が2通届いているかもしれません。",
+    route: {
+      outbox: "返信は{channel}で相手に送られます（送信状況はこの下に表示）。",
+      partner_view: "返信は連携先の照会画面（API）に表示されます。",
+      record_only: "{channel}の相談には返信を送れません。返信は記録として残ります（電話・FAX等で伝えてください）。",
+    },
   },
   phone: {
     title: "電話受付", lead: "電話で受けた相談を記録します。20秒で書ける項目だけです。",
@@ -157,8 +166,10 @@ export default {
     now: "画面をロック (Ctrl+L)", notAvailable: "PINのあるスタッフがいないため、ロックできません（設定 → スタッフ）。",
   },
   drop: {
+    mailImported: "メールを取り込みました: {name}", mailJoined: "MCS の通知を同じグループの相談にまとめました: {name}",
+    mailDuplicate: "同じメールは取り込み済みです: {name}", mailRefusedAttachments: "（取り込めなかった添付 {n} 件は相談の本文に記載）",
     newItem: "ここにドロップすると新しい相談として取り込みます", attach: "ドロップするとこの相談に添付します",
-    types: "PDF・PNG・JPEG・TIFF（20MBまで）", imported: "取り込みました: {name}", attached: "添付しました: {name}",
+    types: "PDF・PNG・JPEG・TIFF（20MBまで）、メール .eml（25MBまで）", imported: "取り込みました: {name}", attached: "添付しました: {name}",
     duplicate: "同じ書類は取り込み済みです: {name}", refused: "取り込めませんでした: {name}",
   },
   keys: {

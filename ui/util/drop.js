@@ -1,4 +1,6 @@
-// Dropping referral documents. Two paths end in the same core call (Desk::import_document):
+// Dropping referral documents and mails. Two paths end in the same core call
+// (Desk::import_dropped: a PDF/image → import_document, an .eml / message/rfc822 → the mail
+// import, always its own consultation):
 //
 //  1. Real drops from the desktop: Tauri handles them natively (dragDropEnabled) and the page
 //     gets no HTML5 drop. Rust emits "native-drop" {paths}; we call import_document_paths and
@@ -37,6 +39,12 @@ function report(r, to) {
     return null;
   }
   const o = r.outcome;
+  if (o.kind === "mail") {
+    const key = o.created ? "drop.mailImported" : o.joined ? "drop.mailJoined" : "drop.mailDuplicate";
+    const extra = o.refused?.length ? ` ${t("drop.mailRefusedAttachments", { n: o.refused.length })}` : "";
+    toast(t(key, { name: r.name }) + extra, { kind: "ok", code: o.created ? "created" : "existing" });
+    return o.id;
+  }
   const key = to ? "drop.attached" : o.created ? "drop.imported" : "drop.duplicate";
   toast(t(key, { name: r.name }), { kind: "ok", code: o.created ? "created" : "existing" });
   return o.id;
@@ -44,6 +52,8 @@ function report(r, to) {
 
 async function finish(results, to) {
   const ids = results.map((r) => report(r, to)).filter((x) => x != null);
+  // A mail never attaches to the open consultation: show the new item instead.
+  if (to && results.some((r) => r.outcome?.kind === "mail")) to = null;
   document.body.dataset.lastDrop = JSON.stringify(results.map((r) => ({ name: r.name, id: r.outcome?.id ?? null, code: r.error?.code ?? null })));
   ctx.done(ids, to);
 }
@@ -62,7 +72,7 @@ export async function importFiles(files) {
   for (const f of files) {
     try {
       const b64 = toBase64(await f.arrayBuffer());
-      results.push(await api.importBytes(f.name, b64, to));
+      results.push(await api.importBytes(f.name, b64, to, f.type));
     } catch (e) {
       results.push({ name: f.name, outcome: null, error: e });
     }

@@ -1,4 +1,4 @@
-// One consultation: thread (inbound, replies, notes, phone logs), composer with I-SBAR-C
+// One consultation: thread (inbound, replies with their delivery state, notes, phone logs), composer with I-SBAR-C
 // templates and a personal-data check before saving, and a side panel with status, owner,
 // urgency (with the suggestion's reason), category, snooze, documents, details and history.
 // Refreshes (another change) re-render thread and side panel only: the draft is never lost.
@@ -15,6 +15,7 @@ let cur = null;       // {id, detail}
 let els = {};
 let acts = {};
 const drafts = new Map(); // consultation id → {kind, body}
+let deliveryTimer = null; // re-reads the thread while a reply waits to be sent
 
 export function openId() { return cur?.id ?? null; }
 
@@ -52,7 +53,7 @@ export async function refreshConsultation() {
   }
 }
 
-export function closeConsultation() { cur = null; }
+export function closeConsultation() { cur = null; clearTimeout(deliveryTimer); }
 export function focusComposer() { els.textarea?.focus(); }
 
 function by() {
@@ -100,7 +101,15 @@ function paint(first) {
       h("span", { class: `chan chan--${d.channel}` }, channelIcon(d.channel), label("channel", d.channel)),
       h("span", {}, "·"), h("span", { title: full(d.received_at) }, `${t("consultation.received")} ${clock(d.received_at)}`),
       d.due_at ? h("span", {}, `${t("consultation.due")} `, liveUntil(h("span", { class: "due" }), d.due_at)) : null));
-  replace(els.thread, d.thread.map(message));
+  const deliveries = new Map((d.deliveries || []).map((e) => [e.message_id, e]));
+  replace(els.thread, d.thread.map((m) => message(m, deliveries.get(m.id))));
+  paintRoute(d);
+  // The sender runs in another thread or process: while a reply waits, look again every second.
+  clearTimeout(deliveryTimer);
+  if ((d.deliveries || []).some((e) => e.status === "pending" || e.status === "sending")) {
+    const id = d.id;
+    deliveryTimer = setTimeout(() => { if (cur?.id === id) refreshConsultation(); }, 1000);
+  }
   if (first || atBottom) els.thread.scrollTop = els.thread.scrollHeight;
   // A live refresh must not throw away what someone is typing in the side panel (the owner
   // field): repaint it only when nobody is editing there.
@@ -109,11 +118,35 @@ function paint(first) {
   if (!editing) paintSide(d);
 }
 
-function message(m) {
+function message(m, delivery) {
   return h("article", { class: `msg msg--${m.kind}`, dataset: { kind: m.kind, id: m.id } },
     h("div", { class: "msg__head" }, h("b", {}, m.author || "—"), h("span", { class: "msg__kind" }, t(`consultation.kinds.${m.kind}`)),
       h("time", { title: full(m.at) }, clock(m.at))),
-    h("div", { class: "msg__body" }, m.body));
+    h("div", { class: "msg__body" }, m.body),
+    delivery ? deliveryState(delivery) : null);
+}
+
+// A reply's way back to the partner: 送信待ち / 送信済み / 送信失敗 (with the provider's words and 再送).
+function deliveryState(e) {
+  const state = e.status === "sending" ? "pending" : e.status;
+  const when = e.sent_at ? h("time", { title: full(e.sent_at) }, clock(e.sent_at)) : null;
+  const resend = e.status === "failed"
+    ? h("button", { class: "btn btn--small", type: "button", dataset: { resend: e.id }, onclick: () => { if (by()) run(api.outboxResend(e.id)); } }, t("delivery.resend"))
+    : null;
+  return h("div", { class: `delivery delivery--${state}`, dataset: { status: e.status, entry: e.id } },
+    h("span", { class: "delivery__state" }, t(`delivery.${state}`)),
+    h("span", { class: "delivery__dest" }, e.destination), when,
+    e.maybe_duplicate ? h("span", { class: "delivery__dup", title: t("delivery.duplicateHint") }, t("delivery.duplicate")) : null,
+    e.last_error && e.status !== "sent" ? h("div", { class: "delivery__error" }, e.last_error) : null,
+    resend);
+}
+
+// What the composer's 返信 does for this consultation's channel.
+function paintRoute(d) {
+  const hint = document.getElementById("composer-route");
+  if (!hint) return;
+  hint.dataset.delivery = d.reply_delivery;
+  hint.textContent = t(`delivery.route.${d.reply_delivery}`, { channel: label("channel", d.channel) });
 }
 
 function staffNames(d) {
@@ -269,7 +302,10 @@ function composer(id) {
       if (flags.length) { showWarning(flags); return; }
     }
     save.disabled = true;
-    const ok = await run(api.addMessage(id, draft.kind, body));
+    const delivery = cur?.detail?.reply_delivery;
+    const ok = await run(draft.kind === "reply"
+      ? api.reply(id, body, delivery === "record_only", confirmed)
+      : api.addMessage(id, draft.kind, body));
     save.disabled = false;
     if (ok) { ta.value = ""; draft.body = ""; warn.hidden = true; confirmed = false; toast(t("composer.saved"), { kind: "ok" }); }
   }
@@ -287,7 +323,8 @@ function composer(id) {
     if (e.key === "Escape") { e.stopPropagation(); ta.blur(); }
   });
   root.append(h("div", { class: "composer__bar" }, seg, tpl), ta, warn,
-    h("div", { class: "composer__foot" }, h("span", {}, t("composer.replyHint")), h("span", { class: "spacer" }), save));
+    h("div", { class: "composer__foot" }, h("span", {}, t("composer.replyHint")), h("span", { class: "spacer" }), save),
+    h("div", { class: "composer__route", id: "composer-route" }));
   return root;
 }
 

@@ -258,6 +258,32 @@ pub fn run(cli: Cli) -> Result<()> {
                 format!("added {} {} to consultation {id}", kind.as_str(), m.id)
             });
         }
+        Command::Reply {
+            id,
+            text,
+            by,
+            record_only,
+            confirm_pii,
+            json,
+        } => {
+            let id = parse_id(&id)?;
+            let mut desk = open(&dir)?;
+            let out = desk.reply_checked(id, &text, &actor(&by), record_only, confirm_pii)?;
+            output::reply(&out, json);
+        }
+        Command::Outbox { consultation, json } => {
+            let cid = consultation.as_deref().map(parse_id).transpose()?;
+            let mut desk = open(&dir)?;
+            output::outbox(&desk.outbox(cid)?, json);
+        }
+        Command::Resend { id, by, json } => {
+            let id = parse_id(&id)?;
+            let mut desk = open(&dir)?;
+            let e = desk.outbox_resend(id, &actor(&by))?;
+            output::json_or(json, &e, || {
+                format!("outbox entry {} will be sent again", e.id)
+            });
+        }
         Command::Import {
             files,
             to,
@@ -636,6 +662,27 @@ fn partner(dir: &DataDir, p: PartnerCmd) -> Result<()> {
             desk.revoke_api_key(id, &actor(&None))?;
             crate::outln!("API key of partner {id} revoked");
         }
+        PartnerCmd::Callback {
+            id,
+            url,
+            clear,
+            by,
+            json,
+        } => match (clear, url) {
+            (true, _) | (false, None) => {
+                desk.clear_partner_callback(id, &actor(&by))?;
+                crate::outln!("replies to partner {id} show on its status page only");
+            }
+            (false, Some(url)) => {
+                let secret = desk.set_partner_callback(id, &url, &actor(&by))?;
+                let v = serde_json::json!({"partner_id": id, "url": url, "secret": secret});
+                output::json_or(json, &v, || {
+                    format!(
+                        "replies to partner {id} are POSTed to {url}\nsigning secret (shown once; give it to the partner): {secret}"
+                    )
+                });
+            }
+        },
     }
     Ok(())
 }

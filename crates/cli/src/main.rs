@@ -143,6 +143,40 @@ pub enum Command {
         #[arg(long)]
         json: bool,
     },
+    /// Reply to the partner on the channel the consultation came from (LINE WORKS, Chatwork:
+    /// through the outbox; partner API: on its status page)
+    Reply {
+        id: String,
+        /// The reply text
+        #[arg(long)]
+        text: String,
+        #[arg(long)]
+        by: Option<String>,
+        /// Phone, FAX, e-mail, MCS, manual: keep the reply in the thread, send nothing
+        #[arg(long)]
+        record_only: bool,
+        /// Send it although the personal-data check found something (audited)
+        #[arg(long)]
+        confirm_pii: bool,
+        #[arg(long)]
+        json: bool,
+    },
+    /// Replies waiting to go out, sent or failed (newest first)
+    Outbox {
+        /// Only the entries of consultation ID
+        #[arg(long)]
+        consultation: Option<String>,
+        #[arg(long)]
+        json: bool,
+    },
+    /// Send a failed reply again (再送): outbox entry ID becomes pending
+    Resend {
+        id: String,
+        #[arg(long)]
+        by: Option<String>,
+        #[arg(long)]
+        json: bool,
+    },
     /// Add referral documents (PDF, PNG, JPEG, TIFF) as new consultations or to --to ID; an
     /// e-mail (.eml) becomes its own consultation (channel email, or mcs for an MCS notice)
     Import {
@@ -308,6 +342,19 @@ pub enum PartnerCmd {
     Revoke { id: i64 },
     /// Mail from this address (sato@hospital.example) or domain (hospital.example) is this partner's
     LinkEmail { id: i64, address: String },
+    /// POST replies to this partner's URL (https://), signed with a secret printed once
+    Callback {
+        id: i64,
+        #[arg(long, required_unless_present = "clear")]
+        url: Option<String>,
+        /// Stop POSTing replies to this partner
+        #[arg(long, conflicts_with = "url")]
+        clear: bool,
+        #[arg(long)]
+        by: Option<String>,
+        #[arg(long)]
+        json: bool,
+    },
 }
 
 fn main() -> ExitCode {

@@ -217,3 +217,58 @@ pub fn audit(rows: &[AuditEvent], json: bool) {
         );
     }
 }
+
+/// `renkei reply`: the reply and how it goes out.
+pub fn reply(out: &renkei_core::desk::ReplyOutcome, json: bool) {
+    use renkei_core::outbound::Delivery;
+    json_or(json, out, || match (&out.delivery, &out.outbox) {
+        (Delivery::Outbox, Some(e)) => format!(
+            "reply {} saved; outbox entry {} → {} (pending; `renkei outbox` shows when it is sent)",
+            out.message.id, e.id, e.destination
+        ),
+        (Delivery::PartnerView, _) => format!(
+            "reply {} saved; the partner sees it on its status page (GET /v1/consultations/{})",
+            out.message.id, out.consultation_id
+        ),
+        _ => format!(
+            "reply {} kept in the thread of consultation {} (nothing is sent on this channel)",
+            out.message.id, out.consultation_id
+        ),
+    });
+}
+
+/// `renkei outbox`: one line per entry.
+pub fn outbox(entries: &[renkei_core::outbound::OutboxEntry], json: bool) {
+    if json {
+        print_json(entries);
+        return;
+    }
+    if entries.is_empty() {
+        crate::outln!("the outbox is empty");
+    }
+    for e in entries {
+        let when = e
+            .sent_at
+            .map(|t| format!(" sent {}", renkei_core::store::ts(t)))
+            .unwrap_or_default();
+        let dup = if e.maybe_duplicate {
+            " (may have arrived twice)"
+        } else {
+            ""
+        };
+        let err = e
+            .last_error
+            .as_deref()
+            .map(|x| format!(" — {x}"))
+            .unwrap_or_default();
+        crate::outln!(
+            "{:>6}  consultation {:<6} {:<8} {:<7} attempts {}{when}{dup} → {}{err}",
+            e.id,
+            e.consultation_id,
+            e.channel.as_str(),
+            e.status.as_str(),
+            e.attempts,
+            e.destination
+        );
+    }
+}

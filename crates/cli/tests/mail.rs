@@ -257,6 +257,13 @@ fn forged_mcs_sender_is_ordinary_email() {
     assert_eq!(out["channel"], "email", "{out}");
     let show = e.show(&out["id"]);
     assert_eq!(show["partner"], "送信元未設定");
+    // Explained to the staff: why it is not an MCS item, and not to follow its link.
+    let text = text_of(&show);
+    assert!(
+        text.contains("MCS の送信元として登録されていない")
+            && text.contains("notice@medical-care.net.example.com"),
+        "{text}"
+    );
 }
 
 #[test]

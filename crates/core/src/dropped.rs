@@ -1,9 +1,26 @@
 //! Files dropped on the app from the desktop (native drag-and-drop gives paths): checked before
 //! they are read, so a folder or a 2 GB video is refused with a clear reason instead of read.
+//! A mail (`.eml`, or `message/rfc822` as mail programs declare a dragged message) goes to the
+//! mail import ([`crate::desk::Desk::import_dropped`]) with the mail limit (25 MiB).
 
 use crate::error::{Error, Result};
+use crate::mail::MAX_MAIL_BYTES;
 use crate::store::blobs::MAX_ATTACHMENT_BYTES;
 use std::path::Path;
+
+/// Whether a dropped file is a mail: its name ends in `.eml`, or its declared type is
+/// `message/rfc822` (Thunderbird and others give a dragged message that type).
+pub fn is_mail(name: &str, declared: Option<&str>) -> bool {
+    let ext = name
+        .rsplit_once('.')
+        .is_some_and(|(_, e)| e.eq_ignore_ascii_case("eml"));
+    let declared = declared.is_some_and(|d| {
+        d.split(';')
+            .next()
+            .is_some_and(|t| t.trim().eq_ignore_ascii_case("message/rfc822"))
+    });
+    ext || declared
+}
 
 /// The file's display name and bytes, or why it cannot be imported (`unsupported_media_type`
 /// for a folder, `too_large` above the attachment limit, `io` when it cannot be read). The
@@ -15,13 +32,19 @@ pub fn read_dropped_file(path: &Path) -> Result<(String, Vec<u8>)> {
             "a folder cannot be imported; drop the files themselves".into(),
         ));
     }
-    if meta.len() > MAX_ATTACHMENT_BYTES as u64 {
+    let name = file_name(path);
+    let limit = if is_mail(&name, None) {
+        MAX_MAIL_BYTES
+    } else {
+        MAX_ATTACHMENT_BYTES
+    };
+    if meta.len() > limit as u64 {
         return Err(Error::TooLarge(format!(
             "the file is larger than {} MiB",
-            MAX_ATTACHMENT_BYTES / (1024 * 1024)
+            limit / (1024 * 1024)
         )));
     }
-    Ok((file_name(path), std::fs::read(path)?))
+    Ok((name, std::fs::read(path)?))
 }
 
 /// The name shown for a dropped path: its last component, else the whole path.
@@ -62,5 +85,20 @@ mod tests {
                 .code(),
             ErrorCode::Io
         );
+        // A mail may be larger than a document (25 MiB).
+        let mail = d.path().join("大きな紹介.EML");
+        let f = std::fs::File::create(&mail).unwrap();
+        f.set_len(MAX_ATTACHMENT_BYTES as u64 + 1).unwrap();
+        assert!(read_dropped_file(&mail).is_ok());
+    }
+
+    #[test]
+    fn mail_is_known_by_extension_or_declared_type() {
+        assert!(is_mail("紹介.eml", None));
+        assert!(is_mail("x.EML", None));
+        assert!(is_mail("dragged message", Some("message/rfc822")));
+        assert!(is_mail("m", Some("Message/RFC822; charset=utf-8")));
+        assert!(!is_mail("紹介状.pdf", Some("application/pdf")));
+        assert!(!is_mail("eml", None));
     }
 }

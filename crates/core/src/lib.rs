@@ -20,6 +20,7 @@ pub mod error;
 pub mod feed;
 pub mod mail;
 pub mod model;
+pub mod outbound;
 pub mod phone;
 pub mod pii;
 pub mod policy;

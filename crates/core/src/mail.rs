@@ -60,6 +60,11 @@ impl MailOptions {
         }
     }
 
+    /// Options from `RENKEI_MCS_SENDERS` (the app and `renkei` read the same variable).
+    pub fn from_env() -> Self {
+        Self::with_mcs_senders(std::env::var("RENKEI_MCS_SENDERS").ok().as_deref())
+    }
+
     /// Whether `address` (lower case) is an MCS notice sender.
     pub fn is_mcs_sender(&self, address: &str) -> bool {
         let domain = domain_of(address);
@@ -103,6 +108,9 @@ pub struct ParsedMail {
     pub date: Option<DateTime<Utc>>,
     pub attachments: Vec<MailAttachment>,
     pub mcs: Option<McsNotice>,
+    /// Not from an MCS sender, yet the display name, subject or address says MCS: kept as an
+    /// ordinary mail, with a warning in its text (a forged or forwarded notice).
+    pub mcs_lookalike: bool,
 }
 
 /// The domain of an address (after the last `@`).
@@ -197,6 +205,14 @@ pub fn parse(raw: &[u8], opts: &MailOptions) -> Result<ParsedMail> {
         Some(a) if opts.is_mcs_sender(a) => Some(mcs_notice(&subject, &body, opts)),
         _ => None,
     };
+    let mcs_lookalike = mcs.is_none()
+        && [
+            from_name.as_deref().unwrap_or(""),
+            subject.as_str(),
+            from_address.as_deref().unwrap_or(""),
+        ]
+        .iter()
+        .any(|t| looks_like_mcs(t));
     Ok(ParsedMail {
         message_id,
         from_address,
@@ -206,7 +222,21 @@ pub fn parse(raw: &[u8], opts: &MailOptions) -> Result<ParsedMail> {
         date,
         attachments,
         mcs,
+        mcs_lookalike,
     })
+}
+
+/// Whether a name, subject or address claims to be MCS (`MCS` as a word, the service's name,
+/// or its domain inside another one).
+fn looks_like_mcs(text: &str) -> bool {
+    let upper = text.to_uppercase();
+    let word = upper.match_indices("MCS").any(|(i, _)| {
+        let before = upper[..i].chars().next_back();
+        let after = upper[i + 3..].chars().next();
+        !before.is_some_and(|c| c.is_ascii_alphanumeric())
+            && !after.is_some_and(|c| c.is_ascii_alphanumeric())
+    });
+    word || text.contains("メディカルケアステーション") || upper.contains("MEDICAL-CARE.NET")
 }
 
 /// The group of an MCS notice (「〇〇さんのグループに新しい投稿があります」 → 「〇〇さん」;
@@ -472,6 +502,10 @@ mod tests {
         );
         let m = fixture(include_bytes!("../../../tests/mail/mcs_forged.eml"));
         assert!(m.mcs.is_none());
+        assert!(m.mcs_lookalike);
+        assert!(!fixture(include_bytes!("../../../tests/mail/utf8.eml")).mcs_lookalike);
+        assert!(looks_like_mcs("【MCS】お知らせ") && looks_like_mcs("mcs@x.example"));
+        assert!(!looks_like_mcs("MCSX 社") && !looks_like_mcs("ABCMCS"));
     }
 
     #[test]

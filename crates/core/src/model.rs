@@ -87,6 +87,9 @@ pub struct NewConsultation {
     pub entered_by: Option<String>,
     /// Message kind of the first message (inbound for partners, phone for phone logs).
     pub first_message_kind: MessageKind,
+    /// Where a reply to this message goes (LINE WORKS channel/user, Chatwork room + message);
+    /// kept with the message (`store::outbox::record_route`).
+    pub origin: Option<crate::outbound::ReplyRoute>,
 }
 
 impl NewConsultation {
@@ -116,6 +119,7 @@ impl NewConsultation {
             } else {
                 MessageKind::Inbound
             },
+            origin: None,
         }
     }
 
@@ -468,6 +472,8 @@ pub struct ConsultationDetail {
     pub reads: Vec<ReadReceipt>,
     pub pii_flags: Vec<PiiFlag>,
     pub first_read_at: Option<DateTime<Utc>>,
+    /// How each reply is getting back to the partner (outbox entries, oldest first).
+    pub deliveries: Vec<crate::outbound::OutboxEntry>,
 }
 
 impl Serialize for ConsultationDetail {
@@ -494,6 +500,11 @@ impl Serialize for ConsultationDetail {
             put("reads", serde_json::to_value(&self.reads))?;
             put("pii_flags", serde_json::to_value(&self.pii_flags))?;
             put("first_read_at", serde_json::to_value(self.first_read_at))?;
+            put("deliveries", serde_json::to_value(&self.deliveries))?;
+            put(
+                "reply_delivery",
+                serde_json::to_value(crate::outbound::Delivery::for_channel(self.row.channel)),
+            )?;
         }
         v.serialize(s)
     }

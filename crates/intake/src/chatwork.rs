@@ -18,6 +18,7 @@ use axum::Json;
 use base64::Engine;
 use renkei_core::codes::Channel;
 use renkei_core::model::{NewConsultation, PartnerRef, Sender};
+use renkei_core::outbound::{ChatworkMessageRef, ReplyRoute};
 use serde_json::Value;
 
 /// Signature header name.
@@ -64,6 +65,18 @@ pub fn consultation_from_message(
     account: &str,
     body: &str,
 ) -> NewConsultation {
+    consultation_from_message_by(room_id, message_id, account, None, body)
+}
+
+/// [`consultation_from_message`] with the writer's account id when known: the reply then
+/// quotes this message (`[rp aid=… to=ROOM-MSG]`, see `renkei_core::outbound`).
+pub fn consultation_from_message_by(
+    room_id: &str,
+    message_id: &str,
+    account: &str,
+    account_id: Option<&str>,
+    body: &str,
+) -> NewConsultation {
     let plain = strip_chatwork_tags(body);
     let subject = subject_from(&plain, "Chatwork メッセージ");
     let mut n = NewConsultation::new(
@@ -79,6 +92,13 @@ pub fn consultation_from_message(
     );
     n.external_id = Some(message_id.to_string());
     n.thread_key = Some(room_id.to_string());
+    n.origin = Some(ReplyRoute::ChatworkRoom {
+        room_id: room_id.to_string(),
+        reply_to: account_id.map(|a| ChatworkMessageRef {
+            account_id: a.to_string(),
+            message_id: message_id.to_string(),
+        }),
+    });
     n.sender = Sender {
         // Display names from the poller may hold anything: one clean line, cut.
         name: renkei_core::model::clean_line(account)
@@ -111,12 +131,14 @@ pub fn consultation_from_webhook(payload: &Value) -> Result<Option<NewConsultati
     })?;
     let room_id = optional_id(ev, "room_id")?
         .ok_or_else(|| ApiError::invalid_field("webhook_event.room_id", "room_id is missing"))?;
-    let account = match optional_id(ev, "account_id")? {
+    let account_id = match optional_id(ev, "account_id")? {
         Some(a) => Some(a),
         None => optional_id(ev, "from_account_id")?,
-    }
-    .map(|a| format!("Chatwork {a}"))
-    .unwrap_or_else(|| "Chatwork".into());
+    };
+    let account = account_id
+        .as_deref()
+        .map(|a| format!("Chatwork {a}"))
+        .unwrap_or_else(|| "Chatwork".into());
     let body = match ev.get("body") {
         Some(Value::String(b)) => b.as_str(),
         _ => {
@@ -126,10 +148,11 @@ pub fn consultation_from_webhook(payload: &Value) -> Result<Option<NewConsultati
             ))
         }
     };
-    Ok(Some(consultation_from_message(
+    Ok(Some(consultation_from_message_by(
         &room_id,
         &message_id,
         &account,
+        account_id.as_deref(),
         body,
     )))
 }

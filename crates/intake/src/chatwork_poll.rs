@@ -9,7 +9,7 @@
 //!   webhook, so one seen both ways is stored once.
 //! * Errors (429, 5xx, network) back off exponentially; a 429's reset time is honoured.
 
-use crate::chatwork::{consultation_from_message, id_text};
+use crate::chatwork::{consultation_from_message_by, id_text};
 use crate::config::ChatworkPollConfig;
 use crate::errors::ApiError;
 use crate::ratelimit::TokenBucket;
@@ -186,10 +186,11 @@ impl Poller {
                 .with_desk(move |desk| Ok(desk.poll_cursor(&key)?))
                 .await?
         };
-        let mut msgs: Vec<(String, String, String)> = list
+        let mut msgs: Vec<(String, String, Option<String>, String)> = list
             .iter()
             .filter_map(|m| {
                 let id = id_text(m.get("message_id"))?;
+                let account_id = m.get("account").and_then(|a| id_text(a.get("account_id")));
                 let account = m
                     .get("account")
                     .and_then(|a| {
@@ -207,9 +208,9 @@ impl Poller {
                     .and_then(Value::as_str)
                     .unwrap_or("")
                     .to_string();
-                Some((id, account, body))
+                Some((id, account, account_id, body))
             })
-            .filter(|(id, _, _)| {
+            .filter(|(id, _, _, _)| {
                 cursor
                     .as_deref()
                     .is_none_or(|c| cmp_ids(id, c) == Ordering::Greater)
@@ -217,8 +218,8 @@ impl Poller {
             .collect();
         msgs.sort_by(|a, b| cmp_ids(&a.0, &b.0));
         let mut last: Option<String> = None;
-        for (id, account, body) in msgs {
-            let n = consultation_from_message(room, &id, &account, &body);
+        for (id, account, account_id, body) in msgs {
+            let n = consultation_from_message_by(room, &id, &account, account_id.as_deref(), &body);
             let (out, _) = state.intake(n, None).await?;
             if out.created {
                 report.created += 1;

@@ -1,7 +1,7 @@
 //! # renkei-intake
 //!
 //! How consultations arrive by themselves: the partner HTTP API, LINE WORKS and Chatwork
-//! webhooks, the Chatwork poller and the FAX/scanner folder. Depends on `renkei-core`; knows
+//! webhooks, the Chatwork poller, the FAX/scanner folder and the IMAP mailbox poller. Depends on `renkei-core`; knows
 //! nothing of Tauri.
 //!
 //! * [`run_server`] — `renkei serve`: prints `listening on http://HOST:PORT`, stops on
@@ -10,7 +10,8 @@
 //! * [`serve`] + [`IntakeState`] — the building blocks (tests, embedding).
 //!
 //! Layers, dependencies pointing one way: [`server`] (run, spawn, graceful shutdown) uses
-//! `router` (routes → handlers) and starts the workers ([`chatwork_poll`], [`fax_folder`]); the
+//! `router` (routes → handlers) and starts the workers ([`chatwork_poll`], [`fax_folder`],
+//! [`imap_poll`] over [`imap_conn`] and [`imap_account`]); the
 //! handlers ([`partner_api`], [`lineworks`], [`chatwork`]) and workers use `body` (body limits
 //! and reading, the common webhook tail) and `state` ([`IntakeState`]), which calls
 //! `renkei_core::desk::Desk`. Only `server` and this file use `router`.
@@ -23,7 +24,10 @@
 //! `RENKEI_CHATWORK_WEBHOOK_TOKEN`, `RENKEI_RATE_LIMIT_PER_MIN` (default 600, 0 = off),
 //! `RENKEI_CHATWORK_API_TOKEN` + `RENKEI_CHATWORK_ROOMS` (comma-separated room ids) +
 //! `RENKEI_CHATWORK_API_BASE` (default `https://api.chatwork.com`) + `RENKEI_CHATWORK_POLL_SECS`
-//! (default 60), `RENKEI_FAX_FOLDER` (else the folder in the store's settings).
+//! (default 60), `RENKEI_FAX_FOLDER` (else the folder in the store's settings),
+//! `RENKEI_IMAP_URL` + `RENKEI_IMAP_PASSWORD` (+ `RENKEI_IMAP_DONE_FOLDER`,
+//! `RENKEI_IMAP_ERROR_FOLDER`, `RENKEI_IMAP_CA_FILE`, `RENKEI_IMAP_POLL_SECS`,
+//! `RENKEI_MCS_SENDERS`; see [`config::imap_from_env`]).
 
 mod body;
 pub mod chatwork;
@@ -32,8 +36,12 @@ pub mod config;
 pub mod errors;
 pub mod fax_folder;
 pub mod group_commit;
+pub mod imap_account;
+pub mod imap_conn;
+pub mod imap_poll;
 pub mod json;
 pub mod lineworks;
+pub mod outbound;
 pub mod partner_api;
 pub mod ratelimit;
 mod router;
@@ -44,6 +52,7 @@ mod wire;
 
 pub use config::{ChatworkPollConfig, FaxFolderConfig, IntakeCallback, IntakeConfig, Timeouts};
 pub use errors::ApiError;
+pub use imap_account::ImapConfig;
 pub use router::router;
 pub use server::{
     run_server, serve, spawn_in_process, spawn_with_state, spawn_workers, ServerHandle,

@@ -18,6 +18,7 @@ use base64::Engine;
 use hmac::{Hmac, Mac};
 use renkei_core::codes::Channel;
 use renkei_core::model::{NewConsultation, PartnerRef, Sender};
+use renkei_core::outbound::ReplyRoute;
 use serde_json::Value;
 use sha2::{Digest, Sha256};
 
@@ -172,6 +173,15 @@ pub fn consultation_from_event(event: &Value) -> Result<Option<NewConsultation>,
     );
     n.external_id = Some(external_id);
     n.thread_key = Some(thread.to_string());
+    // A reply goes back to the same talk: the room, or the 1:1 talk with the bot.
+    n.origin = Some(match channel_id {
+        Some(c) => ReplyRoute::LineworksChannel {
+            channel_id: c.to_string(),
+        },
+        None => ReplyRoute::LineworksUser {
+            user_id: thread.to_string(),
+        },
+    });
     n.sender = Sender {
         name: user_id
             .unwrap_or("LINE WORKS")
@@ -289,6 +299,12 @@ mod tests {
         let b = consultation_from_event(&e.clone()).unwrap().unwrap();
         assert_eq!(a.external_id, b.external_id);
         assert_eq!(a.thread_key.as_deref(), Some("c1"));
+        assert_eq!(
+            a.origin,
+            Some(ReplyRoute::LineworksChannel {
+                channel_id: "c1".into()
+            })
+        );
         assert_eq!(a.category, renkei_core::Category::Discharge);
         let join = serde_json::json!({"type":"join","source":{"channelId":"c1"}});
         assert!(consultation_from_event(&join).unwrap().is_none());

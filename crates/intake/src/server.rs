@@ -10,7 +10,7 @@ pub use crate::state::IntakeState;
 
 use crate::config::IntakeConfig;
 use crate::wire::JsonBareErrors;
-use crate::{chatwork_poll, fax_folder};
+use crate::{chatwork_poll, fax_folder, imap_poll};
 use hyper_util::rt::{TokioIo, TokioTimer};
 use hyper_util::server::graceful::GracefulShutdown;
 use hyper_util::service::TowerToHyperService;
@@ -77,7 +77,8 @@ fn is_connection_error(e: &std::io::Error) -> bool {
     )
 }
 
-/// Starts the configured background workers (Chatwork poller, FAX folder); they stop when
+/// Starts the configured background workers (Chatwork poller, outbox sender, FAX folder, IMAP);
+/// they stop when
 /// `stop` turns true.
 pub fn spawn_workers(
     state: &IntakeState,
@@ -91,8 +92,22 @@ pub fn spawn_workers(
             stop.clone(),
         )));
     }
+    if let Some(cfg) = state.config().outbound.clone().filter(|o| o.any()) {
+        handles.push(tokio::spawn(crate::outbound::run(
+            state.clone(),
+            cfg,
+            stop.clone(),
+        )));
+    }
     if let Some(cfg) = state.config().fax_folder.clone() {
-        handles.push(tokio::spawn(fax_folder::run(state.clone(), cfg, stop)));
+        handles.push(tokio::spawn(fax_folder::run(
+            state.clone(),
+            cfg,
+            stop.clone(),
+        )));
+    }
+    if let Some(cfg) = state.config().imap.clone() {
+        handles.push(tokio::spawn(imap_poll::run(state.clone(), cfg, stop)));
     }
     handles
 }

@@ -6,13 +6,14 @@
 //! * `import_document_paths` — Tauri's native drag-drop event gave paths (real drops from the
 //!   desktop); Rust reads the files.
 //!
-//! Both end in [`Desk::import_document`] with channel `manual`.
+//! Both end in [`Desk::import_dropped`]: a document with channel `manual`, or a mail (`.eml`,
+//! `message/rfc822`) through the mail import (its own consultation, channel `email`/`mcs`).
 
 use crate::error::{CmdResult, CommandError};
 use crate::state::DeskState;
 use base64::Engine as _;
-use renkei_core::desk::{Desk, Document, ImportOutcome};
-use renkei_core::Channel;
+use renkei_core::desk::{Desk, DropOutcome};
+use renkei_core::mail::MailOptions;
 use serde::Serialize;
 use std::path::PathBuf;
 use tauri::State;
@@ -21,17 +22,19 @@ use tauri::State;
 #[derive(Debug, Clone, Serialize)]
 pub struct FileImport {
     pub name: String,
-    pub outcome: Option<ImportOutcome>,
+    pub outcome: Option<DropOutcome>,
     pub error: Option<CommandError>,
 }
 
-fn import(d: &mut Desk, name: &str, bytes: &[u8], to: Option<i64>, by: &str) -> FileImport {
-    let doc = Document {
-        name,
-        bytes,
-        declared: None,
-    };
-    let r = d.import_document(doc, to, Channel::Manual, by);
+fn import(
+    d: &mut Desk,
+    name: &str,
+    bytes: &[u8],
+    declared: Option<&str>,
+    to: Option<i64>,
+    by: &str,
+) -> FileImport {
+    let r = d.import_dropped(name, bytes, declared, to, &MailOptions::from_env(), by);
     FileImport {
         name: name.to_string(),
         outcome: r.as_ref().ok().cloned(),
@@ -39,18 +42,20 @@ fn import(d: &mut Desk, name: &str, bytes: &[u8], to: Option<i64>, by: &str) -> 
     }
 }
 
-/// Imports one file whose bytes the webview read (base64).
+/// Imports one file whose bytes the webview read (base64); `media_type` is the type the drop
+/// declared (`File.type`: `message/rfc822` for a mail dragged out of a mail program).
 #[tauri::command]
 pub fn import_document_bytes(
     state: State<'_, DeskState>,
     name: String,
     bytes_b64: String,
     to: Option<i64>,
+    media_type: Option<String>,
 ) -> CmdResult<FileImport> {
     let bytes = base64::engine::general_purpose::STANDARD
         .decode(bytes_b64.as_bytes())
         .map_err(|e| CommandError::new("invalid_input", format!("bytes: not base64 ({e})")))?;
-    state.act(|d, by| Ok(import(d, &name, &bytes, to, by)))
+    state.act(|d, by| Ok(import(d, &name, &bytes, media_type.as_deref(), to, by)))
 }
 
 /// Imports files by path (native drop); one result per file.
@@ -65,7 +70,7 @@ pub fn import_document_paths(
 
 fn import_path(d: &mut Desk, path: &std::path::Path, to: Option<i64>, by: &str) -> FileImport {
     match renkei_core::dropped::read_dropped_file(path) {
-        Ok((name, bytes)) => import(d, &name, &bytes, to, by),
+        Ok((name, bytes)) => import(d, &name, &bytes, None, to, by),
         Err(e) => FileImport {
             name: renkei_core::dropped::file_name(path),
             outcome: None,

@@ -7,6 +7,7 @@ pub mod documents;
 pub mod notifications;
 pub mod partners;
 pub mod queue;
+pub mod replies;
 pub mod report;
 pub mod settings;
 pub mod staff;

@@ -2,6 +2,8 @@
 
 #![allow(dead_code, clippy::unwrap_used, clippy::expect_used)]
 
+pub mod dovecot;
+
 use std::io::{BufRead, BufReader, Read, Write};
 use std::net::{SocketAddr, TcpStream};
 use std::path::{Path, PathBuf};
@@ -64,7 +66,14 @@ pub fn database_url(data: &Path) -> Option<String> {
 
 /// Starts `renkei serve` on a free port; its stderr goes to `log`.
 pub fn start(data: &Path, key: &Path, log: PathBuf) -> Server {
-    let mut child = renkei(data, key)
+    start_with(data, key, log, &[])
+}
+
+/// [`start`] with extra environment variables (`RENKEI_IMAP_URL`, `RENKEI_NOW`…).
+pub fn start_with(data: &Path, key: &Path, log: PathBuf, envs: &[(&str, &str)]) -> Server {
+    let mut cmd = renkei(data, key);
+    cmd.envs(envs.iter().copied());
+    let mut child = cmd
         .args(["serve", "--listen", "127.0.0.1:0"])
         .stdout(Stdio::piped())
         .stderr(std::fs::File::create(&log).unwrap())

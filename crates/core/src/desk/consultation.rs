@@ -162,7 +162,8 @@ impl Desk {
         })
     }
 
-    /// Adds a reply, internal note or phone log to the thread.
+    /// Adds a reply, internal note or phone log to the thread. A reply written here is not
+    /// sent anywhere; [`Desk::reply`] sends it back on the consultation's channel.
     pub fn add_message(
         &mut self,
         id: i64,
@@ -171,39 +172,56 @@ impl Desk {
         by: &str,
     ) -> Result<Message> {
         let by = super::actor(by)?;
-        let body = body.trim().to_string();
-        if body.is_empty() {
-            return Err(Error::invalid(
-                "body",
-                "the message is empty; write something before saving",
-            ));
-        }
-        if body.chars().count() > MAX_BODY_CHARS {
-            return Err(Error::invalid(
-                "body",
-                format!("the message is longer than {MAX_BODY_CHARS} characters"),
-            ));
-        }
+        let body = message_body(body)?;
         self.audited(by, |c| {
             consultations::status_of(c.tx, id)?;
-            let mid = messages::insert(c.tx, id, kind, c.by, &body, c.now)?;
-            let response = matches!(kind, MessageKind::Reply | MessageKind::Phone);
-            consultations::touch(c.tx, id, kind == MessageKind::Inbound, response, c.now)?;
-            search::index(c.tx, id, &body)?;
-            c.audit(
-                &format!("message.{}", kind.as_str()),
-                Some(&target(id)),
-                &format!("message {mid}"),
-            )?;
-            Ok(Message {
-                id: mid,
-                kind,
-                author: c.by.to_string(),
-                body: body.clone(),
-                at: c.now,
-            })
+            insert_message(c, id, kind, &body)
         })
     }
+}
+
+/// A message text as stored: trimmed, not empty, not too long.
+pub(super) fn message_body(body: &str) -> Result<String> {
+    let body = body.trim().to_string();
+    if body.is_empty() {
+        return Err(Error::invalid(
+            "body",
+            "the message is empty; write something before saving",
+        ));
+    }
+    if body.chars().count() > MAX_BODY_CHARS {
+        return Err(Error::invalid(
+            "body",
+            format!("the message is longer than {MAX_BODY_CHARS} characters"),
+        ));
+    }
+    Ok(body)
+}
+
+/// Appends a message by the acting name to the thread of `id` (which exists), indexed and
+/// audited, inside the change's transaction.
+pub(super) fn insert_message(
+    c: &super::Change<'_>,
+    id: i64,
+    kind: MessageKind,
+    body: &str,
+) -> Result<Message> {
+    let mid = messages::insert(c.tx, id, kind, c.by, body, c.now)?;
+    let response = matches!(kind, MessageKind::Reply | MessageKind::Phone);
+    consultations::touch(c.tx, id, kind == MessageKind::Inbound, response, c.now)?;
+    search::index(c.tx, id, body)?;
+    c.audit(
+        &format!("message.{}", kind.as_str()),
+        Some(&target(id)),
+        &format!("message {mid}"),
+    )?;
+    Ok(Message {
+        id: mid,
+        kind,
+        author: c.by.to_string(),
+        body: body.to_string(),
+        at: c.now,
+    })
 }
 
 fn detail(tx: &dyn Db, id: i64, now: DateTime<Utc>) -> Result<ConsultationDetail> {
@@ -220,6 +238,11 @@ fn detail(tx: &dyn Db, id: i64, now: DateTime<Utc>) -> Result<ConsultationDetail
         reads: consultations::reads(tx, id)?,
         pii_flags: serde_json::from_str(&extra.pii_flags_json).unwrap_or_default(),
         first_read_at: extra.first_read_at,
+        deliveries: {
+            let mut d = store::outbox::list(tx, Some(id), 1000)?;
+            d.reverse();
+            d
+        },
     })
 }
 

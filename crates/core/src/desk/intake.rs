@@ -230,6 +230,9 @@ pub(super) fn intake_tx_within(
         if let Some(id) = open {
             let mid =
                 messages::insert(tx, id, n.first_message_kind, &author, &n.body, received_at)?;
+            if let Some(route) = &n.origin {
+                store::outbox::record_route(tx, mid, id, route)?;
+            }
             consultations::touch(tx, id, true, false, received_at)?;
             search::index(tx, id, &n.body)?;
             if let Some(k) = &external_key {
@@ -288,6 +291,9 @@ pub(super) fn intake_tx_within(
             received_at,
         )?)
     };
+    if let (Some(mid), Some(route)) = (mid, &n.origin) {
+        store::outbox::record_route(tx, mid, id, route)?;
+    }
     search::index(
         tx,
         id,

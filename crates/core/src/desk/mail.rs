@@ -200,6 +200,15 @@ fn consultation_of(
             },
         ),
     };
+    if mail.mcs_lookalike {
+        body.insert_str(
+            0,
+            &format!(
+                "※ MCS の通知に見えますが、送信元アドレス（{}）は MCS の送信元として登録されていないため、通常のメールとして取り込みました。本文のリンクは開かず、MCS の画面で直接確認してください。\n\n",
+                mail.from_address.as_deref().unwrap_or("不明")
+            ),
+        );
+    }
     let mut notes = String::new();
     for r in refused {
         notes.push_str(&format!("\n【添付を取り込めませんでした】{r}"));

@@ -15,24 +15,29 @@
 //! | `consultation.rs` | queue, detail, status/owner/urgency/category/snooze, messages |
 //! | `documents.rs` | attachments, document import, reading an attachment |
 //! | `partners.rs` | partners, API keys, the partner's view, response statistics |
+//! | `replies.rs` | replies sent back on the consultation's channel: the outbox, 再送, the sender's steps |
 //! | `staff.rs` | staff profiles, sign-in, PINs, who may administer |
 //! | `maintenance.rs` | audit log, notification log, backups, integrity check |
 
 mod consultation;
 mod documents;
+mod dropped;
 mod intake;
 mod mail;
 mod maintenance;
 mod partners;
+mod replies;
 mod report;
 mod staff;
 
 pub use consultation::sort_rows;
 pub use documents::{safe_file_name, Document, ImportOutcome};
+pub use dropped::DropOutcome;
 pub use intake::BatchItem;
 pub use mail::MailOutcome;
 pub use maintenance::{BackupStatus, CheckReport};
 pub use partners::PartnerStats;
+pub use replies::{ReplyOutcome, RetryPolicy};
 pub use report::EVENING_TITLE;
 
 use crate::clock::Clock;

@@ -12,6 +12,14 @@
 //!   repeats and escalation carry `replaces` = the key of its first notification, so the app
 //!   updates that notification in place (they still count as notifications in the summary, and
 //!   separately as `replaced`).
+//! * **Urgent bursts** — when [`URGENT_BURST_LIMIT`] urgent arrivals were already announced in
+//!   the last [`URGENT_BURST_WINDOW_SECS`] s (a mail bomb, a flood of alarms), further urgent
+//!   arrivals are not announced one by one: they join one bundle announced
+//!   [`URGENT_BURST_COLLECT_SECS`] s after the first of them joined ("至急の新着 N件", kind
+//!   `urgent_arrival`, reason `urgent_burst`), and the bundle then repeats and escalates as one
+//!   notification (items taken meanwhile drop out of it). So a flood costs a few notifications
+//!   a minute, not one per item (Android bundles from 4 and allows one alert a second); an
+//!   urgent item of a flood is announced within 20 s instead of at once.
 //! * **Non-urgent** (today/normal/fyi) — one entry per thread: follow-up messages on a thread that
 //!   was already announced and is still unread are not announced again. Collected into one
 //!   digest at least 15 min after the first waiting item, and at least a load-dependent gap after
@@ -239,6 +247,10 @@ pub struct NotificationPolicy {
     recent_version: u64,
     /// The last answer of [`Self::digest_time`]: ((first, last summary, recent_version), answer).
     digest_memo: Cell<Option<(DigestKey, DateTime<Utc>)>>,
+    /// When urgent arrivals (single or bundled) were announced, over the burst window.
+    urgent_recent: VecDeque<DateTime<Utc>>,
+    /// The urgent bundle collecting now: (its key, when it is shown).
+    burst: Option<(String, DateTime<Utc>)>,
 }
 
 type DigestKey = (DateTime<Utc>, Option<DateTime<Utc>>, u64);
@@ -334,6 +346,14 @@ impl Index {
 /// slept): one catch-up notification rather than a backlog.
 const LATE_AFTER_SECS: i64 = 60;
 
+/// Urgent announcements within [`URGENT_BURST_WINDOW_SECS`] before further urgent arrivals are
+/// bundled.
+pub const URGENT_BURST_LIMIT: usize = 3;
+/// The window of [`URGENT_BURST_LIMIT`].
+pub const URGENT_BURST_WINDOW_SECS: i64 = 60;
+/// How long a bundle collects before it is shown (the longest an urgent item of a flood waits).
+pub const URGENT_BURST_COLLECT_SECS: i64 = 20;
+
 impl NotificationPolicy {
     pub fn new(settings: PolicySettings) -> Self {
         NotificationPolicy {
@@ -348,6 +368,8 @@ impl NotificationPolicy {
             open_memo: Cell::new([None; 4]),
             recent_version: 0,
             digest_memo: Cell::new(None),
+            urgent_recent: VecDeque::new(),
+            burst: None,
         }
     }
 
@@ -589,6 +611,42 @@ impl NotificationPolicy {
             if !announce_urgent {
                 return; // coalesced into the running urgent cycle (or owned already)
             }
+            let window = Duration::seconds(URGENT_BURST_WINDOW_SECS);
+            while self
+                .urgent_recent
+                .front()
+                .is_some_and(|t| *t <= at - window)
+            {
+                self.urgent_recent.pop_front();
+            }
+            if it.open() && self.urgent_recent.len() >= URGENT_BURST_LIMIT {
+                // A burst: join the bundle collecting now (or start one), shown as one.
+                let (key, show_at) = match &self.burst {
+                    Some((k, t)) if *t > at => (k.clone(), *t),
+                    _ => {
+                        self.seq += 1;
+                        let b = (
+                            format!("n{}", self.seq),
+                            at + Duration::seconds(URGENT_BURST_COLLECT_SECS),
+                        );
+                        self.urgent_recent.push_back(at);
+                        self.burst = Some(b.clone());
+                        b
+                    }
+                };
+                it.urgent = Some(UrgentState {
+                    since: at,
+                    shown: 0,
+                    next_repeat: Some(show_at),
+                    escalate_at: s
+                        .escalate_after_minutes
+                        .map(|m| show_at + Duration::minutes(m)),
+                    escalated: false,
+                    key,
+                });
+                return;
+            }
+            self.urgent_recent.push_back(at);
             self.seq += 1;
             let key = format!("n{}", self.seq);
             if it.open() {
@@ -899,7 +957,9 @@ impl NotificationPolicy {
         out
     }
 
-    /// Repeats and escalations, one per item: each replaces the item's earlier notification.
+    /// Repeats and escalations, one per item — or one per bundle for the items of an urgent
+    /// burst (they share a key and their times): each replaces the earlier notification of its
+    /// key. A bundle's first showing is its announcement.
     fn fire_urgent(&mut self, next: DateTime<Utc>, at: DateTime<Utc>, out: &mut Vec<Notification>) {
         let s = self.settings.clone();
         let ids: Vec<String> = self
@@ -909,6 +969,8 @@ impl NotificationPolicy {
             .take_while(|(t, _)| *t == next)
             .map(|(_, id)| id.clone())
             .collect();
+        // (key, first showing of a bundle, escalated now, escalated before, nth, ids)
+        let mut groups: Vec<(String, bool, bool, bool, u32, Vec<String>)> = Vec::new();
         for id in ids {
             let Some(it) = self.items.get_mut(&id) else {
                 continue;
@@ -917,16 +979,23 @@ impl NotificationPolicy {
             let Some(u) = it.urgent.as_mut() else {
                 continue;
             };
-            let esc_now = !u.escalated && u.escalate_at.is_some_and(|e| e <= next);
+            let first = u.shown == 0;
+            let esc_now = !first && !u.escalated && u.escalate_at.is_some_and(|e| e <= next);
             let was_escalated = u.escalated;
             u.shown += 1;
             let nth = u.shown;
             let repeats_done = u.shown - 1;
-            // The first repeat comes urgent_repeat_minutes after the arrival; later ones every
-            // urgent_repeat_later_minutes (the escalation counts as one).
-            let gap = Duration::minutes(s.urgent_repeat_later_minutes);
+            // The first repeat comes urgent_repeat_minutes after the arrival (or the bundle's
+            // announcement); later ones every urgent_repeat_later_minutes (the escalation
+            // counts as one).
+            let gap = Duration::minutes(if first {
+                s.urgent_repeat_minutes
+            } else {
+                s.urgent_repeat_later_minutes
+            });
             u.next_repeat = match s.urgent_repeat_limit {
-                Some(l) if repeats_done >= l => None,
+                Some(0) if first => None,
+                Some(l) if !first && repeats_done >= l => None,
                 _ => Some(at + gap),
             };
             if esc_now {
@@ -935,10 +1004,31 @@ impl NotificationPolicy {
             let key = u.key.clone();
             let new = Self::keys(&s, it);
             self.idx.update(&id, &old, &new);
-            let item: &Item = it;
-            let (title, body, reason, kind, sound) = if esc_now {
+            match groups
+                .iter_mut()
+                .find(|g| g.0 == key && g.1 == first && g.2 == esc_now)
+            {
+                Some(g) => g.5.push(id),
+                None => groups.push((key, first, esc_now, was_escalated, nth, vec![id])),
+            }
+        }
+        for (key, first, esc_now, was_escalated, nth, ids) in groups {
+            if first && self.burst.as_ref().is_some_and(|(k, _)| *k == key) {
+                self.burst = None; // shown: later arrivals start a new bundle
+            }
+            let items: Vec<&Item> = ids.iter().filter_map(|i| self.items.get(i)).collect();
+            let (title, body, reason, kind, sound) = if first {
+                let (t, b) = text::urgent_burst(&items);
+                (
+                    t,
+                    b,
+                    format!("urgent_burst: 至急の新着をまとめて通知 ({}件)", items.len()),
+                    NotificationKind::UrgentArrival,
+                    s.sound && !s.is_quiet(at),
+                )
+            } else if esc_now {
                 let after = s.escalate_after_minutes.unwrap_or(0);
-                let (t, b) = text::escalation(&[item], after, s.escalate_to.as_deref(), at);
+                let (t, b) = text::escalation(&items, after, s.escalate_to.as_deref(), at);
                 let to = s
                     .escalate_to
                     .as_deref()
@@ -952,7 +1042,7 @@ impl NotificationPolicy {
                     s.sound,
                 )
             } else {
-                let (t, b) = text::urgent_repeat(&[item], nth, at);
+                let (t, b) = text::urgent_repeat(&items, nth, at);
                 let esc = if was_escalated {
                     "・エスカレーション済み"
                 } else {
@@ -968,7 +1058,7 @@ impl NotificationPolicy {
             };
             out.push(Notification {
                 at,
-                ids: vec![id],
+                ids,
                 urgency: Urgency::Urgent,
                 title,
                 body,
@@ -976,7 +1066,7 @@ impl NotificationPolicy {
                 kind,
                 escalated: esc_now || was_escalated,
                 sound,
-                replaces: Some(key.clone()),
+                replaces: (!first).then(|| key.clone()),
                 key,
             });
         }

@@ -399,3 +399,98 @@ fn opening_summary_counts_night_items_due_soon_as_new() {
     assert_eq!(out[0].title, "夜間の新着 1件（退院調整 1）");
     assert_eq!(out[0].ids, ["n"]);
 }
+
+#[test]
+fn an_urgent_burst_is_announced_in_bundles_that_repeat_as_one() {
+    let mut p = NotificationPolicy::new(PolicySettings::default());
+    let arrived = |i: i64| t("10:00:00") + Duration::milliseconds(i * 100);
+    let mut shown = Vec::new();
+    for i in 0..500 {
+        // A mail bomb: 500 urgent arrivals within 50 s.
+        if i == 5 {
+            p.handle(arrived(i), PolicyEvent::Ack { id: "c4".into() });
+        }
+        shown.extend(p.handle(
+            arrived(i),
+            arrive(&format!("c{i}"), Category::Alert, Urgency::Urgent),
+        ));
+    }
+    shown.extend(run_until(&mut p, t("10:01:30")));
+    let singles = shown
+        .iter()
+        .filter(|n| n.reason.starts_with("urgent_arrival"))
+        .count();
+    assert_eq!(singles, URGENT_BURST_LIMIT, "the first ones, one by one");
+    let bundles: Vec<&Notification> = shown
+        .iter()
+        .filter(|n| n.reason.starts_with("urgent_burst"))
+        .collect();
+    assert_eq!(
+        shown.len(),
+        URGENT_BURST_LIMIT + bundles.len(),
+        "{shown:#?}"
+    );
+    assert!(bundles.len() <= 3, "{} bundles for 50 s", bundles.len());
+    // Every item announced exactly once (but c4, taken before its bundle was shown), each
+    // within the collect time of its arrival.
+    let mut seen: Vec<&String> = shown.iter().flat_map(|n| n.ids.iter()).collect();
+    seen.sort();
+    seen.dedup();
+    assert_eq!(seen.len(), 499);
+    assert!(!seen.contains(&&"c4".to_string()));
+    for b in &bundles {
+        assert_eq!(b.kind, NotificationKind::UrgentArrival);
+        assert_eq!(b.replaces, None);
+        assert!(
+            b.title.contains(&format!("{}件", b.ids.len())),
+            "{}",
+            b.title
+        );
+        for id in &b.ids {
+            let i: i64 = id[1..].parse().unwrap();
+            assert!(b.at - arrived(i) <= Duration::seconds(URGENT_BURST_COLLECT_SECS));
+        }
+    }
+    // Two hours later: each bundle repeats and escalates as one notification, in place.
+    let later = run_until(&mut p, t("12:00:00"));
+    for b in &bundles {
+        let of: Vec<_> = later.iter().filter(|n| n.key == b.key).collect();
+        assert!(of.iter().any(|n| n.kind == NotificationKind::Escalation));
+        assert!(of
+            .iter()
+            .all(|n| n.ids == b.ids && n.replaces.as_deref() == Some(b.key.as_str())));
+    }
+    assert!(
+        shown.len() + later.len() < 100,
+        "{} notifications for 500 urgent arrivals",
+        shown.len() + later.len()
+    );
+    // Acknowledging everything ends the repeats.
+    for i in 0..500 {
+        p.handle(
+            t("12:00:01"),
+            PolicyEvent::Ack {
+                id: format!("c{i}"),
+            },
+        );
+    }
+    assert!(run_until(&mut p, t("14:00:00")).is_empty());
+}
+
+#[test]
+fn urgent_arrivals_spread_out_are_still_announced_one_by_one() {
+    let mut p = NotificationPolicy::new(PolicySettings::default());
+    let mut n = 0;
+    for i in 0..6 {
+        let at = t("10:00:00") + Duration::seconds(i * 61);
+        n += p
+            .handle(
+                at,
+                arrive(&format!("u{i}"), Category::Alert, Urgency::Urgent),
+            )
+            .iter()
+            .filter(|x| x.kind == NotificationKind::UrgentArrival)
+            .count();
+    }
+    assert_eq!(n, 6);
+}

@@ -87,6 +87,18 @@ pub fn urgent_arrival(it: &Item) -> (String, String) {
     )
 }
 
+/// An urgent burst shown as one notification: counts and partners, no text.
+pub fn urgent_burst(items: &[&Item]) -> (String, String) {
+    (
+        format!("至急の新着 {}件", items.len()),
+        format!(
+            "{}（{}）。短時間に多数届いたため、まとめて通知しています。",
+            counts_ja(items),
+            partners_ja(items)
+        ),
+    )
+}
+
 pub fn urgent_repeat(items: &[&Item], nth: u32, at: DateTime<Utc>) -> (String, String) {
     if let [it] = items {
         let mins = (at - it.urgent_since()).num_minutes();

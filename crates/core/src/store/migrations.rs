@@ -172,6 +172,42 @@ pub const MIGRATIONS: &[&str] = &[
         text, consultation_id UNINDEXED, tokenize = 'unicode61'
     );
     "#,
+    // 5: replies go back where the consultation came from (issue 20, store/outbox.rs): where
+    // each inbound chat message came from, and the transactional outbox of replies.
+    r#"
+    CREATE TABLE reply_routes (
+        message_id INTEGER PRIMARY KEY REFERENCES messages(id),
+        consultation_id INTEGER NOT NULL REFERENCES consultations(id),
+        route TEXT NOT NULL
+    );
+    CREATE INDEX reply_routes_consultation ON reply_routes(consultation_id, message_id);
+    CREATE TABLE outbox (
+        id INTEGER PRIMARY KEY,
+        consultation_id INTEGER NOT NULL REFERENCES consultations(id),
+        message_id INTEGER NOT NULL REFERENCES messages(id),
+        channel TEXT NOT NULL,
+        route TEXT NOT NULL,
+        status TEXT NOT NULL DEFAULT 'pending'
+            CHECK (status IN ('pending', 'sending', 'sent', 'failed')),
+        attempts INTEGER NOT NULL DEFAULT 0,
+        maybe_duplicate INTEGER NOT NULL DEFAULT 0,
+        next_attempt_at TEXT NOT NULL,
+        lease_until TEXT,
+        last_error TEXT,
+        remote_id TEXT,
+        sent_at TEXT,
+        created_at TEXT NOT NULL,
+        updated_at TEXT NOT NULL
+    );
+    CREATE INDEX outbox_due ON outbox(status, next_attempt_at);
+    CREATE INDEX outbox_consultation ON outbox(consultation_id, id);
+    CREATE TABLE partner_callbacks (
+        partner_id INTEGER PRIMARY KEY REFERENCES partners(id),
+        url TEXT NOT NULL,
+        secret TEXT NOT NULL,
+        created_at TEXT NOT NULL
+    );
+    "#,
 ];
 
 /// Data steps in Rust that follow a migration's SQL (index = the version it brings a store to).

@@ -16,6 +16,7 @@ pub mod keys;
 pub mod messages;
 pub mod migrations;
 pub mod notifications;
+pub mod outbox;
 pub mod partners;
 pub mod pg;
 pub mod pg_migrations;
