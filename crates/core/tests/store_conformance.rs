@@ -393,3 +393,62 @@ fn postgres_client_works_inside_spawn_blocking() {
         .unwrap();
     assert_eq!(n, Some(1));
 }
+
+/// The outbox (issue 20, SQLite migration 5 / PostgreSQL migration 2): claim once, record only
+/// the claiming attempt, a retry of unknown outcome marks a possible duplicate, routes upsert.
+#[test]
+fn outbox_claims_once_and_records_the_claiming_attempt() {
+    use renkei_core::outbound::{OutboxStatus, ReplyRoute};
+    use renkei_core::store::outbox;
+    for mut s in backends("outbox") {
+        let name = s.name();
+        let route = ReplyRoute::LineworksChannel {
+            channel_id: "ch-1".into(),
+        };
+        let (c, id) = s
+            .write(|db| {
+                let c = consultation(db, "返信");
+                let inbound = messages::insert(db, c, MessageKind::Inbound, "佐藤", "質問", now())?;
+                outbox::record_route(db, inbound, c, &route)?;
+                outbox::record_route(db, inbound, c, &route)?; // upsert, no duplicate key
+                let m = messages::insert(db, c, MessageKind::Reply, "田村", "承知しました", now())?;
+                Ok((c, outbox::insert(db, c, m, &route, now())?))
+            })
+            .unwrap();
+        let later = now() + chrono::Duration::minutes(1);
+        let (job, again) = s
+            .write(|db| {
+                let due = outbox::due(db, later, 10)?;
+                assert_eq!(due.len(), 1);
+                let job = outbox::claim(db, id, later, later + chrono::Duration::minutes(5))?;
+                let again = outbox::claim(db, id, later, later + chrono::Duration::minutes(5))?;
+                Ok((job, again))
+            })
+            .unwrap();
+        let job = job.expect("claimed");
+        assert!(again.is_none(), "{name}: claimed twice");
+        assert_eq!((job.attempt, job.text.contains("承知しました")), (1, true));
+        s.write(|db| {
+            assert!(
+                !outbox::mark_sent(db, id, 2, Some("x"), later)?,
+                "{name}: stale attempt"
+            );
+            assert!(outbox::mark_retry(
+                db, id, 1, "timeout", true, later, later
+            )?);
+            Ok(())
+        })
+        .unwrap();
+        let e = s.read(|db| outbox::get(db, id)).unwrap();
+        assert_eq!(e.status, OutboxStatus::Pending, "{name}");
+        assert!(e.maybe_duplicate, "{name}");
+        assert_eq!(e.last_error.as_deref(), Some("timeout"));
+        let all = s.read(|db| outbox::list(db, None, 10)).unwrap();
+        let mine = s.read(|db| outbox::list(db, Some(c), 10)).unwrap();
+        assert_eq!((all.len(), mine.len()), (1, 1), "{name}");
+        assert_eq!(
+            s.read(|db| outbox::latest_route(db, c)).unwrap(),
+            Some(route.clone())
+        );
+    }
+}

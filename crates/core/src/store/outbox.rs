@@ -8,11 +8,11 @@
 //! was claimed by a sender that died before recording the provider's answer: it goes back to
 //! `pending` marked `maybe_duplicate`. Times here are the sender's real clock, passed in.
 
+use crate::args;
 use crate::codes::Channel;
 use crate::error::{Error, Result};
 use crate::outbound::{DueEntry, OutboxEntry, OutboxStatus, ReplyRoute, SendJob};
 use chrono::{DateTime, Utc};
-use crate::args;
 
 use super::sql::{Db, Row};
 use super::ts;
@@ -115,11 +115,7 @@ pub fn get(db: &dyn Db, id: i64) -> Result<OutboxEntry> {
 }
 
 /// Entries, newest first: of one consultation, or all (at most `limit`).
-pub fn list(
-    db: &dyn Db,
-    consultation_id: Option<i64>,
-    limit: usize,
-) -> Result<Vec<OutboxEntry>> {
+pub fn list(db: &dyn Db, consultation_id: Option<i64>, limit: usize) -> Result<Vec<OutboxEntry>> {
     db.query_map(
         &format!(
             "SELECT {COLUMNS} FROM outbox WHERE CAST(?1 AS BIGINT) IS NULL OR consultation_id = ?1
