@@ -475,3 +475,42 @@ fn imaps_with_a_private_ca_takes_mail_and_an_unknown_certificate_is_refused() {
         (rig.counts() == (0, 1)).then_some(())
     });
 }
+
+/// The mailbox was recreated (new UIDVALIDITY): the stored cursor of the old one must not make
+/// the poller skip — or move away unread — the mail now in it.
+#[test]
+fn a_changed_uidvalidity_resets_the_cursor_and_loses_nothing() {
+    use renkei_core::clock::SystemClock;
+    use renkei_core::desk::Desk;
+    use renkei_core::store::{DataDir, StoreKey};
+    let Some(mut rig) = Rig::new() else { return };
+    let cursor = renkei_intake::ImapConfig::parse(&rig.url, "x")
+        .unwrap()
+        .cursor_key();
+    let key = StoreKey::from_hex(std::fs::read_to_string(&rig.key).unwrap().trim()).unwrap();
+    let mut desk = Desk::open_with_key(
+        &DataDir::new(&rig.data),
+        key,
+        std::sync::Arc::new(SystemClock),
+    )
+    .unwrap();
+    // An old mailbox's position: UIDVALIDITY 1, UIDs up to 999 taken.
+    desk.set_poll_cursor(&cursor, "1:999", "test").unwrap();
+    let mut c = rig.client();
+    c.append("INBOX", &crlf(&fixture("utf8.eml")));
+    c.logout();
+    rig.serve();
+    let item = wait_until(Duration::from_secs(10), "the mail after the reset", || {
+        rig.queue().into_iter().next()
+    });
+    assert_eq!(item["subject"], "訪問診療のご相談（試験太郎様）");
+    wait_until(Duration::from_secs(10), "moved", || {
+        (rig.counts() == (0, 1)).then_some(())
+    });
+    assert!(rig.log().contains("UIDVALIDITY changed"), "{}", rig.log());
+    let now = desk.poll_cursor(&cursor).unwrap().unwrap();
+    assert!(
+        !now.starts_with("1:") && now.ends_with(":1"),
+        "rewritten: {now}"
+    );
+}
