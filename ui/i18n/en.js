@@ -48,7 +48,7 @@ export default {
     route: {
       outbox: "Replies go to the partner by {channel} (delivery shown under each reply).",
       partner_view: "Replies show on the partner's status page (API).",
-      record_only: "Replies cannot be sent back by {channel}; the reply is kept for the record (tell them by phone/FAX).",
+      record_only: "This reply cannot be sent back by {channel} (no way back, or the talk/room is unknown); it is kept for the record (tell them by phone/FAX).",
     },
   },
   phone: {

@@ -104,11 +104,11 @@ function paint(first) {
   const deliveries = new Map((d.deliveries || []).map((e) => [e.message_id, e]));
   replace(els.thread, d.thread.map((m) => message(m, deliveries.get(m.id))));
   paintRoute(d);
-  // The sender runs in another thread or process: while a reply waits, look again every second.
+  // The sender runs in another thread or process: while a reply waits, look again every 0.5 s.
   clearTimeout(deliveryTimer);
   if ((d.deliveries || []).some((e) => e.status === "pending" || e.status === "sending")) {
     const id = d.id;
-    deliveryTimer = setTimeout(() => { if (cur?.id === id) refreshConsultation(); }, 1000);
+    deliveryTimer = setTimeout(() => { if (cur?.id === id) refreshConsultation(); }, 500);
   }
   if (first || atBottom) els.thread.scrollTop = els.thread.scrollHeight;
   // A live refresh must not throw away what someone is typing in the side panel (the owner

@@ -9,215 +9,10 @@
 
 mod common;
 
-use common::dovecot::{Dovecot, ImapClient, PASSWORD};
-use common::Server;
+use common::dovecot::Dovecot;
+use common::mail_rig::*;
 use serde_json::Value;
-use std::path::{Path, PathBuf};
 use std::time::{Duration, Instant};
-
-const NOW: &str = "2026-12-01T10:00:00+09:00";
-
-struct Rig {
-    dc: Dovecot,
-    _tmp: tempfile::TempDir,
-    data: PathBuf,
-    key: PathBuf,
-    server: Option<Server>,
-    starts: u32,
-    /// `RENKEI_NOW` for the server (false: the real clock).
-    frozen: bool,
-    /// `RENKEI_IMAP_URL` (default: plain IMAP on loopback) and more variables.
-    url: String,
-    extra: Vec<(String, String)>,
-}
-
-fn fixture(name: &str) -> Vec<u8> {
-    std::fs::read(
-        Path::new(env!("CARGO_MANIFEST_DIR"))
-            .join("../../tests/mail")
-            .join(name),
-    )
-    .unwrap()
-}
-
-/// LF → CRLF, as a mail arrives over the wire.
-fn crlf(raw: &[u8]) -> Vec<u8> {
-    let mut out = Vec::with_capacity(raw.len() + raw.len() / 40);
-    for (i, &b) in raw.iter().enumerate() {
-        if b == b'\n' && (i == 0 || raw[i - 1] != b'\r') {
-            out.push(b'\r');
-        }
-        out.push(b);
-    }
-    out
-}
-
-fn done_folder() -> String {
-    renkei_intake::imap_account::folder_name(
-        renkei_intake::imap_account::DEFAULT_DONE_FOLDER,
-        Some("/"),
-    )
-}
-
-fn wait_until<T>(limit: Duration, what: &str, mut f: impl FnMut() -> Option<T>) -> T {
-    let t0 = Instant::now();
-    loop {
-        if let Some(v) = f() {
-            return v;
-        }
-        assert!(
-            t0.elapsed() < limit,
-            "timed out after {limit:?} waiting for {what}"
-        );
-        std::thread::sleep(Duration::from_millis(50));
-    }
-}
-
-impl Rig {
-    fn new() -> Option<Rig> {
-        Some(Rig::with(Dovecot::start()?))
-    }
-
-    fn with(dc: Dovecot) -> Rig {
-        let tmp = tempfile::tempdir().unwrap();
-        let data = tmp.path().join("data");
-        let key = tmp.path().join("store.key");
-        let o = common::renkei(&data, &key).arg("init").output().unwrap();
-        assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
-        let url = dc.url();
-        Rig {
-            dc,
-            _tmp: tmp,
-            data,
-            key,
-            server: None,
-            starts: 0,
-            frozen: true,
-            url,
-            extra: Vec::new(),
-        }
-    }
-
-    fn log_path(&self) -> PathBuf {
-        self.data.join("logs").join("renkei.log")
-    }
-
-    fn log(&self) -> String {
-        std::fs::read_to_string(self.log_path()).unwrap_or_default()
-    }
-
-    /// Starts `renkei serve` polling the Dovecot mailbox; waits for its `imap: connected`.
-    fn serve(&mut self) {
-        let before = self.log().matches("imap: connected").count();
-        self.spawn();
-        wait_until(
-            Duration::from_secs(20),
-            "imap: connected in the log",
-            || (self.log().matches("imap: connected").count() > before).then_some(()),
-        );
-    }
-
-    /// Starts `renkei serve` without waiting for the mailbox.
-    fn spawn(&mut self) {
-        self.starts += 1;
-        let url = self.url.clone();
-        let stderr = self
-            ._tmp
-            .path()
-            .join(format!("serve-{}.stderr", self.starts));
-        let mut envs = vec![
-            ("RENKEI_IMAP_URL", url.as_str()),
-            ("RENKEI_IMAP_PASSWORD", PASSWORD),
-            ("RENKEI_MCS_SENDERS", ""),
-        ];
-        if self.frozen {
-            envs.push(("RENKEI_NOW", NOW));
-        }
-        for (k, v) in &self.extra {
-            envs.push((k.as_str(), v.as_str()));
-        }
-        self.server = Some(common::start_with(&self.data, &self.key, stderr, &envs));
-    }
-
-    fn kill(&mut self) {
-        if let Some(mut s) = self.server.take() {
-            s.child.kill().unwrap();
-            s.child.wait().unwrap();
-            std::mem::forget(s);
-        }
-    }
-
-    fn pid(&self) -> u32 {
-        self.server.as_ref().unwrap().child.id()
-    }
-
-    fn json(&self, args: &[&str]) -> Value {
-        let o = common::renkei(&self.data, &self.key)
-            .args(args)
-            .env("RENKEI_NOW", NOW)
-            .output()
-            .unwrap();
-        assert!(
-            o.status.success(),
-            "{args:?}: {}",
-            String::from_utf8_lossy(&o.stderr)
-        );
-        serde_json::from_slice(&o.stdout).unwrap()
-    }
-
-    fn queue(&self) -> Vec<Value> {
-        self.json(&["queue", "--json", "--all"])
-            .as_array()
-            .unwrap()
-            .clone()
-    }
-
-    fn show(&self, id: &Value) -> Value {
-        self.json(&["show", &id.as_i64().unwrap().to_string(), "--json"])
-    }
-
-    fn client(&self) -> ImapClient {
-        self.dc.client()
-    }
-
-    /// (INBOX, done folder) message counts.
-    fn counts(&self) -> (usize, usize) {
-        let mut c = self.client();
-        let inbox = c.count("INBOX").unwrap();
-        let done = c.count(&done_folder()).unwrap_or(0);
-        c.logout();
-        (inbox, done)
-    }
-}
-
-impl Drop for Rig {
-    fn drop(&mut self) {
-        if std::thread::panicking() {
-            eprintln!("--- renkei.log ---\n{}", self.log());
-            eprintln!("--- dovecot.log (tail) ---\n{}", {
-                let l = self.dc.log();
-                l.lines().rev().take(30).collect::<Vec<_>>().join("\n")
-            });
-        }
-    }
-}
-
-fn text_of(show: &Value) -> String {
-    let mut t = show["subject"].as_str().unwrap_or("").to_string();
-    for m in show["thread"].as_array().into_iter().flatten() {
-        t.push('\n');
-        t.push_str(m["body"].as_str().unwrap_or(""));
-    }
-    t
-}
-
-fn peak_rss_kib(pid: u32) -> u64 {
-    let s = std::fs::read_to_string(format!("/proc/{pid}/status")).unwrap();
-    s.lines()
-        .find_map(|l| l.strip_prefix("VmHWM:"))
-        .and_then(|v| v.trim().trim_end_matches("kB").trim().parse().ok())
-        .unwrap()
-}
 
 #[test]
 fn delivered_mail_is_in_the_queue_within_10_s_and_moved_only_after_the_commit() {
@@ -406,7 +201,7 @@ fn a_10_mb_pdf_attachment_arrives_whole() {
     c.append("INBOX", &raw);
     let appended = t0.elapsed();
     c.logout();
-    let item = wait_until(Duration::from_secs(30), "the 10 MB mail", || {
+    let item = wait_until(Duration::from_secs(90), "the 10 MB mail", || {
         rig.queue().into_iter().next()
     });
     println!(
@@ -679,4 +474,43 @@ fn imaps_with_a_private_ca_takes_mail_and_an_unknown_certificate_is_refused() {
     wait_until(Duration::from_secs(10), "moved", || {
         (rig.counts() == (0, 1)).then_some(())
     });
+}
+
+/// The mailbox was recreated (new UIDVALIDITY): the stored cursor of the old one must not make
+/// the poller skip — or move away unread — the mail now in it.
+#[test]
+fn a_changed_uidvalidity_resets_the_cursor_and_loses_nothing() {
+    use renkei_core::clock::SystemClock;
+    use renkei_core::desk::Desk;
+    use renkei_core::store::{DataDir, StoreKey};
+    let Some(mut rig) = Rig::new() else { return };
+    let cursor = renkei_intake::ImapConfig::parse(&rig.url, "x")
+        .unwrap()
+        .cursor_key();
+    let key = StoreKey::from_hex(std::fs::read_to_string(&rig.key).unwrap().trim()).unwrap();
+    let mut desk = Desk::open_with_key(
+        &DataDir::new(&rig.data),
+        key,
+        std::sync::Arc::new(SystemClock),
+    )
+    .unwrap();
+    // An old mailbox's position: UIDVALIDITY 1, UIDs up to 999 taken.
+    desk.set_poll_cursor(&cursor, "1:999", "test").unwrap();
+    let mut c = rig.client();
+    c.append("INBOX", &crlf(&fixture("utf8.eml")));
+    c.logout();
+    rig.serve();
+    let item = wait_until(Duration::from_secs(10), "the mail after the reset", || {
+        rig.queue().into_iter().next()
+    });
+    assert_eq!(item["subject"], "訪問診療のご相談（試験太郎様）");
+    wait_until(Duration::from_secs(10), "moved", || {
+        (rig.counts() == (0, 1)).then_some(())
+    });
+    assert!(rig.log().contains("UIDVALIDITY changed"), "{}", rig.log());
+    let now = desk.poll_cursor(&cursor).unwrap().unwrap();
+    assert!(
+        !now.starts_with("1:") && now.ends_with(":1"),
+        "rewritten: {now}"
+    );
 }

@@ -474,6 +474,8 @@ pub struct ConsultationDetail {
     pub first_read_at: Option<DateTime<Utc>>,
     /// How each reply is getting back to the partner (outbox entries, oldest first).
     pub deliveries: Vec<crate::outbound::OutboxEntry>,
+    /// How a new reply would reach the partner.
+    pub reply_delivery: crate::outbound::Delivery,
 }
 
 impl Serialize for ConsultationDetail {
@@ -501,10 +503,7 @@ impl Serialize for ConsultationDetail {
             put("pii_flags", serde_json::to_value(&self.pii_flags))?;
             put("first_read_at", serde_json::to_value(self.first_read_at))?;
             put("deliveries", serde_json::to_value(&self.deliveries))?;
-            put(
-                "reply_delivery",
-                serde_json::to_value(crate::outbound::Delivery::for_channel(self.row.channel)),
-            )?;
+            put("reply_delivery", serde_json::to_value(self.reply_delivery))?;
         }
         v.serialize(s)
     }

@@ -376,3 +376,39 @@ fn personal_data_in_an_outgoing_reply_needs_a_confirmation_which_is_audited() {
     assert_eq!(confirmed.actor, "田村");
     assert_eq!(confirmed.detail, "phone");
 }
+
+#[test]
+fn a_chat_item_whose_talk_is_unknown_is_record_only_and_says_so() {
+    let d = tempfile::tempdir().unwrap();
+    let key = StoreKey::random();
+    let mut desk = desk(d.path(), &key);
+    // a LINE WORKS item without a thread key or route (as the demo data has)
+    let n = NewConsultation::new(
+        Channel::Lineworks,
+        PartnerRef::Named {
+            name: "北区第2地域包括支援センター".into(),
+            kind: PartnerKind::Houkatsu,
+        },
+        Category::CommunityConcern,
+        "ご相談",
+        "本文",
+    );
+    let id = desk.intake(n).unwrap().id;
+    assert_eq!(
+        desk.show(id, None).unwrap().reply_delivery,
+        Delivery::RecordOnly
+    );
+    let e = desk.reply(id, "承知しました", "田村", false).unwrap_err();
+    assert!(e.to_string().contains("--record-only"), "{e}");
+    let out = desk
+        .reply(id, "LINE WORKS で直接回答済み", "田村", true)
+        .unwrap();
+    assert_eq!(out.delivery, Delivery::RecordOnly);
+    assert!(out.outbox.is_none());
+    // a chat item with its room known: the composer says it will be sent
+    let cw = desk.intake(chatwork_item("77", "1", "2")).unwrap().id;
+    let shown = desk.show(cw, None).unwrap();
+    assert_eq!(shown.reply_delivery, Delivery::Outbox);
+    let v = serde_json::to_value(&shown).unwrap();
+    assert_eq!(v["reply_delivery"], "outbox");
+}

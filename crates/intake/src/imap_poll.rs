@@ -77,27 +77,29 @@ async fn load_cursor(
     state: &IntakeState,
     cfg: &ImapConfig,
     validity: u32,
-) -> Result<u32, ImapError> {
+) -> Result<(u32, bool), ImapError> {
     let key = cfg.cursor_key();
     let stored = state
         .with_desk(move |d| Ok(d.poll_cursor(&key)?))
         .await
         .map_err(store_err)?;
-    let Some(stored) = stored else { return Ok(0) };
+    let Some(stored) = stored else {
+        return Ok((0, false));
+    };
     let parsed = stored
         .split_once(':')
         .and_then(|(v, u)| Some((v.parse::<u32>().ok()?, u.parse::<u32>().ok()?)));
     match parsed {
-        Some((v, uid)) if v == validity => Ok(uid),
+        Some((v, uid)) if v == validity => Ok((uid, false)),
         Some((v, _)) => {
             tracing::warn!(
                 old = v,
                 new = validity,
                 "imap: the mailbox's UIDVALIDITY changed; reading every mail still in it again (Message-ID keeps out duplicates)"
             );
-            Ok(0)
+            Ok((0, true))
         }
-        None => Ok(0),
+        None => Ok((0, true)),
     }
 }
 
@@ -318,7 +320,7 @@ async fn session(
     )
     .await?;
     let validity = mailbox.uid_validity.unwrap_or(0);
-    let last = load_cursor(state, cfg, validity).await?;
+    let (last, rewrite) = load_cursor(state, cfg, validity).await?;
     let mut ctx = Ctx {
         state,
         cfg,
@@ -327,7 +329,8 @@ async fn session(
         error,
         validity,
         last,
-        saved: last,
+        // A cursor of another UIDVALIDITY is rewritten at the end of the first round.
+        saved: if rewrite { u32::MAX } else { last },
     };
     tracing::info!(
         mailbox = %cfg.display_url(),

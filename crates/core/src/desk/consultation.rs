@@ -227,6 +227,7 @@ pub(super) fn insert_message(
 fn detail(tx: &dyn Db, id: i64, now: DateTime<Utc>) -> Result<ConsultationDetail> {
     let row = consultations::get_row(tx, id, now)?;
     let extra = consultations::get_extra(tx, id)?;
+    let reply_delivery = super::replies::way_back(tx, id, row.channel)?;
     Ok(ConsultationDetail {
         row,
         external_id: extra.external_id,
@@ -238,6 +239,7 @@ fn detail(tx: &dyn Db, id: i64, now: DateTime<Utc>) -> Result<ConsultationDetail
         reads: consultations::reads(tx, id)?,
         pii_flags: serde_json::from_str(&extra.pii_flags_json).unwrap_or_default(),
         first_read_at: extra.first_read_at,
+        reply_delivery,
         deliveries: {
             let mut d = store::outbox::list(tx, Some(id), 1000)?;
             d.reverse();

@@ -86,9 +86,17 @@ impl Desk {
         self.audited(by, |c| {
             consultations::status_of(c.tx, id)?;
             let row = consultations::get_row(c.tx, id, now)?;
-            let delivery = Delivery::for_channel(row.channel);
+            let mut delivery = Delivery::for_channel(row.channel);
             let route = match delivery {
-                Delivery::Outbox => Some(route_of(c.tx, id, row.channel)?),
+                Delivery::Outbox => match route_of(c.tx, id, row.channel) {
+                    Ok(r) => Some(r),
+                    // The talk it came from is unknown: kept for the record only.
+                    Err(_) if record_only => {
+                        delivery = Delivery::RecordOnly;
+                        None
+                    }
+                    Err(e) => return Err(e),
+                },
                 Delivery::PartnerView => match outbox::partner_of(c.tx, id)? {
                     Some(pid) => outbox::callback_of(c.tx, pid)?.map(|(url, _)| {
                         ReplyRoute::PartnerCallback {
@@ -296,6 +304,15 @@ impl Desk {
     }
 }
 
+/// How a reply to consultation `id` (of `channel`) would reach the partner now: a chat channel
+/// whose room/talk is unknown counts as record-only (what the composer tells staff).
+pub(super) fn way_back(tx: &rusqlite::Connection, id: i64, channel: Channel) -> Result<Delivery> {
+    Ok(match Delivery::for_channel(channel) {
+        Delivery::Outbox if route_of(tx, id, channel).is_err() => Delivery::RecordOnly,
+        d => d,
+    })
+}
+
 /// The way back to the partner of consultation `id`: the newest inbound chat message's
 /// route, else (consultations taken in before routes were kept) its thread.
 fn route_of(tx: &dyn crate::store::sql::Db, id: i64, channel: Channel) -> Result<ReplyRoute> {
@@ -310,7 +327,7 @@ fn route_of(tx: &dyn crate::store::sql::Db, id: i64, channel: Channel) -> Result
                 format!(
                     "consultation {id} came by {channel} but the room/talk it came from is not \
                      known, so the reply cannot be sent back; answer in {channel} directly and \
-                     keep a note here"
+                     record it with --record-only (kept in the thread, nothing is sent)"
                 ),
             )
         })
