@@ -306,7 +306,11 @@ impl Desk {
 
 /// How a reply to consultation `id` (of `channel`) would reach the partner now: a chat channel
 /// whose room/talk is unknown counts as record-only (what the composer tells staff).
-pub(super) fn way_back(tx: &rusqlite::Connection, id: i64, channel: Channel) -> Result<Delivery> {
+pub(super) fn way_back(
+    tx: &dyn crate::store::sql::Db,
+    id: i64,
+    channel: Channel,
+) -> Result<Delivery> {
     Ok(match Delivery::for_channel(channel) {
         Delivery::Outbox if route_of(tx, id, channel).is_err() => Delivery::RecordOnly,
         d => d,
