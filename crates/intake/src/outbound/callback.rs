@@ -76,18 +76,12 @@ impl CallbackSender {
             Ok(r) => r,
             Err(e) => return no_answer("the partner's callback", &e),
         };
-        let status = resp.status().as_u16();
-        let headers = resp.headers().clone();
-        let body = resp.text().await.unwrap_or_default();
+        let (status, headers, body) = super::http::answer(resp).await;
         if (200..300).contains(&status) {
             return SendOutcome::Sent { remote_id: None };
         }
         let out = refused("The partner's callback", status, &headers, &body);
-        if status == 429 {
-            if let SendOutcome::Retry { after, .. } = &out {
-                self.limits.lock().await.pause(Instant::now(), *after);
-            }
-        }
+        self.limits.lock().await.after_refusal(status, &out);
         out
     }
 }

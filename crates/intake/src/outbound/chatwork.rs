@@ -92,9 +92,7 @@ impl ChatworkSender {
             Ok(r) => r,
             Err(e) => return no_answer("Chatwork", &e),
         };
-        let status = resp.status().as_u16();
-        let headers = resp.headers().clone();
-        let body = resp.text().await.unwrap_or_default();
+        let (status, headers, body) = super::http::answer(resp).await;
         if (200..300).contains(&status) {
             let remote_id = serde_json::from_str::<Value>(&body)
                 .ok()
@@ -102,11 +100,7 @@ impl ChatworkSender {
             return SendOutcome::Sent { remote_id };
         }
         let out = refused("Chatwork", status, &headers, &body);
-        if status == 429 {
-            if let SendOutcome::Retry { after, .. } = &out {
-                self.limits.lock().await.pause(Instant::now(), *after);
-            }
-        }
+        self.limits.lock().await.after_refusal(status, &out);
         out
     }
 }

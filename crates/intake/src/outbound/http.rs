@@ -7,6 +7,14 @@ use reqwest::header::HeaderMap;
 use serde_json::Value;
 use std::time::Duration;
 
+/// A provider's answer read whole: status, headers and body text (empty when unreadable).
+pub async fn answer(resp: reqwest::Response) -> (u16, HeaderMap, String) {
+    let status = resp.status().as_u16();
+    let headers = resp.headers().clone();
+    let body = resp.text().await.unwrap_or_default();
+    (status, headers, body)
+}
+
 /// How long a 429 (or 503) asks us to wait: `Retry-After` (seconds), else a rate-limit reset
 /// header — seconds from now when small, epoch seconds when it looks like a time.
 pub fn asked_wait(h: &HeaderMap) -> Option<Duration> {

@@ -98,6 +98,15 @@ impl SendLimits {
         Ok(())
     }
 
+    /// After a refused send: a 429 whose outcome is a retry holds every send for its wait.
+    pub fn after_refusal(&mut self, status: u16, out: &renkei_core::outbound::SendOutcome) {
+        if status == 429 {
+            if let renkei_core::outbound::SendOutcome::Retry { after, .. } = out {
+                self.pause(Instant::now(), *after);
+            }
+        }
+    }
+
     /// The provider said 429: hold every send for `d`.
     pub fn pause(&mut self, now: Instant, d: Duration) {
         let until = now + d;

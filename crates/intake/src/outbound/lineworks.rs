@@ -146,9 +146,7 @@ impl LineworksSender {
             .send()
             .await
             .map_err(|e| no_answer("LINE WORKS sign-in", &e))?;
-        let status = resp.status().as_u16();
-        let headers = resp.headers().clone();
-        let body = resp.text().await.unwrap_or_default();
+        let (status, headers, body) = super::http::answer(resp).await;
         if !(200..300).contains(&status) {
             return Err(match refused("LINE WORKS sign-in", status, &headers, &body) {
                 SendOutcome::Failed { error } => SendOutcome::Failed {
@@ -216,9 +214,7 @@ impl LineworksSender {
                 Ok(r) => r,
                 Err(e) => return no_answer("LINE WORKS", &e),
             };
-            let status = resp.status().as_u16();
-            let headers = resp.headers().clone();
-            let text = resp.text().await.unwrap_or_default();
+            let (status, headers, text) = super::http::answer(resp).await;
             if (200..300).contains(&status) {
                 return SendOutcome::Sent { remote_id: None };
             }
@@ -228,11 +224,7 @@ impl LineworksSender {
                 continue;
             }
             let out = refused("LINE WORKS", status, &headers, &text);
-            if status == 429 {
-                if let SendOutcome::Retry { after, .. } = &out {
-                    self.limits.lock().await.pause(Instant::now(), *after);
-                }
-            }
+            self.limits.lock().await.after_refusal(status, &out);
             return out;
         }
         SendOutcome::Failed {
