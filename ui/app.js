@@ -16,7 +16,7 @@ import { mountPartners } from "./views/partners.js";
 import { mountNotifications } from "./views/notifications.js";
 import { mountAudit } from "./views/audit.js";
 import { mountReport } from "./views/report.js";
-import { mountSettings } from "./views/settings.js";
+import { mountSettings, ZOOM_STEPS } from "./views/settings.js";
 import { mountLock } from "./views/lock.js";
 
 const $ = (id) => document.getElementById(id);
@@ -238,7 +238,6 @@ async function snoozeSelected() {
 }
 
 /** Ctrl + / − / 0: one step of this PC's display size (the same steps as Settings offers). */
-const ZOOM_STEPS = [0.9, 1, 1.1, 1.25, 1.5];
 async function stepZoom(dir) {
   try {
     const cur = await api.displayZoom();

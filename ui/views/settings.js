@@ -31,11 +31,13 @@ function autostartField() {
   return h("div", { class: "field" }, h("label", { class: "check" }, box, " ", t("settings.autostart")), h("span", { class: "hint" }, t("settings.autostartHint")));
 }
 
+/** The display sizes offered (as `src-tauri/src/zoom.rs` `STEPS`): Settings and Ctrl + / − use these. */
+export const ZOOM_STEPS = [0.9, 1, 1.1, 1.25, 1.5];
+
 /** "Display size": this PC's zoom (90–150 %), applied at once and kept by the app. */
 function zoomField() {
-  const steps = [0.9, 1, 1.1, 1.25, 1.5];
   const seg = h("div", { class: "seg", id: "display-zoom", role: "group", "aria-label": t("settings.displaySize") });
-  const draw = (cur) => replace(seg, ...steps.map((z) => h("button", {
+  const draw = (cur) => replace(seg, ...ZOOM_STEPS.map((z) => h("button", {
     type: "button", id: `zoom-${Math.round(z * 100)}`, "aria-pressed": Math.abs(z - cur) < 1e-9 ? "true" : "false",
     onclick: async () => {
       try { draw(await api.setDisplayZoom(z)); toast(t("settings.saved"), { kind: "ok", code: "zoom_saved" }); }
