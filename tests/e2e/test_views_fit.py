@@ -65,6 +65,14 @@ def test_every_view_fits_the_screen(demo_store, launch):
     assert not problems, problems
 
 
+def zoom_from_settings(desk, pct: str):
+    """Opens Settings from the menu (a DOM click: the page is zoomed) and, once the view has
+    drawn its size buttons, presses `pct` %."""
+    desk.js("document.querySelector('#nav-settings').click()")
+    wait_until(lambda: desk.js("const b = document.querySelector('#zoom-' + arguments[0]); if (b) b.click(); return !!b;", pct),
+               5, what=f"the {pct} % button")
+
+
 def inner_width(desk) -> int:
     return desk.js("return window.innerWidth")
 
@@ -80,12 +88,10 @@ def test_every_view_fits_at_125_percent_and_the_size_is_kept_per_pc(demo_store, 
     wait_until(lambda: abs(inner_width(desk) - full / 1.25) <= 2, 5, what=f"a page 1/1.25 of {full} px wide")
     problems = check_views(desk, "-125", zoomed=True)
     # 150 % (911 CSS px): the largest size offered still fits.
-    desk.js("document.querySelector('#nav-settings').click()")
-    desk.js("document.querySelector('#zoom-150').click()")
+    zoom_from_settings(desk, "150")
     wait_until(lambda: abs(inner_width(desk) - full / 1.5) <= 2, 5, what=f"a page 1/1.5 of {full} px wide")
     problems += check_views(desk, "-150", zoomed=True)
-    desk.js("document.querySelector('#nav-settings').click()")
-    desk.js("document.querySelector('#zoom-125').click()")
+    zoom_from_settings(desk, "125")
     wait_until(lambda: abs(inner_width(desk) - full / 1.25) <= 2, 5, what="back at 125 %")
     assert not problems, problems
     desk.stop()
