@@ -52,7 +52,7 @@ impl From<renkei_core::Error> for CliError {
     }
 }
 
-type Result<T> = std::result::Result<T, CliError>;
+pub(crate) type Result<T> = std::result::Result<T, CliError>;
 
 fn data_dir(cli_dir: &Option<std::path::PathBuf>, database_url: &Option<String>) -> DataDir {
     match cli_dir {
@@ -91,7 +91,7 @@ fn init_log(dir: &DataDir) {
 }
 
 /// Who is acting when `--by` is not given: env RENKEI_USER, else the OS user.
-fn actor(by: &Option<String>) -> String {
+pub(crate) fn actor(by: &Option<String>) -> String {
     by.clone()
         .filter(|b| !b.trim().is_empty())
         .or_else(|| {
@@ -412,6 +412,7 @@ pub fn run(cli: Cli) -> Result<()> {
         }
         Command::Key(k) => key(&dir, k)?,
         Command::Staff(c) => staff(&dir, c)?,
+        Command::Device(c) => crate::devices::run(open(&dir)?, c)?,
         Command::Handover { json } => {
             let mut desk = open(&dir)?;
             let h = desk.handover()?;

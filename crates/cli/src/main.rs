@@ -4,6 +4,7 @@
 //! to the data dir's log file, never to stderr.
 
 mod commands;
+mod devices;
 mod output;
 mod report;
 
@@ -227,6 +228,9 @@ pub enum Command {
     /// Staff profiles: list, add, and PIN recovery by the operator who holds the store key
     #[command(subcommand)]
     Staff(StaffCmd),
+    /// PCs connected to this hub: one-time enrolment codes, list, revoke
+    #[command(subcommand)]
+    Device(DeviceCmd),
     /// The shift handover (申し送り): open items by owner, overdue, urgent, waiting, after hours
     Handover {
         #[arg(long)]
@@ -280,6 +284,31 @@ pub enum StaffCmd {
     /// its lock-out and reactivate it — for when the last administrator forgot their PIN
     SetPin {
         name: String,
+        #[arg(long)]
+        by: Option<String>,
+    },
+}
+
+#[derive(Subcommand, Debug)]
+pub enum DeviceCmd {
+    /// Register a PC; prints a one-time enrolment code (valid 24 h, single use) to type into
+    /// the desk app's "Connect to a hub"
+    Add {
+        #[arg(long)]
+        name: String,
+        #[arg(long)]
+        by: Option<String>,
+        #[arg(long)]
+        json: bool,
+    },
+    /// All PCs with their state (waiting, expired, enrolled, revoked); never codes or tokens
+    List {
+        #[arg(long)]
+        json: bool,
+    },
+    /// Disconnect a PC: its token stops working at its next request, its sessions end
+    Revoke {
+        id: i64,
         #[arg(long)]
         by: Option<String>,
     },

@@ -61,6 +61,9 @@ pub enum Error {
     NotFound(String),
     #[error("{0}")]
     Conflict(String),
+    /// A take (compare-and-set, `Desk::take`) lost: someone else took the item meanwhile.
+    #[error("{owner}さんが対応中です — {owner} took it a moment ago; nothing was changed. Open it again to see the latest, or take it over deliberately")]
+    Taken { owner: String },
     #[error("cannot change status from '{from}' to '{to}': {hint}")]
     InvalidTransition {
         from: String,
@@ -103,7 +106,7 @@ impl Error {
         match self {
             Error::Invalid { .. } => ErrorCode::InvalidInput,
             Error::NotFound(_) => ErrorCode::NotFound,
-            Error::Conflict(_) => ErrorCode::Conflict,
+            Error::Conflict(_) | Error::Taken { .. } => ErrorCode::Conflict,
             Error::InvalidTransition { .. } => ErrorCode::InvalidTransition,
             Error::UnsupportedMedia(_) => ErrorCode::UnsupportedMediaType,
             Error::TooLarge(_) => ErrorCode::TooLarge,

@@ -426,6 +426,10 @@ pub struct QueueRow {
     pub unread: bool,
     pub snoozed_until: Option<DateTime<Utc>>,
     pub last_activity_at: DateTime<Utc>,
+    /// Bumped by every change of the row (status, owner, urgency, category, snooze, a new
+    /// message): a connected desk sends it back with a take (compare-and-set, `Desk::take`).
+    #[serde(default)]
+    pub version: i64,
 }
 
 /// Counts for the status bar and the tray.

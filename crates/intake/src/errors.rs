@@ -20,6 +20,8 @@ pub struct ApiError {
     pub field: Option<String>,
     /// Seconds for a `Retry-After` header (429).
     pub retry_after: Option<u64>,
+    /// Who has the item (`409 taken`, a connected desk's lost compare-and-set).
+    pub owner: Option<String>,
 }
 
 #[derive(Serialize)]
@@ -28,6 +30,8 @@ struct ErrorBody<'a> {
     message: &'a str,
     #[serde(skip_serializing_if = "Option::is_none")]
     field: Option<&'a str>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    owner: Option<&'a str>,
 }
 
 impl ApiError {
@@ -38,6 +42,7 @@ impl ApiError {
             message: message.into(),
             field: None,
             retry_after: None,
+            owner: None,
         }
     }
     pub fn bad_request(code: &str, message: impl Into<String>) -> Self {
@@ -111,12 +116,17 @@ impl From<Error> for ApiError {
             Error::Invalid { field, .. } => field.clone(),
             _ => None,
         };
+        let (code, owner) = match &e {
+            Error::Taken { owner } => ("taken", Some(owner.clone())),
+            _ => (code.as_str(), None),
+        };
         ApiError {
             status,
-            code: code.as_str().to_string(),
+            code: code.to_string(),
             message: e.to_string(),
             field,
             retry_after: None,
+            owner,
         }
     }
 }
@@ -127,6 +137,7 @@ impl IntoResponse for ApiError {
             code: &self.code,
             message: &self.message,
             field: self.field.as_deref(),
+            owner: self.owner.as_deref(),
         };
         let json = serde_json::to_vec(&body).unwrap_or_else(|_| {
             br#"{"code":"internal","message":"error serialisation failed"}"#.to_vec()

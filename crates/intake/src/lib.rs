@@ -33,6 +33,7 @@ mod body;
 pub mod chatwork;
 pub mod chatwork_poll;
 pub mod config;
+pub mod desk_api;
 pub mod errors;
 pub mod fax_folder;
 pub mod group_commit;

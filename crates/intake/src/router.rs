@@ -2,11 +2,12 @@
 //! every request passes (JSON errors, no framework body limit — each handler reads its body
 //! with its own limits).
 
+use crate::desk_api::{access, consultations as desk, events};
 use crate::errors;
 use crate::state::IntakeState;
 use crate::{chatwork, lineworks, partner_api};
 use axum::extract::DefaultBodyLimit;
-use axum::routing::{get, post};
+use axum::routing::{delete, get, post};
 use axum::{middleware, Json, Router};
 
 async fn healthz() -> Json<serde_json::Value> {
@@ -28,6 +29,24 @@ pub fn router(state: IntakeState) -> Router {
         )
         .route("/v1/webhooks/lineworks", post(lineworks::callback))
         .route("/v1/webhooks/chatwork", post(chatwork::webhook))
+        // Connected desks (issue 19): desk_api/.
+        .route("/v1/desk/enroll", post(access::enroll))
+        .route("/v1/desk/sessions", post(access::sign_in))
+        .route("/v1/desk/sessions/current", delete(access::sign_out))
+        .route("/v1/desk/me", get(access::me))
+        .route("/v1/desk/queue", get(desk::queue))
+        .route("/v1/desk/search", get(desk::search))
+        .route("/v1/desk/consultations/:id", get(desk::show))
+        .route("/v1/desk/consultations/:id/take", post(desk::take))
+        .route("/v1/desk/consultations/:id/assign", post(desk::assign))
+        .route("/v1/desk/consultations/:id/status", post(desk::status))
+        .route("/v1/desk/consultations/:id/urgency", post(desk::urgency))
+        .route("/v1/desk/consultations/:id/category", post(desk::category))
+        .route("/v1/desk/consultations/:id/messages", post(desk::message))
+        .route("/v1/desk/consultations/:id/reply", post(desk::reply))
+        .route("/v1/desk/consultations/:id/snooze", post(desk::snooze))
+        .route("/v1/desk/events", get(events::events))
+        .route("/v1/desk/presence", post(events::presence))
         .fallback(errors::not_found_fallback)
         .method_not_allowed_fallback(errors::method_not_allowed_fallback)
         .layer(DefaultBodyLimit::disable())

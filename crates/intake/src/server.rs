@@ -84,7 +84,10 @@ pub fn spawn_workers(
     state: &IntakeState,
     stop: watch::Receiver<bool>,
 ) -> Vec<tokio::task::JoinHandle<()>> {
-    let mut handles = Vec::new();
+    let mut handles = vec![tokio::spawn(crate::desk_api::events::close_on_stop(
+        state.clone(),
+        stop.clone(),
+    ))];
     if let Some(cfg) = state.config().chatwork_poll.clone() {
         handles.push(tokio::spawn(chatwork_poll::run(
             state.clone(),

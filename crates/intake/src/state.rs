@@ -30,6 +30,8 @@ struct Inner {
     writer: GroupCommit,
     config: IntakeConfig,
     limiter: RateLimiter,
+    /// Connected desks' live part: presence, event-stream wake-up (`desk_api::events`).
+    hub: crate::desk_api::Hub,
 }
 
 impl std::fmt::Debug for IntakeState {
@@ -87,6 +89,7 @@ impl IntakeState {
                 writer,
                 config,
                 limiter,
+                hub: crate::desk_api::Hub::default(),
             }),
         })
     }
@@ -97,6 +100,10 @@ impl IntakeState {
 
     pub fn data_dir(&self) -> &DataDir {
         &self.inner.dir
+    }
+
+    pub(crate) fn hub(&self) -> &crate::desk_api::Hub {
+        &self.inner.hub
     }
 
     pub(crate) fn limiter(&self) -> &RateLimiter {

@@ -17,11 +17,13 @@
 //! | `partners.rs` | partners, API keys, the partner's view, response statistics |
 //! | `replies.rs` | replies sent back on the consultation's channel: the outbox, 再送, the sender's steps |
 //! | `staff.rs` | staff profiles, sign-in, PINs, who may administer |
+//! | `hub.rs` | connected desks: devices, staff sessions, the compare-and-set take, the change sequence |
 //! | `maintenance.rs` | audit log, notification log, backups, integrity check |
 
 mod consultation;
 mod documents;
 mod dropped;
+mod hub;
 mod intake;
 mod mail;
 mod maintenance;
@@ -33,6 +35,7 @@ mod staff;
 pub use consultation::sort_rows;
 pub use documents::{safe_file_name, Document, ImportOutcome};
 pub use dropped::DropOutcome;
+pub use hub::{DeskSession, SessionProblem};
 pub use intake::BatchItem;
 pub use mail::MailOutcome;
 pub use maintenance::{BackupStatus, CheckReport};

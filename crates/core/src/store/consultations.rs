@@ -70,7 +70,7 @@ const ROW_SQL: &str = "SELECT c.id, c.received_at, c.channel, COALESCE(p.name, '
     (SELECT count(*) FROM attachments a WHERE a.consultation_id = c.id),
     (SELECT count(*) FROM messages m WHERE m.consultation_id = c.id),
     (c.last_read_at IS NULL OR c.last_read_at < c.last_inbound_at),
-    c.snoozed_until, c.last_activity_at
+    c.snoozed_until, c.last_activity_at, c.version
     FROM consultations c LEFT JOIN partners p ON p.id = c.partner_id";
 
 /// Name shown when a document has no known sender.
@@ -104,6 +104,7 @@ fn row_from(r: &Row, now: DateTime<Utc>) -> Result<QueueRow> {
         unread: r.get(15)?,
         snoozed_until: r.opt_ts(16)?,
         last_activity_at: r.ts(17)?,
+        version: r.get(18)?,
     })
 }
 
@@ -388,7 +389,7 @@ pub fn change_status(
     }
     let at = ts(now);
     db.execute(
-        "UPDATE consultations SET status = ?1, last_activity_at = ?2,
+        "UPDATE consultations SET version = version + 1, status = ?1, last_activity_at = ?2,
             acknowledged_at = CASE WHEN ?1 != 'new' AND acknowledged_at IS NULL THEN ?2 ELSE acknowledged_at END,
             resolved_at = CASE WHEN ?1 IN ('resolved', 'declined') THEN ?2 ELSE NULL END,
             snoozed_until = CASE WHEN ?1 IN ('resolved', 'declined') THEN NULL ELSE snoozed_until END
@@ -404,7 +405,7 @@ pub fn change_status(
 
 pub fn set_owner(db: &dyn Db, id: i64, owner: Option<&str>, now: DateTime<Utc>) -> Result<()> {
     let n = db.execute(
-        "UPDATE consultations SET owner = ?1, last_activity_at = ?2 WHERE id = ?3",
+        "UPDATE consultations SET version = version + 1, owner = ?1, last_activity_at = ?2 WHERE id = ?3",
         args![owner, ts(now), id],
     )?;
     if n == 0 {
@@ -421,7 +422,7 @@ pub fn set_urgency(
     now: DateTime<Utc>,
 ) -> Result<()> {
     let n = db.execute(
-        "UPDATE consultations SET urgency = ?1, urgency_confirmed = 1, due_at = ?2, last_activity_at = ?3 WHERE id = ?4",
+        "UPDATE consultations SET version = version + 1, urgency = ?1, urgency_confirmed = 1, due_at = ?2, last_activity_at = ?3 WHERE id = ?4",
         args![u.as_str(), due_at.map(ts), ts(now), id],
     )?;
     if n == 0 {
@@ -437,7 +438,7 @@ pub fn set_category(
     due_at: Option<DateTime<Utc>>,
 ) -> Result<()> {
     let n = db.execute(
-        "UPDATE consultations SET category = ?1, due_at = ?2 WHERE id = ?3",
+        "UPDATE consultations SET version = version + 1, category = ?1, due_at = ?2 WHERE id = ?3",
         args![c.as_str(), due_at.map(ts), id],
     )?;
     if n == 0 {
@@ -448,7 +449,7 @@ pub fn set_category(
 
 pub fn set_snooze(db: &dyn Db, id: i64, until: Option<DateTime<Utc>>) -> Result<()> {
     let n = db.execute(
-        "UPDATE consultations SET snoozed_until = ?1 WHERE id = ?2",
+        "UPDATE consultations SET version = version + 1, snoozed_until = ?1 WHERE id = ?2",
         args![until.map(ts), id],
     )?;
     if n == 0 {
@@ -468,7 +469,7 @@ pub fn touch(
     let at = ts(now);
     // `?2 <> 0`: PostgreSQL wants a boolean after WHEN; the flags are bound as integers.
     db.execute(
-        "UPDATE consultations SET last_activity_at = ?1,
+        "UPDATE consultations SET version = version + 1, last_activity_at = ?1,
             last_inbound_at = CASE WHEN ?2 <> 0 THEN ?1 ELSE last_inbound_at END,
             first_response_at = CASE WHEN ?3 <> 0 AND first_response_at IS NULL THEN ?1 ELSE first_response_at END
          WHERE id = ?4",

@@ -208,6 +208,31 @@ pub const MIGRATIONS: &[&str] = &[
         created_at TEXT NOT NULL
     );
     "#,
+    // 6: connected desks (issue 19): enrolled PCs, staff sessions on them, and a version per
+    // consultation for compare-and-set (bumped by every change of the row). PostgreSQL twin:
+    // pg_migrations 3. One entry, so the merger can renumber it as a whole.
+    r#"
+    ALTER TABLE consultations ADD COLUMN version INTEGER NOT NULL DEFAULT 0;
+    CREATE TABLE devices (
+        id INTEGER PRIMARY KEY,
+        name TEXT NOT NULL,
+        code_hash TEXT UNIQUE,
+        code_expires_at TEXT,
+        token_hash TEXT UNIQUE,
+        created_at TEXT NOT NULL,
+        enrolled_at TEXT,
+        revoked_at TEXT
+    );
+    CREATE TABLE desk_sessions (
+        id INTEGER PRIMARY KEY,
+        token_hash TEXT NOT NULL UNIQUE,
+        device_id INTEGER NOT NULL REFERENCES devices(id),
+        staff_id INTEGER NOT NULL REFERENCES staff(id),
+        created_at TEXT NOT NULL,
+        last_seen_at TEXT NOT NULL,
+        ended_at TEXT
+    );
+    "#,
 ];
 
 /// Data steps in Rust that follow a migration's SQL (index = the version it brings a store to).

@@ -8,7 +8,9 @@
 pub mod attachments;
 pub mod audit;
 pub mod blobs;
+pub mod changes;
 pub mod consultations;
+pub mod devices;
 pub mod engine;
 pub mod intake_keys;
 pub mod keyring;
