@@ -85,16 +85,17 @@ async fn staff_role(state: &IntakeState, id: i64) -> Result<String, ApiError> {
         .await
 }
 
-/// `DELETE /v1/desk/sessions/current` → 204; the session token stops working.
+/// `DELETE /v1/desk/sessions/current` → `200 {"status": "signed_out"}`; the session token
+/// stops working.
 pub async fn sign_out(
     State(state): State<IntakeState>,
     headers: HeaderMap,
-) -> Result<StatusCode, ApiError> {
+) -> Result<Json<serde_json::Value>, ApiError> {
     let Caller { session, .. } = caller(&state, &headers).await?;
     state
         .with_desk(move |desk| Ok(desk.close_desk_session(&session)?))
         .await?;
-    Ok(StatusCode::NO_CONTENT)
+    Ok(Json(json!({"status": "signed_out"})))
 }
 
 /// `GET /v1/desk/me` → who this session is and on which PC.

@@ -75,7 +75,7 @@ pub async fn device(state: &IntakeState, headers: &HeaderMap) -> Result<Device, 
         .await?
         .ok_or_else(|| {
             ApiError::unauthorized(
-                "unknown device token; connect this PC to the hub again with a new code \
+                "unknown device token; enrol this PC again with a new code \
                  (`renkei device add --name …` on the hub)",
             )
         })?;

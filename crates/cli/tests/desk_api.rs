@@ -1,0 +1,349 @@
+//! The hub's staff API for connected desks (issue 19) against a real `renkei serve` on a real
+//! socket: enrolment, revocation, sessions (attribution, expiry, hostile input) and the
+//! compare-and-set take. SQLite, or PostgreSQL under `make unit-pg`.
+#![allow(clippy::unwrap_used, clippy::expect_used)]
+
+mod common;
+
+use common::desk::*;
+use common::*;
+use serde_json::{json, Value};
+
+#[test]
+fn a_device_enrols_with_its_code_once_and_a_revoked_one_is_refused_at_its_next_request() {
+    let rig = HubRig::new();
+    let hub = rig.serve("hub");
+    let code = rig.device_code("受付PC");
+
+    // A wrong code: 401, nothing enrolled.
+    let (s, v) = call(
+        &hub.addr,
+        "POST",
+        "/v1/desk/enroll",
+        &[],
+        Some(&json!({"code": "AAAA-BBBB-CCCC-DDDD"})),
+    );
+    assert_eq!((s, v["code"].as_str()), (401, Some("unauthorized")), "{v}");
+    assert!(v["message"].as_str().unwrap().contains("renkei device add"));
+    let list: Vec<Value> = serde_json::from_str(&rig.cli(&["device", "list", "--json"])).unwrap();
+    assert_eq!(list[0]["state"], "waiting");
+
+    let mut pc = Pc::enroll(&hub.addr, &code);
+    assert!(pc.token.starts_with("rkd_") && pc.token.len() > 60);
+    // Single use.
+    let (s, _) = call(
+        &hub.addr,
+        "POST",
+        "/v1/desk/enroll",
+        &[],
+        Some(&json!({"code": code})),
+    );
+    assert_eq!(s, 401);
+    // The token is not stored in clear anywhere the CLI shows.
+    let listed = rig.cli(&["device", "list", "--json"]);
+    assert!(!listed.contains(&pc.token) && !listed.contains(&code));
+    assert!(listed.contains("enrolled"), "{listed}");
+
+    pc.sign_in(CLERK);
+    assert_eq!(pc.call("GET", "/v1/desk/queue", None).0, 200);
+
+    let id = list[0]["id"].as_i64().unwrap().to_string();
+    let out = rig.cli(&["device", "revoke", &id]);
+    assert!(out.contains("revoked"), "{out}");
+    let (s, v) = pc.call("GET", "/v1/desk/queue", None);
+    assert_eq!(
+        (s, v["code"].as_str()),
+        (401, Some("device_revoked")),
+        "{v}"
+    );
+    assert!(v["message"].as_str().unwrap().contains("受付PC"), "{v}");
+    // Signing in again does not help.
+    let (s, v) = pc.call(
+        "POST",
+        "/v1/desk/sessions",
+        Some(&json!({"name": CLERK.0, "pin": CLERK.1})),
+    );
+    assert_eq!((s, v["code"].as_str()), (401, Some("device_revoked")));
+    let actions: Vec<String> = rig
+        .audit()
+        .iter()
+        .map(|a| a["action"].as_str().unwrap().to_string())
+        .collect();
+    for a in [
+        "device.add",
+        "device.enroll",
+        "device.revoke",
+        "login",
+        "session.open",
+    ] {
+        assert!(actions.iter().any(|x| x == a), "{a} audited: {actions:?}");
+    }
+}
+
+#[test]
+fn every_change_is_attributed_to_the_session_never_to_a_name_in_the_body() {
+    let rig = HubRig::new();
+    let hub = rig.serve("hub");
+    let mut pc = Pc::enroll(&hub.addr, &rig.device_code("受付PC"));
+    pc.sign_in(CLERK);
+    let id = rig.arrival(&hub.addr, "A-1");
+    let v = pc.row(id)["version"].as_i64().unwrap();
+    let forged = "なりすまし";
+    let path = |p: &str| format!("/v1/desk/consultations/{id}/{p}");
+    let (s, r) = pc.call(
+        "POST",
+        &path("take"),
+        Some(&json!({"version": v, "by": forged})),
+    );
+    assert_eq!(s, 200, "{r}");
+    assert_eq!(r["owner"], CLERK.0);
+    let (s, m) = pc.call(
+        "POST",
+        &path("messages"),
+        Some(
+            &json!({"kind": "note", "body": "午後に折り返します", "by": forged, "author": forged}),
+        ),
+    );
+    assert_eq!(s, 200, "{m}");
+    assert_eq!(m["author"], CLERK.0);
+    let (s, r) = pc.call(
+        "POST",
+        &path("status"),
+        Some(&json!({"status": "in_progress", "by": forged})),
+    );
+    assert_eq!((s, r["status"].as_str()), (200, Some("in_progress")), "{r}");
+    let (s, r) = pc.call(
+        "POST",
+        &path("reply"),
+        Some(&json!({"body": "承知しました。", "by": forged})),
+    );
+    assert_eq!(s, 200, "{r}");
+    assert_eq!(r["message"]["author"], CLERK.0);
+
+    let audit = rig.audit();
+    let mine: Vec<&Value> = audit
+        .iter()
+        .filter(|a| a["target"] == format!("consultation:{id}") && a["actor"] != "intake")
+        .collect();
+    let actions: Vec<&str> = mine.iter().map(|a| a["action"].as_str().unwrap()).collect();
+    for a in [
+        "consultation.ack",
+        "message.note",
+        "consultation.status",
+        "message.reply",
+    ] {
+        assert!(actions.contains(&a), "{a} in {actions:?}");
+    }
+    assert!(mine.iter().all(|a| a["actor"] == CLERK.0), "{mine:?}");
+    let everything =
+        serde_json::to_string(&audit).unwrap() + &rig.cli(&["show", &id.to_string(), "--json"]);
+    assert!(!everything.contains(forged), "the forged name is nowhere");
+}
+
+#[test]
+fn a_take_after_someone_elses_take_answers_409_with_their_name_and_changes_nothing() {
+    let rig = HubRig::new();
+    let hub = rig.serve("hub");
+    let mut a = Pc::enroll(&hub.addr, &rig.device_code("受付PC"));
+    let mut b = Pc::enroll(&hub.addr, &rig.device_code("看護師PC"));
+    a.sign_in(CLERK);
+    b.sign_in(DOCTOR);
+    let id = rig.arrival(&hub.addr, "C-1");
+    // Both desks show the row as it is now.
+    let (_, q) = b.call("GET", "/v1/desk/queue", None);
+    let seen = q["rows"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|r| r["id"] == id)
+        .unwrap()["version"]
+        .as_i64()
+        .unwrap();
+    assert_eq!(a.row(id)["version"].as_i64().unwrap(), seen);
+
+    let (s, r) = a.take(id, seen);
+    assert_eq!((s, r["owner"].as_str()), (200, Some(CLERK.0)), "{r}");
+    let after_a = a.row(id);
+    let audit_before = rig.audit().len();
+
+    let (s, e) = b.take(id, seen);
+    assert_eq!(s, 409, "{e}");
+    assert_eq!(e["code"], "taken");
+    assert_eq!(e["owner"], CLERK.0);
+    assert!(
+        e["message"]
+            .as_str()
+            .unwrap()
+            .starts_with("田村さんが対応中です"),
+        "{e}"
+    );
+    let now = a.row(id);
+    assert_eq!(now["owner"], CLERK.0);
+    assert_eq!(now["version"], after_a["version"], "nothing changed");
+    assert_eq!(rig.audit().len(), audit_before, "nothing audited");
+
+    // Having seen 田村 as the owner, 大野 may take it over on purpose.
+    let (s, r) = b.take(id, now["version"].as_i64().unwrap());
+    assert_eq!((s, r["owner"].as_str()), (200, Some(DOCTOR.0)), "{r}");
+}
+
+#[test]
+fn an_idle_session_expires_by_the_injected_clock_and_sign_out_ends_it() {
+    let rig = HubRig::new();
+    let t0 = "2026-12-01T10:00:00+09:00";
+    let hub = rig.serve_at("hub1", t0);
+    let mut pc = Pc::enroll(&hub.addr, &rig.device_code("受付PC"));
+    let signed = pc.sign_in(CLERK);
+    assert_eq!(signed["idle_minutes"], 5);
+    assert_eq!(signed["staff"]["name"], CLERK.0);
+    assert_eq!(pc.call("GET", "/v1/desk/me", None).0, 200);
+    drop(hub);
+
+    // Four minutes later the session still works (and counts as activity)…
+    let hub = rig.serve_at("hub2", "2026-12-01T10:04:00+09:00");
+    pc.addr = hub.addr.clone();
+    let (s, me) = pc.call("GET", "/v1/desk/me", None);
+    assert_eq!(
+        (s, me["staff"]["name"].as_str()),
+        (200, Some(CLERK.0)),
+        "{me}"
+    );
+    drop(hub);
+    // …then more than five idle minutes: 401 session_expired.
+    let hub = rig.serve_at("hub3", "2026-12-01T10:09:30+09:00");
+    pc.addr = hub.addr.clone();
+    let (s, v) = pc.call("GET", "/v1/desk/queue", None);
+    assert_eq!(
+        (s, v["code"].as_str()),
+        (401, Some("session_expired")),
+        "{v}"
+    );
+    assert!(v["message"].as_str().unwrap().contains("sign in again"));
+
+    pc.sign_in(DOCTOR);
+    assert_eq!(pc.call("GET", "/v1/desk/queue", None).0, 200);
+    let (s, v) = pc.call("DELETE", "/v1/desk/sessions/current", None);
+    assert_eq!((s, v["status"].as_str()), (200, Some("signed_out")), "{v}");
+    let (s, v) = pc.call("GET", "/v1/desk/queue", None);
+    assert_eq!(
+        (s, v["code"].as_str()),
+        (401, Some("session_unknown")),
+        "{v}"
+    );
+}
+
+#[test]
+fn hostile_tokens_sessions_and_bodies_get_clear_errors_and_store_nothing() {
+    let rig = HubRig::new();
+    let hub = rig.serve("hub");
+    let mut a = Pc::enroll(&hub.addr, &rig.device_code("A"));
+    let b = Pc::enroll(&hub.addr, &rig.device_code("B"));
+    a.sign_in(CLERK);
+    let id = rig.arrival(&hub.addr, "H-1");
+    let session = a.session.clone().unwrap();
+    let long = "x".repeat(5000);
+    let garbled = [
+        vec![],
+        vec![("Authorization", "Bearer")],
+        vec![("Authorization", "Basic cmVua2VpOnJlbmtlaQ==")],
+        vec![("Authorization", "Bearer rkd_0000")],
+        vec![("Authorization", long.as_str())],
+        vec![("Authorization", "Bearer 大野")],
+    ];
+    for h in &garbled {
+        let mut h = h.clone();
+        h.push(("X-Renkei-Session", session.as_str()));
+        let (s, v) = call(&hub.addr, "GET", "/v1/desk/queue", &h, None);
+        assert_eq!(
+            (s, v["code"].as_str()),
+            (401, Some("unauthorized")),
+            "{h:?}: {v}"
+        );
+        assert!(v["message"].as_str().unwrap().contains("enrol"), "{v}");
+    }
+    // A device without a session; a session of device A used by device B; a garbled session.
+    let (s, v) = b.call("GET", "/v1/desk/queue", None);
+    assert_eq!(
+        (s, v["code"].as_str()),
+        (401, Some("session_required")),
+        "{v}"
+    );
+    let mut stolen = b.clone();
+    stolen.session = Some(session.clone());
+    let (s, v) = stolen.call("GET", "/v1/desk/queue", None);
+    assert_eq!(
+        (s, v["code"].as_str()),
+        (401, Some("session_unknown")),
+        "{v}"
+    );
+    stolen.session = Some("rks_' OR 1=1 --".into());
+    assert_eq!(stolen.call("GET", "/v1/desk/queue", None).0, 401);
+
+    // Wrong PIN: 401, no session.
+    let (s, v) = b.call(
+        "POST",
+        "/v1/desk/sessions",
+        Some(&json!({"name": CLERK.0, "pin": "0000"})),
+    );
+    assert_eq!((s, v["code"].as_str()), (401, Some("unauthorized")), "{v}");
+
+    let messages_before = rig.cli(&["show", &id.to_string(), "--json"]);
+    let audit_before = rig.audit().len();
+    // Oversize note: 413, nothing stored.
+    let huge = json!({"kind": "note", "body": "あ".repeat(200_000)});
+    let (s, v) = a.call(
+        "POST",
+        &format!("/v1/desk/consultations/{id}/messages"),
+        Some(&huge),
+    );
+    assert_eq!((s, v["code"].as_str()), (413, Some("too_large")), "{v}");
+    // Not JSON, broken JSON, wrong types, unknown codes, unknown ids.
+    let auth = format!("Bearer {}", a.token);
+    let hdr = [
+        ("Authorization", auth.as_str()),
+        ("X-Renkei-Session", session.as_str()),
+    ];
+    let path = format!("/v1/desk/consultations/{id}/messages");
+    let text = [("Content-Type", "text/plain"), hdr[0], hdr[1]];
+    match send(&hub.addr, "POST", &path, &text, "note") {
+        Sent::Answer(415, b) => assert!(b.contains("application/json"), "{b}"),
+        other => panic!("{other:?}"),
+    }
+    let js = [("Content-Type", "application/json"), hdr[0], hdr[1]];
+    match send(
+        &hub.addr,
+        "POST",
+        &path,
+        &js,
+        "{\"kind\": \"note\", \"body\": ",
+    ) {
+        Sent::Answer(400, b) => assert!(b.contains("invalid_json"), "{b}"),
+        other => panic!("{other:?}"),
+    }
+    let (s, v) = a.call("POST", &path, Some(&json!({"kind": "note", "body": 42})));
+    assert_eq!(s, 400, "{v}");
+    let (s, v) = a.call(
+        "POST",
+        &format!("/v1/desk/consultations/{id}/status"),
+        Some(&json!({"status": "done"})),
+    );
+    assert_eq!((s, v["field"].as_str()), (400, Some("status")), "{v}");
+    let (s, _) = a.take(999_999, 0);
+    assert_eq!(s, 404);
+    let (s, _) = a.call("GET", "/v1/desk/consultations/abc", None);
+    assert_eq!(s, 404);
+    let (s, v) = a.call(
+        "POST",
+        "/v1/desk/presence",
+        Some(&json!({"consultation_id": id, "state": "sleeping"})),
+    );
+    assert_eq!((s, v["field"].as_str()), (400, Some("state")), "{v}");
+
+    // (`renkei show` records a view in the audit trail: count before it.)
+    assert_eq!(rig.audit().len(), audit_before, "nothing audited");
+    assert_eq!(
+        rig.cli(&["show", &id.to_string(), "--json"]),
+        messages_before,
+        "nothing stored"
+    );
+}
