@@ -133,6 +133,29 @@ fn a_reconnect_with_last_event_id_gets_exactly_the_missed_events() {
         (Some("consultation.ack"), Some(DOCTOR.0))
     );
     assert!(e.id.unwrap() > *ids.last().unwrap());
+
+    // A change by another process (a `renkei` command on the same store) arrives too: the
+    // hub's tail polls the sequence, it is not only woken by its own handlers.
+    rig.cli(&[
+        "status",
+        &first.to_string(),
+        "waiting_partner",
+        "--by",
+        "院長",
+    ]);
+    let e = sse.next_change(WAIT).expect("the other process's change");
+    assert_eq!(
+        (
+            e.data["kind"].as_str(),
+            e.data["who"].as_str(),
+            e.data["status"].as_str()
+        ),
+        (
+            Some("consultation.status"),
+            Some("院長"),
+            Some("waiting_partner")
+        )
+    );
 }
 
 fn percentile(sorted: &[f64], p: f64) -> f64 {

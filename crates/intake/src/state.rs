@@ -160,6 +160,7 @@ impl IntakeState {
             "intake"
         );
         if out.created || out.joined {
+            self.inner.hub.wake();
             self.notify(IntakeNotice::from_row(&row, out.created, out.joined));
         }
         Ok((out, row))

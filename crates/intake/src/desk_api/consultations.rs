@@ -103,6 +103,7 @@ where
 {
     let by = c.name();
     let out = state.with_desk(move |d| Ok(f(d, &by)?)).await?;
+    state.hub().wake();
     Ok(Json(serde_json::to_value(out).map_err(|e| {
         ApiError::internal(format!("cannot serialise the answer: {e}"))
     })?))

@@ -4,10 +4,12 @@
 //! `renkei_core::store::changes`): each has `id: <seq>`, so a desk that reconnects with
 //! `Last-Event-ID` gets exactly the events after it — the sequence is gap-free and in commit
 //! order on both engines. Wake-up: one tail task per hub process reads the newest sequence
-//! number every 200 ms (one indexed `MAX(id)`) and wakes the connections, which then read
-//! their missing rows. This polls on both engines (PostgreSQL `LISTEN/NOTIFY` as a wake-up is
-//! not built; the sequence makes a lost or late wake-up lose nothing, it only adds ≤ 200 ms).
-//! Events of other hub processes on the same database arrive the same way.
+//! number every 200 ms (one indexed `MAX(id)`), and at once when a change was committed
+//! through this process ([`Hub::wake`]: desk actions, intake), and wakes the connections,
+//! which then read their missing rows. Changes made by other processes (another hub process
+//! on the same PostgreSQL database, `renkei` commands, the app on the same SQLite file) are
+//! seen by the 200 ms poll on both engines — PostgreSQL `LISTEN/NOTIFY` as a wake-up is not
+//! built; the sequence makes a lost or late wake-up lose nothing, it only adds ≤ 200 ms.
 //!
 //! **Presence** ("大野さんが閲覧中 / 対応中") is kept in this process's memory with a 60 s
 //! TTL (a desk repeats it while the item is open) and sent as `event: presence` without an
@@ -59,6 +61,8 @@ pub struct Hub {
     closing: watch::Sender<bool>,
     presence: Mutex<HashMap<(i64, String), (String, Instant)>>,
     presence_tx: broadcast::Sender<Presence>,
+    /// A change was just committed through this process: read the sequence now.
+    wake: tokio::sync::Notify,
 }
 
 impl Default for Hub {
@@ -69,6 +73,7 @@ impl Default for Hub {
             closing: watch::channel(false).0,
             presence: Mutex::new(HashMap::new()),
             presence_tx: broadcast::channel(1024).0,
+            wake: tokio::sync::Notify::new(),
         }
     }
 }
@@ -120,6 +125,12 @@ impl Hub {
         p
     }
 
+    /// A change was committed through this process (a desk action, an intake): the tail reads
+    /// the sequence at once instead of at its next tick.
+    pub fn wake(&self) {
+        self.wake.notify_one();
+    }
+
     /// Ends every event stream (the server is shutting down: graceful shutdown waits for open
     /// responses, and a stream never ends by itself).
     pub fn close(&self) {
@@ -166,6 +177,7 @@ fn ensure_tail(state: &IntakeState) {
             }
             tokio::select! {
                 () = tokio::time::sleep(TAIL_TICK) => {}
+                () = state.hub().wake.notified() => {}
                 _ = closing.changed() => {}
             }
         }
