@@ -7,7 +7,7 @@
 #   BENCH_DESKTOP=0                   skip the desktop part (renkei-desk vs a minimal Tauri app)
 #   BENCH_QUICK=1                     small sizes, short budgets (a smoke run)
 #   BENCH_PLOT=docs/bench/growth.png  where the growth plot goes
-#   BENCH_ONLY=intake,queue,policy,desktop,live  run only these parts
+#   BENCH_ONLY=intake,queue,policy,desktop,live,hub  run only these parts
 set -euo pipefail
 cd "$(dirname "$0")/.."
 ROOT=$PWD
@@ -137,4 +137,16 @@ if [ "${BENCH_DESKTOP:-1}" = 1 ] && wants live && command -v xvfb-run >/dev/null
   fi
 fi
 
+# ---- hub: take on one connected desk → SSE event on 5 others (crates/cli/tests/desk_live.rs) -----
+# Printed as `DESK EVENT LATENCY engine=… p50=… p95=…` lines (also in $OUT/hub.txt), SQLite and
+# — when PostgreSQL is installed — a private PostgreSQL (scripts/with-postgres.sh).
+if wants hub; then
+  log "hub: take → event on 5 SSE connections, 200 takes per engine"
+  rm -f "$OUT/hub.txt"
+  run_hub() { "$@" cargo test -p renkei-cli --test desk_live -- --ignored --nocapture take_to_event_latency 2>&1 | grep 'DESK EVENT LATENCY' | tee -a "$OUT/hub.txt" >&2 || log "hub part failed ($*)"; }
+  run_hub env
+  if ls /usr/lib/postgresql/*/bin/initdb >/dev/null 2>&1; then run_hub ./scripts/with-postgres.sh; fi
+fi
+
 "$CARGO_TARGET_DIR/release/renkei-bench" "${ARGS[@]}"
+if [ -s "$OUT/hub.txt" ]; then cat "$OUT/hub.txt"; fi
