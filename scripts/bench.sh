@@ -143,7 +143,7 @@ fi
 if wants hub; then
   log "hub: take → event on 5 SSE connections, 200 takes per engine"
   rm -f "$OUT/hub.txt"
-  run_hub() { "$@" cargo test -p renkei-cli --test desk_live -- --ignored --nocapture take_to_event_latency 2>&1 | grep 'DESK EVENT LATENCY' | tee -a "$OUT/hub.txt" >&2 || log "hub part failed ($*)"; }
+  run_hub() { "$@" cargo test -p renkei-cli --test desk_live -- --ignored --nocapture --test-threads 1 take_to_event_latency 2>&1 | grep 'DESK EVENT LATENCY' | tee -a "$OUT/hub.txt" >&2 || log "hub part failed ($*)"; }
   run_hub env
   if ls /usr/lib/postgresql/*/bin/initdb >/dev/null 2>&1; then run_hub ./scripts/with-postgres.sh; fi
 fi

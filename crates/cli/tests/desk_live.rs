@@ -169,11 +169,25 @@ fn percentile(sorted: &[f64], p: f64) -> f64 {
 #[test]
 #[ignore = "benchmark: run with --ignored (make bench)"]
 fn take_to_event_latency_on_five_connections() {
+    latency("one hub process", false);
+}
+
+/// The same with the takes sent to a second `renkei serve` on the same store: the listeners'
+/// hub learns of them from PostgreSQL's `NOTIFY` (or, on SQLite, from its 200 ms poll).
+#[test]
+#[ignore = "benchmark: run with --ignored (make bench)"]
+fn take_to_event_latency_across_two_hub_processes() {
+    latency("two hub processes", true);
+}
+
+fn latency(what: &str, two_hubs: bool) {
     const TAKES: usize = 200;
     const LISTENERS: usize = 5;
     let rig = HubRig::new();
     let hub = rig.serve("hub");
-    let mut taker = Pc::enroll(&hub.addr, &rig.device_code("taker"));
+    let other = two_hubs.then(|| rig.serve("hub2"));
+    let taker_addr = other.as_ref().map_or(hub.addr.clone(), |o| o.addr.clone());
+    let mut taker = Pc::enroll(&taker_addr, &rig.device_code("taker"));
     taker.sign_in(CLERK);
     let ids: Vec<i64> = (0..TAKES)
         .map(|i| rig.arrival(&hub.addr, &format!("B-{i}")))
@@ -193,11 +207,8 @@ fn take_to_event_latency_on_five_connections() {
                 };
                 if e.data["kind"] == "consultation.ack" {
                     seen += 1;
-                    let _ = tx.send((
-                        n,
-                        e.data["consultation_id"].as_i64().unwrap(),
-                        Instant::now(),
-                    ));
+                    let id = e.data["consultation_id"].as_i64().unwrap();
+                    let _ = tx.send((n, id, Instant::now()));
                 }
             }
         }));
@@ -227,8 +238,8 @@ fn take_to_event_latency_on_five_connections() {
         "sqlite"
     };
     println!(
-        "DESK EVENT LATENCY engine={engine} takes={TAKES} listeners={LISTENERS} samples={} \
-         p50={:.1}ms p95={:.1}ms max={:.1}ms wall={:.1}s",
+        "DESK EVENT LATENCY engine={engine} ({what}) takes={TAKES} listeners={LISTENERS} \
+         samples={} p50={:.1}ms p95={:.1}ms max={:.1}ms wall={:.1}s",
         lat.len(),
         percentile(&lat, 0.50),
         percentile(&lat, 0.95),

@@ -64,6 +64,15 @@ pub fn append(
         "INSERT INTO audit (id, at, actor, action, target, detail, prev_hash, hash) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8)",
         args![id, at, actor, action, target, detail, prev_hash, hash],
     )?;
+    if db.backend() == super::sql::Backend::Postgres {
+        // The wake-up of connected desks' event streams on other hub processes
+        // (`changes::listen_pg`): delivered at commit, dropped on rollback; identical
+        // notifications of one transaction collapse into one.
+        db.execute(
+            &format!("SELECT pg_notify('{}', '')", super::changes::PG_CHANNEL),
+            args![],
+        )?;
+    }
     Ok(id)
 }
 

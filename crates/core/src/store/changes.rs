@@ -5,7 +5,9 @@
 //! audit row in the same transaction, under the writer lock on both engines (`BEGIN
 //! IMMEDIATE` on SQLite, `pg::WRITER_LOCK` on PostgreSQL); its id is the previous id + 1
 //! (`audit::append`). So the ids are gap-free and in commit order, and "rows above N" is
-//! exactly what a desk that has seen N missed. Only rows about a consultation become events;
+//! exactly what a desk that has seen N missed. On PostgreSQL every such transaction also sends
+//! `NOTIFY renkei_changes` (`audit::append`); [`listen_pg`] turns it into a wake-up for hub
+//! processes — only a wake-up: a listener that was away catches up from the sequence. Only rows about a consultation become events;
 //! the others (sign-ins, settings, poller cursors) just move the sequence on. An event never
 //! carries the audit detail or any message text — the desk fetches the detail.
 
@@ -14,6 +16,11 @@ use crate::args;
 use crate::error::Result;
 use chrono::{DateTime, Utc};
 use serde::Serialize;
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::time::Duration;
+
+/// The PostgreSQL notification channel of the change sequence.
+pub const PG_CHANNEL: &str = "renkei_changes";
 
 /// One change of a consultation, as a connected desk receives it.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
@@ -76,4 +83,25 @@ pub fn after(db: &dyn Db, after: i64, limit: i64) -> Result<(Vec<ChangeEvent>, i
         });
     }
     Ok((out, last))
+}
+
+/// Blocks on a connection of its own: `LISTEN renkei_changes` and calls `wake` once after
+/// connecting (to catch up) and for each notification, until `stop` is set (checked at least
+/// every 500 ms). Returns an error when the connection fails; the caller reconnects.
+pub fn listen_pg(url: &str, stop: &AtomicBool, wake: &dyn Fn()) -> Result<()> {
+    use postgres::fallible_iterator::FallibleIterator;
+    let mut client = super::pg::connect(url)?;
+    client.batch_execute(&format!("LISTEN {PG_CHANNEL}"))?;
+    wake();
+    while !stop.load(Ordering::Relaxed) {
+        let mut notifications = client.notifications();
+        let mut it = notifications.timeout_iter(Duration::from_millis(500));
+        while it.next()?.is_some() {
+            wake();
+            if stop.load(Ordering::Relaxed) {
+                break;
+            }
+        }
+    }
+    Ok(())
 }

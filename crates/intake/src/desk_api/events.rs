@@ -5,11 +5,11 @@
 //! `Last-Event-ID` gets exactly the events after it — the sequence is gap-free and in commit
 //! order on both engines. Wake-up: one tail task per hub process reads the newest sequence
 //! number every 200 ms (one indexed `MAX(id)`), and at once when a change was committed
-//! through this process ([`Hub::wake`]: desk actions, intake), and wakes the connections,
-//! which then read their missing rows. Changes made by other processes (another hub process
-//! on the same PostgreSQL database, `renkei` commands, the app on the same SQLite file) are
-//! seen by the 200 ms poll on both engines — PostgreSQL `LISTEN/NOTIFY` as a wake-up is not
-//! built; the sequence makes a lost or late wake-up lose nothing, it only adds ≤ 200 ms.
+//! through this process ([`Hub::wake`]: desk actions, intake) or — on PostgreSQL — when a
+//! `NOTIFY renkei_changes` arrives from any process's write transaction ([`listen_pg`]); the
+//! connections then read their missing rows. On SQLite, changes by other processes (`renkei`
+//! commands, the app on the same file) are seen by the 200 ms poll. The notification is only a
+//! wake-up: the sequence makes a lost or late one lose nothing, it only adds ≤ 200 ms.
 //!
 //! **Presence** ("大野さんが閲覧中 / 対応中") is kept in this process's memory with a 60 s
 //! TTL (a desk repeats it while the item is open) and sent as `event: presence` without an
@@ -63,6 +63,8 @@ pub struct Hub {
     presence_tx: broadcast::Sender<Presence>,
     /// A change was just committed through this process: read the sequence now.
     wake: tokio::sync::Notify,
+    /// Set by [`Hub::close`]: the PostgreSQL listener thread ends.
+    stopped: std::sync::Arc<AtomicBool>,
 }
 
 impl Default for Hub {
@@ -74,6 +76,7 @@ impl Default for Hub {
             presence: Mutex::new(HashMap::new()),
             presence_tx: broadcast::channel(1024).0,
             wake: tokio::sync::Notify::new(),
+            stopped: std::sync::Arc::new(AtomicBool::new(false)),
         }
     }
 }
@@ -134,6 +137,7 @@ impl Hub {
     /// Ends every event stream (the server is shutting down: graceful shutdown waits for open
     /// responses, and a stream never ends by itself).
     pub fn close(&self) {
+        self.stopped.store(true, Ordering::Relaxed);
         let _ = self.closing.send(true);
     }
 }
@@ -153,6 +157,9 @@ pub async fn close_on_stop(state: IntakeState, mut stop: watch::Receiver<bool>) 
 fn ensure_tail(state: &IntakeState) {
     if state.hub().tail_started.swap(true, Ordering::SeqCst) {
         return;
+    }
+    if let Some(url) = state.data_dir().database_url.clone() {
+        listen_pg(state.clone(), url);
     }
     let state = state.clone();
     tokio::spawn(async move {
@@ -182,6 +189,27 @@ fn ensure_tail(state: &IntakeState) {
             }
         }
     });
+}
+
+/// On PostgreSQL: a thread LISTENs for the `NOTIFY` every write transaction sends (any hub
+/// process, any `renkei` command on the database) and wakes the tail at once; reconnects after
+/// a second when the connection fails. The 200 ms poll stays as the safety net.
+fn listen_pg(state: IntakeState, url: String) {
+    let spawned = std::thread::Builder::new()
+        .name("renkei-pg-listen".into())
+        .spawn(move || {
+            let stop = state.hub().stopped.clone();
+            while !stop.load(Ordering::Relaxed) {
+                let wake = || state.hub().wake();
+                if let Err(e) = renkei_core::store::changes::listen_pg(&url, &stop, &wake) {
+                    tracing::warn!(error = %e, "desk events: LISTEN failed; retrying in 1 s");
+                    std::thread::sleep(Duration::from_secs(1));
+                }
+            }
+        });
+    if let Err(e) = spawned {
+        tracing::warn!(error = %e, "desk events: cannot start the LISTEN thread; polling only");
+    }
 }
 
 #[derive(Deserialize)]
