@@ -158,6 +158,33 @@ fn a_reconnect_with_last_event_id_gets_exactly_the_missed_events() {
     );
 }
 
+#[test]
+fn an_open_stream_ends_when_its_pc_is_revoked_or_its_session_signs_out() {
+    let rig = HubRig::new();
+    let hub = rig.serve("hub");
+    let mut a = Pc::enroll(&hub.addr, &rig.device_code("受付PC"));
+    let mut b = Pc::enroll(&hub.addr, &rig.device_code("看護師PC"));
+    a.sign_in(CLERK);
+    b.sign_in(DOCTOR);
+    let mut sa = a.events(None);
+    let mut sb = b.events(None);
+    // Both streams live: an arrival reaches them.
+    let id = rig.arrival(&hub.addr, "R-1");
+    for s in [&mut sa, &mut sb] {
+        assert_eq!(s.next_change(WAIT).unwrap().data["consultation_id"], id);
+    }
+    // A signs out on another connection; B's PC is revoked.
+    assert_eq!(a.call("DELETE", "/v1/desk/sessions/current", None).0, 200);
+    let list: Vec<serde_json::Value> =
+        serde_json::from_str(&rig.cli(&["device", "list", "--json"])).unwrap();
+    let b_id = list.iter().find(|d| d["name"] == "看護師PC").unwrap()["id"].to_string();
+    rig.cli(&["device", "revoke", &b_id]);
+    let t = Instant::now();
+    assert!(sa.ends_within(WAIT), "A's stream ends after sign-out");
+    assert!(sb.ends_within(WAIT), "B's stream ends after the revoke");
+    println!("STREAM END after revoke/sign-out: {:?}", t.elapsed());
+}
+
 fn percentile(sorted: &[f64], p: f64) -> f64 {
     let i = ((sorted.len() as f64 - 1.0) * p).round() as usize;
     sorted[i]

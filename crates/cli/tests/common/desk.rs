@@ -226,6 +226,8 @@ pub struct Sse {
     /// Decoded body bytes not yet split into lines.
     buf: Vec<u8>,
     pub heartbeats: usize,
+    /// The server ended the stream.
+    pub ended: bool,
 }
 
 impl Sse {
@@ -267,6 +269,7 @@ impl Sse {
             reader,
             buf: Vec::new(),
             heartbeats: 0,
+            ended: false,
         }
     }
 
@@ -276,9 +279,15 @@ impl Sse {
             .get_ref()
             .set_read_timeout(Some(timeout.max(Duration::from_millis(1))))
             .unwrap();
+        if self.ended {
+            return false;
+        }
         let mut size = String::new();
         match self.reader.read_line(&mut size) {
-            Ok(0) => panic!("the event stream ended"),
+            Ok(0) => {
+                self.ended = true;
+                return false;
+            }
             Ok(_) => {}
             Err(e)
                 if matches!(
@@ -296,6 +305,10 @@ impl Sse {
             .set_read_timeout(Some(IO_TIMEOUT))
             .unwrap();
         let n = usize::from_str_radix(size.trim(), 16).unwrap();
+        if n == 0 {
+            self.ended = true;
+            return false;
+        }
         let mut chunk = vec![0u8; n + 2];
         self.reader.read_exact(&mut chunk).unwrap();
         self.buf.extend_from_slice(&chunk[..n]);
@@ -340,6 +353,20 @@ impl Sse {
                 return None;
             }
         }
+    }
+
+    /// Reads (and drops) events until the server ends the stream; false if it is still open
+    /// after `timeout`.
+    pub fn ends_within(&mut self, timeout: Duration) -> bool {
+        let deadline = Instant::now() + timeout;
+        while !self.ended {
+            let left = deadline.saturating_duration_since(Instant::now());
+            if left.is_zero() {
+                return false;
+            }
+            self.next(left);
+        }
+        true
     }
 
     /// The next `change` event (presence events skipped), or `None` after `timeout`.

@@ -146,6 +146,30 @@ impl Desk {
         }))
     }
 
+    /// Whether a session still holds, without counting as activity — what an open event stream
+    /// re-checks now and then: the device enrolled and not revoked, the session open and of
+    /// this device, its staff active, not idle longer than the lock minutes.
+    pub fn desk_session_holds(&mut self, device_token: &str, session_token: &str) -> Result<bool> {
+        let now = self.now();
+        self.store.read(|db| {
+            let Some(device) = devices::by_token(db, device_token, now)? else {
+                return Ok(false);
+            };
+            let Some(s) = devices::session_by_token(db, session_token)? else {
+                return Ok(false);
+            };
+            let lock = store::settings::get::<Settings>(db, SETTINGS_KEY)?
+                .unwrap_or_default()
+                .lock_after_minutes;
+            let idle = lock > 0 && now - s.last_seen_at > Duration::minutes(lock.into());
+            Ok(device.state == "enrolled"
+                && s.ended_at.is_none()
+                && s.device_id == device.id
+                && s.staff_active
+                && !idle)
+        })
+    }
+
     /// Signs a session out (`DELETE /v1/desk/sessions/current`), audited as `session.close`.
     pub fn close_desk_session(&mut self, session: &DeskSession) -> Result<()> {
         self.audited(session.staff_name.clone(), |c| {

@@ -15,7 +15,9 @@
 //! TTL (a desk repeats it while the item is open) and sent as `event: presence` without an
 //! `id:` (it is not part of the sequence and is not replayed). With several hub processes
 //! behind a load balancer, presence is per process — noted in docs/architecture.md.
-//! A heartbeat comment every 15 s keeps proxies from closing an idle stream.
+//! A heartbeat comment every 15 s keeps proxies from closing an idle stream. Every 5 s a stream
+//! re-checks its device and session without counting as activity
+//! (`Desk::desk_session_holds`): a revoked PC, a signed-out or idle session loses its stream.
 
 use super::{caller, json_body};
 use crate::errors::ApiError;
@@ -39,6 +41,8 @@ pub const PRESENCE_TTL: Duration = Duration::from_secs(60);
 pub const TAIL_TICK: Duration = Duration::from_millis(200);
 /// Heartbeat comment interval.
 pub const HEARTBEAT: Duration = Duration::from_secs(15);
+/// How often an open stream re-checks its device and session (revoked, signed out, idle).
+pub const RECHECK: Duration = Duration::from_secs(5);
 /// Audit rows read per round when catching up.
 const BATCH: i64 = 500;
 
@@ -226,6 +230,11 @@ struct Stream {
     seq: watch::Receiver<i64>,
     presence: broadcast::Receiver<Presence>,
     closing: watch::Receiver<bool>,
+    /// The caller's tokens, re-checked every [`RECHECK`]: a revoked PC or an ended session
+    /// loses its stream too, not only its next request.
+    device_token: String,
+    session_token: String,
+    next_check: tokio::time::Instant,
 }
 
 fn change_event(e: &ChangeEvent) -> Event {
@@ -249,6 +258,17 @@ impl Stream {
             }
             if *self.closing.borrow() {
                 return None;
+            }
+            if tokio::time::Instant::now() >= self.next_check {
+                let (d, s) = (self.device_token.clone(), self.session_token.clone());
+                let holds = self
+                    .state
+                    .with_desk(move |desk| Ok(desk.desk_session_holds(&d, &s)?))
+                    .await;
+                if matches!(holds, Ok(false)) {
+                    return None;
+                }
+                self.next_check = tokio::time::Instant::now() + RECHECK;
             }
             let newest = *self.seq.borrow_and_update();
             if newest > self.cursor {
@@ -287,6 +307,7 @@ impl Stream {
                 Err(broadcast::error::RecvError::Closed) => {}
             },
             _ = self.closing.changed() => {}
+            () = tokio::time::sleep_until(self.next_check) => {}
         }
     }
 }
@@ -300,6 +321,19 @@ pub async fn events(
     Query(q): Query<EventsQuery>,
 ) -> Result<Sse<impl futures_util::Stream<Item = Result<Event, Infallible>>>, ApiError> {
     caller(&state, &headers).await?;
+    let token = |name: &str| {
+        headers
+            .get(name)
+            .and_then(|v| v.to_str().ok())
+            .unwrap_or_default()
+            .trim()
+            .to_string()
+    };
+    let device_token = token("authorization")
+        .split_once(' ')
+        .map(|(_, t)| t.trim().to_string())
+        .unwrap_or_default();
+    let session_token = token(super::SESSION_HEADER);
     let resume = match headers.get("last-event-id") {
         Some(v) => Some(
             v.to_str()
@@ -328,6 +362,9 @@ pub async fn events(
         presence: hub.presence_tx.subscribe(),
         closing: hub.closing.subscribe(),
         state: state.clone(),
+        device_token,
+        session_token,
+        next_check: tokio::time::Instant::now() + RECHECK,
     };
     let s = futures_util::stream::unfold(stream, Stream::next);
     Ok(Sse::new(s).keep_alive(KeepAlive::new().interval(HEARTBEAT).text("heartbeat")))
