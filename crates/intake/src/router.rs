@@ -45,6 +45,7 @@ pub fn router(state: IntakeState) -> Router {
         .route("/v1/desk/consultations/:id/messages", post(desk::message))
         .route("/v1/desk/consultations/:id/reply", post(desk::reply))
         .route("/v1/desk/consultations/:id/snooze", post(desk::snooze))
+        .route("/v1/desk/documents/:id", get(desk::document))
         .route("/v1/desk/events", get(events::events))
         .route("/v1/desk/presence", post(events::presence))
         .fallback(errors::not_found_fallback)

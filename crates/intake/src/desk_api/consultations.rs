@@ -292,3 +292,44 @@ pub async fn snooze(
     })
     .await
 }
+
+/// `GET /v1/desk/documents/{attachment_id}` → the document's bytes with its type
+/// (`Desk::attachment_bytes`: decrypted, audited `attachment.read` by the session's staff).
+pub async fn document(
+    State(state): State<IntakeState>,
+    headers: HeaderMap,
+    Path(id): Path<String>,
+) -> Result<axum::response::Response, ApiError> {
+    use axum::http::{header, HeaderValue};
+    let c = caller(&state, &headers).await?;
+    let id = id.parse::<i64>().ok().filter(|i| *i > 0).ok_or_else(|| {
+        ApiError::not_found("document not found; the detail's attachments have the ids")
+    })?;
+    let by = c.name();
+    let (a, bytes) = state
+        .with_desk(move |d| Ok(d.attachment_bytes(id, &by)?))
+        .await?;
+    let name = renkei_core::desk::safe_file_name(&a.name);
+    let encoded: String = name
+        .bytes()
+        .map(|b| match b {
+            b'A'..=b'Z' | b'a'..=b'z' | b'0'..=b'9' | b'.' | b'-' | b'_' => (b as char).to_string(),
+            _ => format!("%{b:02X}"),
+        })
+        .collect();
+    let mut resp = axum::response::Response::new(Body::from(bytes));
+    let h = resp.headers_mut();
+    let media = HeaderValue::from_str(&a.media_type)
+        .unwrap_or_else(|_| HeaderValue::from_static("application/octet-stream"));
+    h.insert(header::CONTENT_TYPE, media);
+    h.insert(
+        header::X_CONTENT_TYPE_OPTIONS,
+        HeaderValue::from_static("nosniff"),
+    );
+    if let Ok(v) = HeaderValue::from_str(&format!(
+        "attachment; filename=\"document\"; filename*=UTF-8''{encoded}"
+    )) {
+        h.insert(header::CONTENT_DISPOSITION, v);
+    }
+    Ok(resp)
+}
