@@ -44,8 +44,23 @@ fn a_device_enrols_with_its_code_once_and_a_revoked_one_is_refused_at_its_next_r
     assert!(!listed.contains(&pc.token) && !listed.contains(&code));
     assert!(listed.contains("enrolled"), "{listed}");
 
+    // The sign-in screen's list needs only the device token.
+    let (s, v) = pc.call("GET", "/v1/desk/staff", None);
+    assert_eq!(s, 200, "{v}");
+    let names: Vec<&str> = v["staff"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|s| s["name"].as_str().unwrap())
+        .collect();
+    assert_eq!(names, [DOCTOR.0, CLERK.0]);
+    assert!(!v.to_string().contains("pin_hash"));
+    // Settings need a session.
+    assert_eq!(pc.call("GET", "/v1/desk/settings", None).0, 401);
     pc.sign_in(CLERK);
     assert_eq!(pc.call("GET", "/v1/desk/queue", None).0, 200);
+    let (s, v) = pc.call("GET", "/v1/desk/settings", None);
+    assert_eq!((s, v["lock_after_minutes"].as_i64()), (200, Some(5)), "{v}");
 
     let id = list[0]["id"].as_i64().unwrap().to_string();
     let out = rig.cli(&["device", "revoke", &id]);

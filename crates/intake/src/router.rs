@@ -34,6 +34,8 @@ pub fn router(state: IntakeState) -> Router {
         .route("/v1/desk/sessions", post(access::sign_in))
         .route("/v1/desk/sessions/current", delete(access::sign_out))
         .route("/v1/desk/me", get(access::me))
+        .route("/v1/desk/staff", get(access::staff))
+        .route("/v1/desk/settings", get(access::settings))
         .route("/v1/desk/queue", get(desk::queue))
         .route("/v1/desk/search", get(desk::search))
         .route("/v1/desk/consultations/:id", get(desk::show))

@@ -110,3 +110,38 @@ pub async fn me(
         "device": {"id": c.device.id, "name": c.device.name},
     })))
 }
+
+/// `GET /v1/desk/staff` (device token only: the sign-in screen comes before a session) → the
+/// active profiles, names and roles only (the app's lock-screen list).
+pub async fn staff(
+    State(state): State<IntakeState>,
+    headers: HeaderMap,
+) -> Result<Json<serde_json::Value>, ApiError> {
+    device(&state, &headers).await?;
+    let list = state
+        .with_desk(|desk| {
+            Ok(desk
+                .staff()?
+                .into_iter()
+                .filter(|s| s.active)
+                .map(|s| json!({"id": s.id, "name": s.name, "role": s.role.as_str(), "has_pin": s.has_pin}))
+                .collect::<Vec<_>>())
+        })
+        .await?;
+    Ok(Json(json!({"staff": list})))
+}
+
+/// `GET /v1/desk/settings` → the clinic's settings with secrets masked (as the app's settings
+/// screen reads them). Read-only here; saving settings from a connected desk is not built yet.
+pub async fn settings(
+    State(state): State<IntakeState>,
+    headers: HeaderMap,
+) -> Result<Json<serde_json::Value>, ApiError> {
+    caller(&state, &headers).await?;
+    let s = state
+        .with_desk(|desk| Ok(desk.reload_settings()?.masked()))
+        .await?;
+    Ok(Json(serde_json::to_value(s).map_err(|e| {
+        ApiError::internal(format!("cannot serialise the settings: {e}"))
+    })?))
+}

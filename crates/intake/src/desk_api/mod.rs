@@ -9,7 +9,7 @@
 //! | file | holds |
 //! |---|---|
 //! | `mod.rs` | the caller checks (device, session), the JSON body reader, [`Hub`] (presence, the change-sequence wake-up) |
-//! | `access.rs` | `POST /v1/desk/enroll`, `POST /v1/desk/sessions`, `DELETE /v1/desk/sessions/current`, `GET /v1/desk/me` |
+//! | `access.rs` | `POST /v1/desk/enroll`, `GET /v1/desk/staff` (the sign-in list), `POST /v1/desk/sessions`, `DELETE /v1/desk/sessions/current`, `GET /v1/desk/me`, `GET /v1/desk/settings` (masked, read-only) |
 //! | `consultations.rs` | queue, search, detail, a document's bytes, and the actions (take, assign, status, urgency, category, messages, reply, snooze) |
 //! | `events.rs` | `GET /v1/desk/events` (Server-Sent Events, `Last-Event-ID`), `POST /v1/desk/presence` |
 
