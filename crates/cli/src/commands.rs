@@ -157,9 +157,15 @@ pub fn run(cli: Cli) -> Result<()> {
                 )
             });
         }
-        Command::Serve { listen } => {
+        Command::Serve {
+            listen,
+            tls_cert,
+            tls_key,
+        } => {
+            let tls = renkei_intake::tls::TlsFiles::from_flags(tls_cert, tls_key)
+                .map_err(CliError::usage)?;
             init_log(&dir);
-            renkei_intake::run_server(dir, &listen).map_err(|m| CliError {
+            renkei_intake::run_server(dir, &listen, tls).map_err(|m| CliError {
                 message: m,
                 exit_code: 1,
             })?;

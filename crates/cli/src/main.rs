@@ -66,6 +66,13 @@ pub enum Command {
         /// Address to listen on; port 0 = any free port
         #[arg(long, default_value = "127.0.0.1:8787")]
         listen: String,
+        /// Serve HTTPS with this certificate chain (PEM; the server certificate first, then
+        /// intermediates). Needs --tls-key
+        #[arg(long, env = "RENKEI_TLS_CERT", value_name = "FILE")]
+        tls_cert: Option<std::path::PathBuf>,
+        /// The certificate's private key (PEM: PKCS#8, RSA or EC; not encrypted)
+        #[arg(long, env = "RENKEI_TLS_KEY", value_name = "FILE")]
+        tls_key: Option<std::path::PathBuf>,
     },
     /// Partner organisations and their API keys
     #[command(subcommand)]
