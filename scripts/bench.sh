@@ -7,7 +7,9 @@
 #   BENCH_DESKTOP=0                   skip the desktop part (renkei-desk vs a minimal Tauri app)
 #   BENCH_QUICK=1                     small sizes, short budgets (a smoke run)
 #   BENCH_PLOT=docs/bench/growth.png  where the growth plot goes
-#   BENCH_ONLY=intake,queue,policy,desktop,live  run only these parts
+#   BENCH_ONLY=intake,queue,policy,desktop,live,hub  run only these parts
+#   hub: the PostgreSQL rows (issue 18) — run under scripts/with-postgres.sh (a private cluster,
+#   fsync on); BENCH_HUB=0 skips them
 set -euo pipefail
 cd "$(dirname "$0")/.."
 ROOT=$PWD
@@ -137,4 +139,10 @@ if [ "${BENCH_DESKTOP:-1}" = 1 ] && wants live && command -v xvfb-run >/dev/null
   fi
 fi
 
+if [ "${BENCH_HUB:-1}" = 1 ] && wants hub; then
+  # The hub rows need a PostgreSQL: the whole run goes under a private cluster.
+  [[ ",${BENCH_ONLY:-}," == *",hub,"* ]] || ARGS+=(--hub)
+  exec scripts/with-postgres.sh bash -c 'RENKEI_BENCH_DATABASE_URL="$RENKEI_TEST_DATABASE_URL" exec "$@"' _ \
+    "$CARGO_TARGET_DIR/release/renkei-bench" "${ARGS[@]}"
+fi
 "$CARGO_TARGET_DIR/release/renkei-bench" "${ARGS[@]}"
