@@ -4,6 +4,7 @@
 
 pub mod dovecot;
 pub mod mail_rig;
+pub mod pg;
 pub mod tls;
 
 use std::io::{BufRead, BufReader, Read, Write};
