@@ -276,6 +276,44 @@ pub fn run(cli: Cli) -> Result<()> {
             let mut desk = open(&dir)?;
             output::outbox(&desk.outbox(cid)?, json);
         }
+        Command::Autoreply {
+            template,
+            oncall_user,
+            by,
+            json,
+        } => {
+            let mut desk = open(&dir)?;
+            if template.is_some() || oncall_user.is_some() {
+                let mut r = desk.settings().replies.clone();
+                if let Some(t) = template {
+                    r.receipt_template = t;
+                }
+                if let Some(u) = oncall_user {
+                    r.oncall_lineworks_user = u;
+                }
+                desk.set_reply_settings(r, &actor(&by))?;
+            }
+            let r = &desk.settings().replies;
+            let after = desk.settings().notifications.escalate_after_minutes;
+            let v = serde_json::json!({
+                "receipt_template": r.receipt_template,
+                "oncall_lineworks_user": r.oncall_user(),
+                "escalate_after_minutes": after,
+            });
+            output::json_or(json, &v, || {
+                format!(
+                    "receipt template: {}
+on-call LINE WORKS user: {}",
+                    r.receipt_template,
+                    match (r.oncall_user(), after) {
+                        (Some(u), Some(m)) => format!("{u} (urgent items untaken for {m} min)"),
+                        (Some(u), None) =>
+                            format!("{u} (but escalation is off in the notification settings)"),
+                        (None, _) => "off".into(),
+                    }
+                )
+            });
+        }
         Command::Resend { id, by, json } => {
             let id = parse_id(&id)?;
             let mut desk = open(&dir)?;
@@ -661,6 +699,23 @@ fn partner(dir: &DataDir, p: PartnerCmd) -> Result<()> {
         PartnerCmd::Revoke { id } => {
             desk.revoke_api_key(id, &actor(&None))?;
             crate::outln!("API key of partner {id} revoked");
+        }
+        PartnerCmd::Receipt {
+            id,
+            on,
+            off: _,
+            by,
+            json,
+        } => {
+            desk.set_partner_receipt(id, on, &actor(&by))?;
+            let v = serde_json::json!({"partner_id": id, "receipt": on});
+            output::json_or(json, &v, || {
+                if on {
+                    format!("partner {id} now gets the receipt message when someone takes its consultation")
+                } else {
+                    format!("partner {id} gets no receipt message")
+                }
+            });
         }
         PartnerCmd::Callback {
             id,

@@ -169,6 +169,20 @@ pub enum Command {
         #[arg(long)]
         json: bool,
     },
+    /// The automatic messages: the receipt template and the on-call doctor's LINE WORKS user
+    /// (prints them; with --template / --oncall-user sets them)
+    Autoreply {
+        /// Receipt text with {担当} {期限} {クリニック}
+        #[arg(long)]
+        template: Option<String>,
+        /// The on-call doctor's LINE WORKS user id ("" turns the on-call message off)
+        #[arg(long)]
+        oncall_user: Option<String>,
+        #[arg(long)]
+        by: Option<String>,
+        #[arg(long)]
+        json: bool,
+    },
     /// Send a failed reply again (再送): outbox entry ID becomes pending
     Resend {
         id: String,
@@ -342,6 +356,18 @@ pub enum PartnerCmd {
     Revoke { id: i64 },
     /// Mail from this address (sato@hospital.example) or domain (hospital.example) is this partner's
     LinkEmail { id: i64, address: String },
+    /// Send the automatic receipt (受付メッセージ) when someone takes this partner's consultation
+    Receipt {
+        id: i64,
+        #[arg(long, conflicts_with = "off", required_unless_present = "off")]
+        on: bool,
+        #[arg(long)]
+        off: bool,
+        #[arg(long)]
+        by: Option<String>,
+        #[arg(long)]
+        json: bool,
+    },
     /// POST replies to this partner's URL (https://), signed with a secret printed once
     Callback {
         id: i64,

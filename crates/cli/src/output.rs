@@ -187,7 +187,7 @@ pub fn partners(stats: &[PartnerStats], json: bool) {
     }
     for s in stats {
         crate::outln!(
-            "{} {} {} 件数 {} 未完了 {} 期限超過 {} 初回応答中央値 {}",
+            "{} {} {} 件数 {} 未完了 {} 期限超過 {} 初回応答中央値 {}{}",
             pad(&s.partner.id.to_string(), 4),
             pad(&s.partner.name, 32),
             pad(s.partner.kind.label_ja(), 20),
@@ -196,7 +196,12 @@ pub fn partners(stats: &[PartnerStats], json: bool) {
             s.overdue,
             s.median_first_response_min
                 .map(|m| format!("{m:.0}分"))
-                .unwrap_or_else(|| "—".into())
+                .unwrap_or_else(|| "—".into()),
+            if s.partner.receipt {
+                " 受付メッセージ"
+            } else {
+                ""
+            }
         );
     }
 }
