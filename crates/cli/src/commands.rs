@@ -314,6 +314,10 @@ on-call LINE WORKS user: {}",
                 )
             });
         }
+        Command::Notifications { limit, json } => {
+            let desk = open(&dir)?;
+            output::notifications(&desk.notifications(limit.clamp(1, 10_000))?, json);
+        }
         Command::Resend { id, by, json } => {
             let id = parse_id(&id)?;
             let mut desk = open(&dir)?;

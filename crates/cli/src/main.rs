@@ -183,6 +183,14 @@ pub enum Command {
         #[arg(long)]
         json: bool,
     },
+    /// The notification history ("why did I get this"): OS notifications and on-call messages
+    /// with their reasons, newest first
+    Notifications {
+        #[arg(long, default_value_t = 100)]
+        limit: usize,
+        #[arg(long)]
+        json: bool,
+    },
     /// Send a failed reply again (再送): outbox entry ID becomes pending
     Resend {
         id: String,

@@ -206,6 +206,24 @@ pub fn partners(stats: &[PartnerStats], json: bool) {
     }
 }
 
+pub fn notifications(rows: &[renkei_core::store::notifications::LoggedNotification], json: bool) {
+    if json {
+        print_json(rows);
+        return;
+    }
+    for n in rows {
+        crate::outln!(
+            "{} {} {} — {} [{}] ({})",
+            local(n.at),
+            pad(&n.urgency, 7),
+            n.title,
+            n.body,
+            n.ids.join(","),
+            n.reason
+        );
+    }
+}
+
 pub fn audit(rows: &[AuditEvent], json: bool) {
     if json {
         print_json(rows);

@@ -241,16 +241,31 @@ pub fn claim(
 
 /// The JSON a partner's callback gets for outbox entry `id`.
 fn callback_payload(db: &dyn Db, consultation_id: i64, id: i64) -> Result<String> {
-    let (external_id, mid, author, body, at): (Option<String>, i64, String, String, String) = db
-        .query_one(
-            "SELECT c.external_id, m.id, m.author, m.body, m.at FROM outbox o
-             JOIN messages m ON m.id = o.message_id JOIN consultations c ON c.id = o.consultation_id
-             WHERE o.id = ?1",
-            args![id],
-            |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?, r.get(3)?, r.get(4)?)),
-        )?;
+    type Fields = (Option<String>, i64, String, String, String, String);
+    let (external_id, mid, author, body, at, kind): Fields = db.query_one(
+        "SELECT c.external_id, m.id, m.author, m.body, m.at, o.kind FROM outbox o
+         JOIN messages m ON m.id = o.message_id JOIN consultations c ON c.id = o.consultation_id
+         WHERE o.id = ?1",
+        args![id],
+        |r| {
+            Ok((
+                r.get(0)?,
+                r.get(1)?,
+                r.get(2)?,
+                r.get(3)?,
+                r.get(4)?,
+                r.get(5)?,
+            ))
+        },
+    )?;
+    // The automatic receipt is its own event; its body has the same shape as a reply.
+    let event = if kind == "receipt" {
+        "consultation.receipt"
+    } else {
+        "consultation.reply"
+    };
     Ok(serde_json::json!({
-        "event": "consultation.reply",
+        "event": event,
         "consultation_id": consultation_id,
         "external_id": external_id,
         "reply": {"id": mid, "at": at, "author": author, "body": body},
