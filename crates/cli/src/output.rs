@@ -285,9 +285,10 @@ pub fn outbox(entries: &[renkei_core::outbound::OutboxEntry], json: bool) {
             .map(|x| format!(" — {x}"))
             .unwrap_or_default();
         crate::outln!(
-            "{:>6}  consultation {:<6} {:<8} {:<7} attempts {}{when}{dup} → {}{err}",
+            "{:>6}  consultation {:<6} {:<7} {:<8} {:<7} attempts {}{when}{dup} → {}{err}",
             e.id,
             e.consultation_id,
+            e.kind.as_str(),
             e.channel.as_str(),
             e.status.as_str(),
             e.attempts,
