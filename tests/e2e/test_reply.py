@@ -187,8 +187,9 @@ def test_taking_an_item_sends_the_receipt_switched_on_in_the_partners_view(store
                    return m ? [m.querySelector('.msg__kind').textContent, d ? d.dataset.status : ''] : null;""")
         wait_until(lambda: (receipt_line() or ["", ""])[1] == "sent", 10, what="自動返信・受付 送信済み")
         assert receipt_line()[0] == "自動返信・受付"
-        desk.screenshot("receipt-sent")
         time.sleep(1.5)
         assert len(fake.received) == 1, "sent once"
+        assert receipt_line()[1] == "sent"
+        desk.screenshot("receipt-sent")
     finally:
         fake.stop()

@@ -281,39 +281,7 @@ pub fn run(cli: Cli) -> Result<()> {
             oncall_user,
             by,
             json,
-        } => {
-            let mut desk = open(&dir)?;
-            if template.is_some() || oncall_user.is_some() {
-                let mut r = desk.settings().replies.clone();
-                if let Some(t) = template {
-                    r.receipt_template = t;
-                }
-                if let Some(u) = oncall_user {
-                    r.oncall_lineworks_user = u;
-                }
-                desk.set_reply_settings(r, &actor(&by))?;
-            }
-            let r = &desk.settings().replies;
-            let after = desk.settings().notifications.escalate_after_minutes;
-            let v = serde_json::json!({
-                "receipt_template": r.receipt_template,
-                "oncall_lineworks_user": r.oncall_user(),
-                "escalate_after_minutes": after,
-            });
-            output::json_or(json, &v, || {
-                format!(
-                    "receipt template: {}
-on-call LINE WORKS user: {}",
-                    r.receipt_template,
-                    match (r.oncall_user(), after) {
-                        (Some(u), Some(m)) => format!("{u} (urgent items untaken for {m} min)"),
-                        (Some(u), None) =>
-                            format!("{u} (but escalation is off in the notification settings)"),
-                        (None, _) => "off".into(),
-                    }
-                )
-            });
-        }
+        } => crate::autoreply::run(&mut open(&dir)?, template, oncall_user, &actor(&by), json)?,
         Command::Notifications { limit, json } => {
             let desk = open(&dir)?;
             output::notifications(&desk.notifications(limit.clamp(1, 10_000))?, json);

@@ -3,6 +3,7 @@
 //! `renkei_intake` for `serve`), prints. Errors are one line on stderr saying what to do; logs go
 //! to the data dir's log file, never to stderr.
 
+mod autoreply;
 mod commands;
 mod output;
 mod report;
