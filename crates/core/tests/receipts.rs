@@ -89,6 +89,10 @@ fn taking_an_item_queues_the_receipt_once_in_the_same_transaction() {
     assert_eq!(receipts.len(), 1);
     assert_eq!(receipts[0].body, expected);
     assert_eq!(shown.deliveries.len(), 1);
+    // Nobody writes a receipt by hand.
+    assert!(desk
+        .add_message(id, MessageKind::Receipt, "受け付けました", "田村")
+        .is_err());
     let e = &shown.deliveries[0];
     assert_eq!(e.kind, OutboxKind::Receipt);
     assert_eq!(e.message_id, receipts[0].id);

@@ -186,6 +186,12 @@ impl Desk {
         by: &str,
     ) -> Result<Message> {
         let by = super::actor(by)?;
+        if kind == MessageKind::Receipt {
+            return Err(Error::invalid(
+                "kind",
+                "the receipt is written by the app when someone takes the item; write a reply (reply) or a note instead",
+            ));
+        }
         let body = message_body(body)?;
         self.audited(by, |c| {
             consultations::status_of(c.tx, id)?;
