@@ -282,6 +282,16 @@ pub fn run(cli: Cli) -> Result<()> {
             let mut desk = open(&dir)?;
             output::outbox(&desk.outbox(cid)?, json);
         }
+        Command::Autoreply {
+            template,
+            oncall_user,
+            by,
+            json,
+        } => crate::autoreply::run(&mut open(&dir)?, template, oncall_user, &actor(&by), json)?,
+        Command::Notifications { limit, json } => {
+            let desk = open(&dir)?;
+            output::notifications(&desk.notifications(limit.clamp(1, 10_000))?, json);
+        }
         Command::Resend { id, by, json } => {
             let id = parse_id(&id)?;
             let mut desk = open(&dir)?;
@@ -667,6 +677,23 @@ fn partner(dir: &DataDir, p: PartnerCmd) -> Result<()> {
         PartnerCmd::Revoke { id } => {
             desk.revoke_api_key(id, &actor(&None))?;
             crate::outln!("API key of partner {id} revoked");
+        }
+        PartnerCmd::Receipt {
+            id,
+            on,
+            off: _,
+            by,
+            json,
+        } => {
+            desk.set_partner_receipt(id, on, &actor(&by))?;
+            let v = serde_json::json!({"partner_id": id, "receipt": on});
+            output::json_or(json, &v, || {
+                if on {
+                    format!("partner {id} now gets the receipt message when someone takes its consultation")
+                } else {
+                    format!("partner {id} gets no receipt message")
+                }
+            });
         }
         PartnerCmd::Callback {
             id,

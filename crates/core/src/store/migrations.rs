@@ -208,6 +208,18 @@ pub const MIGRATIONS: &[&str] = &[
         created_at TEXT NOT NULL
     );
     "#,
+    // 6: the automatic messages of issue 20 (receipt, on-call; desk/receipts.rs): what an
+    // outbox entry is (`reply`, `receipt`, `oncall`), a key that lets an automatic message be
+    // queued at most once per item, the text of an entry that is not its message's (the
+    // on-call message), and the per-partner receipt switch (default off).
+    r#"
+    ALTER TABLE outbox ADD COLUMN kind TEXT NOT NULL DEFAULT 'reply'
+        CHECK (kind IN ('reply', 'receipt', 'oncall'));
+    ALTER TABLE outbox ADD COLUMN unique_key TEXT;
+    ALTER TABLE outbox ADD COLUMN text TEXT;
+    CREATE UNIQUE INDEX outbox_unique_key ON outbox(unique_key);
+    ALTER TABLE partners ADD COLUMN receipt INTEGER NOT NULL DEFAULT 0;
+    "#,
 ];
 
 /// Data steps in Rust that follow a migration's SQL (index = the version it brings a store to).

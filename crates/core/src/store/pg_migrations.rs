@@ -221,6 +221,16 @@ pub const PG_MIGRATIONS: &[&str] = &[
         created_at TEXT NOT NULL
     );
     "#,
+    // 3: SQLite's 6 — the automatic messages of issue 20 (desk/receipts.rs): outbox entry
+    // kind, at-most-once key, own text; the per-partner receipt switch.
+    r#"
+    ALTER TABLE outbox ADD COLUMN kind TEXT NOT NULL DEFAULT 'reply'
+        CHECK (kind IN ('reply', 'receipt', 'oncall'));
+    ALTER TABLE outbox ADD COLUMN unique_key TEXT;
+    ALTER TABLE outbox ADD COLUMN text TEXT;
+    CREATE UNIQUE INDEX outbox_unique_key ON outbox(unique_key);
+    ALTER TABLE partners ADD COLUMN receipt BIGINT NOT NULL DEFAULT 0;
+    "#,
 ];
 
 /// The schema version this build writes on PostgreSQL.
