@@ -7,7 +7,9 @@
 #   BENCH_DESKTOP=0                   skip the desktop part (renkei-desk vs a minimal Tauri app)
 #   BENCH_QUICK=1                     small sizes, short budgets (a smoke run)
 #   BENCH_PLOT=docs/bench/growth.png  where the growth plot goes
-#   BENCH_ONLY=intake,queue,policy,desktop,live,hub  run only these parts
+#   BENCH_ONLY=intake,queue,policy,desktop,live,hub,desks  run only these parts
+#   hub: the PostgreSQL rows (issue 18) — run under scripts/with-postgres.sh (a private cluster,
+#   fsync on); BENCH_HUB=0 skips them
 set -euo pipefail
 cd "$(dirname "$0")/.."
 ROOT=$PWD
@@ -137,16 +139,21 @@ if [ "${BENCH_DESKTOP:-1}" = 1 ] && wants live && command -v xvfb-run >/dev/null
   fi
 fi
 
-# ---- hub: take on one connected desk → SSE event on 5 others (crates/cli/tests/desk_live.rs) -----
-# Printed as `DESK EVENT LATENCY engine=… p50=… p95=…` lines (also in $OUT/hub.txt), SQLite and
+# ---- desks: take on one connected desk → SSE event on 5 others (crates/cli/tests/desk_live.rs) -----
+# Printed as `DESK EVENT LATENCY engine=… p50=… p95=…` lines (also in $OUT/desks.txt), SQLite and
 # — when PostgreSQL is installed — a private PostgreSQL (scripts/with-postgres.sh).
-if wants hub; then
-  log "hub: take → event on 5 SSE connections, 200 takes per engine"
-  rm -f "$OUT/hub.txt"
-  run_hub() { "$@" cargo test -p renkei-cli --test desk_live -- --ignored --nocapture --test-threads 1 take_to_event_latency 2>&1 | grep 'DESK EVENT LATENCY' | tee -a "$OUT/hub.txt" >&2 || log "hub part failed ($*)"; }
+if wants desks; then
+  log "desks: take → event on 5 SSE connections, 200 takes per engine"
+  rm -f "$OUT/desks.txt"
+  run_hub() { "$@" cargo test -p renkei-cli --test desk_live -- --ignored --nocapture --test-threads 1 take_to_event_latency 2>&1 | grep 'DESK EVENT LATENCY' | tee -a "$OUT/desks.txt" >&2 || log "desks part failed ($*)"; }
   run_hub env
   if ls /usr/lib/postgresql/*/bin/initdb >/dev/null 2>&1; then run_hub ./scripts/with-postgres.sh; fi
 fi
 
+if [ "${BENCH_HUB:-1}" = 1 ] && wants hub; then
+  # The hub rows need a PostgreSQL: the whole run goes under a private cluster.
+  [[ ",${BENCH_ONLY:-}," == *",hub,"* ]] || ARGS+=(--hub)
+  exec scripts/with-postgres.sh bash -c 'RENKEI_BENCH_DATABASE_URL="$RENKEI_TEST_DATABASE_URL" exec "$@"' _ \
+    "$CARGO_TARGET_DIR/release/renkei-bench" "${ARGS[@]}"
+fi
 "$CARGO_TARGET_DIR/release/renkei-bench" "${ARGS[@]}"
-if [ -s "$OUT/hub.txt" ]; then cat "$OUT/hub.txt"; fi

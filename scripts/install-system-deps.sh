@@ -3,9 +3,10 @@
 # Idempotent: only missing packages are installed; never fails when all are present.
 set -euo pipefail
 BUILD_PKGS=(build-essential pkg-config libwebkit2gtk-4.1-dev libayatana-appindicator3-dev librsvg2-dev libssl-dev)
-TEST_PKGS=(python3-venv xvfb xauth dbus dbus-x11 dunst imagemagick x11-utils xdotool webkit2gtk-driver fonts-noto-cjk gnome-keyring libsecret-tools python3-gi gir1.2-gtk-3.0 postgresql dovecot-imapd)
+TEST_PKGS=(python3-venv xvfb xauth dbus dbus-x11 dunst imagemagick x11-utils xdotool webkit2gtk-driver fonts-noto-cjk gnome-keyring libsecret-tools python3-gi gir1.2-gtk-3.0 postgresql dovecot-imapd openssl curl)
 # postgresql: private test instances of the hub store (issue 18); dovecot-imapd: a private IMAP
-# server for the mail poller tests (issue 21). Neither runs as a service: tests start their own.
+# server for the mail poller tests (issue 21); openssl + curl: throw-away certificates and a
+# real HTTPS client for the TLS tests. Neither runs as a service: tests start their own.
 want=("${BUILD_PKGS[@]}")
 if [ "${1:-}" = "--test" ]; then want+=("${TEST_PKGS[@]}"); fi
 missing=()

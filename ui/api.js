@@ -71,6 +71,8 @@ export const api = {
   backupNow: () => call("backup_now"),
   // partners, report, settings, notifications, audit
   partners: () => call("partners_list"),
+  // the automatic receipt (受付メッセージ) for this partner on/off (administrators)
+  partnerSetReceipt: (id, on) => call("partner_set_receipt", { id, on: !!on }),
   // handover (申し送り) and the operations report; dates YYYY-MM-DD or null (= last full week)
   handover: () => call("handover_get"),
   report: (from, to) => call("report_get", { from, to }),

@@ -334,21 +334,100 @@ pub fn store_of_size(base: &Path, n: u64) -> Result<Generated> {
     })
 }
 
-fn fill(conn: &mut Connection, n: u64) -> Result<()> {
+/// The reply a generated consultation may have.
+pub const REPLY: &str = "ご連絡ありがとうございます。担当より折り返しご連絡いたします。";
+/// Who handled generated consultations.
+const OWNERS: &[&str] = &["看護師 佐藤", "事務 山田", "医師 鈴木"];
+
+/// One generated consultation with its state — the same sequence for every engine.
+pub struct GenRow {
+    pub sample: Sample,
+    pub status: &'static str,
+    pub owner: Option<&'static str>,
+    pub due: Option<String>,
+    pub received: String,
+    pub last_activity: String,
+    pub read: Option<String>,
+    pub resolved: Option<String>,
+    pub snoozed: Option<String>,
+    /// The reply's time, if it has one.
+    pub reply_at: Option<String>,
+}
+
+impl GenRow {
+    /// The text the search index holds for the first message.
+    pub fn search_text(&self) -> String {
+        format!(
+            "{}\n{}\n{}",
+            self.sample.subject, self.sample.body, self.sample.sender
+        )
+    }
+}
+
+/// `n` consultations, one a minute up to "now": the newest 2% mostly still open, older ones
+/// resolved except for ~2% stragglers (≈3% open overall).
+pub fn gen_rows(n: u64) -> impl Iterator<Item = GenRow> {
     let now = bench_now();
     let mut rng = Rng::new(0x5eed_0000 ^ n);
+    let recent_from = n - n / 50;
+    (0..n).map(move |k| {
+        let s = sample(&mut rng);
+        let received = now - Duration::minutes((n - k) as i64);
+        let open = if k >= recent_from {
+            rng.chance(0.5)
+        } else {
+            rng.chance(0.0204)
+        };
+        let status = if open {
+            rng.weighted(&[
+                ("new", 30),
+                ("acknowledged", 30),
+                ("in_progress", 30),
+                ("waiting_partner", 10),
+            ])
+        } else if rng.chance(0.95) {
+            "resolved"
+        } else {
+            "declined"
+        };
+        let due = match s.urgency {
+            Urgency::Urgent => Some(received + Duration::minutes(30)),
+            Urgency::Today => Some(received + Duration::hours(8)),
+            Urgency::Normal => Some(received + Duration::hours(24)),
+            Urgency::Fyi => None,
+        };
+        let handled = received + Duration::minutes(5 + rng.below(120) as i64);
+        let read = (status != "new").then(|| store::ts(handled));
+        let resolved = (!open).then(|| store::ts(handled + Duration::hours(3)));
+        let snoozed = (open && rng.chance(0.01)).then(|| store::ts(now + Duration::hours(2)));
+        let owner = (status != "new").then(|| *rng.pick(OWNERS));
+        let reply_at = rng.chance(0.3).then(|| store::ts(handled));
+        GenRow {
+            sample: s,
+            status,
+            owner,
+            due: due.map(store::ts),
+            received: store::ts(received),
+            last_activity: resolved.clone().unwrap_or_else(|| store::ts(received)),
+            read,
+            resolved,
+            snoozed,
+            reply_at,
+        }
+    })
+}
+
+fn fill(conn: &mut Connection, n: u64) -> Result<()> {
+    let now = bench_now();
     let partner_ids = {
         let tx = conn.transaction()?;
         let ids = create_partners(&tx, now - Duration::days(800))?;
         tx.commit()?;
         ids
     };
-    // One consultation a minute up to "now"; the newest 2% are mostly still open, older ones
-    // are resolved except for ~2% stragglers (≈3% open overall).
-    let recent_from = n - n / 50;
-    const BATCH: u64 = 20_000;
-    let mut i = 0;
-    while i < n {
+    const BATCH: usize = 20_000;
+    let mut rows = gen_rows(n).peekable();
+    while rows.peek().is_some() {
         let tx = conn.transaction()?;
         {
             let mut ins = tx.prepare_cached(
@@ -361,40 +440,8 @@ fn fill(conn: &mut Connection, n: u64) -> Result<()> {
             let mut msg = tx.prepare_cached(
                 "INSERT INTO messages (consultation_id, kind, author, body, at) VALUES (?1, ?2, ?3, ?4, ?5)",
             )?;
-            let end = (i + BATCH).min(n);
-            for k in i..end {
-                let s = sample(&mut rng);
-                let received = now - Duration::minutes((n - k) as i64);
-                let open = if k >= recent_from {
-                    rng.chance(0.5)
-                } else {
-                    rng.chance(0.0204)
-                };
-                let status = if open {
-                    rng.weighted(&[
-                        ("new", 30),
-                        ("acknowledged", 30),
-                        ("in_progress", 30),
-                        ("waiting_partner", 10),
-                    ])
-                } else if rng.chance(0.95) {
-                    "resolved"
-                } else {
-                    "declined"
-                };
-                let due = match s.urgency {
-                    Urgency::Urgent => Some(received + Duration::minutes(30)),
-                    Urgency::Today => Some(received + Duration::hours(8)),
-                    Urgency::Normal => Some(received + Duration::hours(24)),
-                    Urgency::Fyi => None,
-                };
-                let handled = received + Duration::minutes(5 + rng.below(120) as i64);
-                let read = (status != "new").then(|| store::ts(handled));
-                let resolved = (!open).then(|| store::ts(handled + Duration::hours(3)));
-                let snoozed =
-                    (open && rng.chance(0.01)).then(|| store::ts(now + Duration::hours(2)));
-                let owner = (status != "new")
-                    .then(|| *rng.pick(&["看護師 佐藤", "事務 山田", "医師 鈴木"]));
+            for g in rows.by_ref().take(BATCH) {
+                let s = &g.sample;
                 ins.execute(params![
                     s.channel.as_str(),
                     partner_ids[s.partner],
@@ -402,40 +449,26 @@ fn fill(conn: &mut Connection, n: u64) -> Result<()> {
                     s.urgency.as_str(),
                     "送信者の指定",
                     s.subject,
-                    status,
-                    owner,
-                    due.map(store::ts),
-                    store::ts(received),
-                    resolved.clone().unwrap_or_else(|| store::ts(received)),
-                    read,
-                    read,
-                    read,
-                    resolved,
-                    snoozed,
+                    g.status,
+                    g.owner,
+                    g.due,
+                    g.received,
+                    g.last_activity,
+                    g.read,
+                    g.read,
+                    g.read,
+                    g.resolved,
+                    g.snoozed,
                     s.sender,
                 ])?;
                 let id = tx.last_insert_rowid();
-                msg.execute(params![
-                    id,
-                    "inbound",
-                    s.sender,
-                    s.body,
-                    store::ts(received)
-                ])?;
-                search::index(&tx, id, &format!("{}\n{}\n{}", s.subject, s.body, s.sender))?;
-                if rng.chance(0.3) {
-                    let reply = "ご連絡ありがとうございます。担当より折り返しご連絡いたします。";
-                    msg.execute(params![
-                        id,
-                        "reply",
-                        "看護師 佐藤",
-                        reply,
-                        store::ts(handled)
-                    ])?;
-                    search::index(&tx, id, reply)?;
+                msg.execute(params![id, "inbound", s.sender, s.body, g.received])?;
+                search::index(&tx, id, &g.search_text())?;
+                if let Some(at) = &g.reply_at {
+                    msg.execute(params![id, "reply", OWNERS[0], REPLY, at])?;
+                    search::index(&tx, id, REPLY)?;
                 }
             }
-            i = end;
         }
         tx.commit()?;
     }

@@ -6,7 +6,7 @@ use crate::intake::{fresh_store, Throughput};
 use crate::stats::summarize;
 use anyhow::{anyhow, bail, Result};
 use renkei_core::clock::SystemClock;
-use renkei_core::store::{partners, Store, StoreKey};
+use renkei_core::store::{partners, DataDir, Store, StoreKey};
 use renkei_intake::{IntakeConfig, IntakeState};
 use std::path::Path;
 use std::sync::Arc;
@@ -26,6 +26,20 @@ pub fn post_consultations(
             .map(|id| partners::issue_api_key(st.conn(), *id, chrono::Utc::now()))
             .collect::<Result<_, _>>()?
     };
+    let out = post_to(&dir, key, &api_keys, rows, clients);
+    std::fs::remove_dir_all(&dir.root).ok();
+    out
+}
+
+/// The HTTP run against the store in `dir` (SQLite or PostgreSQL) with the partners' keys.
+pub fn post_to(
+    dir: &DataDir,
+    key: &StoreKey,
+    api_keys: &[String],
+    rows: &[Sample],
+    clients: usize,
+) -> Result<Throughput> {
+    let api_keys = api_keys.to_vec();
     let config = IntakeConfig {
         rate_limit_per_min: 0,
         desk_pool_size: clients,
@@ -95,6 +109,5 @@ pub fn post_consultations(
         })
     })?;
     drop(rt);
-    std::fs::remove_dir_all(&dir.root).ok();
     Ok(out)
 }

@@ -8,6 +8,7 @@
 
 mod gen;
 mod http;
+mod hub;
 mod intake;
 mod plot;
 mod policy;
@@ -31,6 +32,8 @@ struct Args {
     budget: Duration,
     desktop: Option<PathBuf>,
     live: Option<PathBuf>,
+    /// Also the hub rows (`--hub`; `--only hub` runs them alone).
+    hub: bool,
 }
 
 fn parse_args() -> Result<Args> {
@@ -45,6 +48,7 @@ fn parse_args() -> Result<Args> {
         budget: Duration::from_secs(3),
         desktop: None,
         live: None,
+        hub: false,
     };
     let mut it = std::env::args().skip(1);
     while let Some(flag) = it.next() {
@@ -65,6 +69,7 @@ fn parse_args() -> Result<Args> {
             "--repo" => a.repo = PathBuf::from(val()?),
             "--desktop" => a.desktop = Some(PathBuf::from(val()?)),
             "--live" => a.live = Some(PathBuf::from(val()?)),
+            "--hub" => a.hub = true,
             "--only" => a.only = Some(val()?.split(',').map(str::to_string).collect()),
             "--quick" => {
                 a.sizes = vec![2_000, 20_000];
@@ -72,7 +77,7 @@ fn parse_args() -> Result<Args> {
                 a.budget = Duration::from_millis(500);
             }
             "-h" | "--help" => {
-                println!("usage: renkei-bench [--sizes 10000,100000,1000000] [--intake-rows N] [--quick] [--data DIR] [--plot PNG|--no-plot] [--json FILE] [--repo DIR] [--only intake,queue,policy] [--desktop TSV] [--live TSV]");
+                println!("usage: renkei-bench [--sizes 10000,100000,1000000] [--intake-rows N] [--quick] [--data DIR] [--plot PNG|--no-plot] [--json FILE] [--repo DIR] [--only intake,queue,policy,hub] [--hub] [--desktop TSV] [--live TSV]");
                 std::process::exit(0);
             }
             other => bail!("unknown argument {other} (see --help)"),
@@ -97,6 +102,13 @@ fn main() -> Result<()> {
     }
     if wants(&a, "policy") {
         bench_policy(&a, &mut r)?;
+    }
+    // The hub part needs a PostgreSQL: only when asked for (scripts/bench.sh provides one).
+    if a.only
+        .as_ref()
+        .is_some_and(|o| o.iter().any(|x| x == "hub"))
+    {
+        bench_hub(&a, &mut r)?;
     }
     if let Some(d) = &a.desktop {
         bench_desktop(d, &mut r)?;
@@ -309,6 +321,109 @@ fn bench_queue(a: &Args, r: &mut Report) -> Result<()> {
         )?;
         eprintln!("wrote {}", p.display());
     }
+    Ok(())
+}
+
+/// The hub on PostgreSQL (issue 18): HTTP intake vs SQLite and vs raw INSERTs, queue and
+/// search at the largest size.
+fn bench_hub(a: &Args, r: &mut Report) -> Result<()> {
+    let url = hub::base_url()?;
+    eprintln!("hub (PostgreSQL): {} rows per configuration", a.intake_rows);
+    let rows = intake::samples(a.intake_rows, 42);
+    let base = a.data.join(format!("hub-{}", std::process::id()));
+    std::fs::create_dir_all(&base)?;
+    let enc = StoreKey::random();
+    let pg_http = hub::http_intake(&base, &url, &enc, &rows, 8)?;
+    let sqlite_http = http::post_consultations(&base, "hub-sqlite-http8", &enc, &rows, 8)?;
+    let pg_raw8 = hub::raw_inserts(&base, &url, &rows, 8)?;
+    r.row(
+        "hub POST /v1/consultations, 8 clients, PostgreSQL",
+        pg_http.per_sec,
+        "rows/s",
+        &format!(
+            "p50 {:.1} ms, p99 {:.1} ms",
+            pg_http.latency.p50_ms, pg_http.latency.p99_ms
+        ),
+    );
+    r.row(
+        "hub POST /v1/consultations, 8 clients, SQLite (same run)",
+        sqlite_http.per_sec,
+        "rows/s",
+        &format!(
+            "p50 {:.1} ms, p99 {:.1} ms",
+            sqlite_http.latency.p50_ms, sqlite_http.latency.p99_ms
+        ),
+    );
+    r.row(
+        "hub raw INSERTs, 8 connections, PostgreSQL, synchronous_commit=on",
+        pg_raw8.per_sec,
+        "rows/s",
+        &format!("p99 {:.1} ms", pg_raw8.latency.p99_ms),
+    );
+    r.ratio(
+        "hub_pg_http_vs_sqlite_http",
+        pg_http.per_sec / sqlite_http.per_sec,
+        "info (8 clients; both durable)",
+        None,
+    );
+    let vs_raw = pg_http.per_sec / pg_raw8.per_sec;
+    r.ratio(
+        "hub_pg_http_vs_raw_pg",
+        vs_raw,
+        ">= 1 (HTTP with group commit vs one raw transaction per row)",
+        Some(vs_raw >= 1.0),
+    );
+    let n = a.sizes.iter().copied().max().unwrap_or(1_000_000);
+    eprintln!("hub: generating a PostgreSQL store of {n}");
+    let (g, secs) = hub::store_of_size(&base, &url, n)?;
+    r.row(
+        &format!("hub generate store of {n}"),
+        secs,
+        "s",
+        "COPY, indexes rebuilt after",
+    );
+    let f = queue::measure(&g, a.budget)?;
+    r.row(
+        &format!("hub queue first page p95 at {n}"),
+        f.first_page.p95_ms,
+        "ms",
+        &format!(
+            "p50 {:.2} ms, cold first call {:.1} ms",
+            f.first_page.p50_ms, f.first_call_ms
+        ),
+    );
+    for (q, s, hits) in &f.search {
+        r.row(
+            &format!("hub search '{q}' p95 at {n}"),
+            s.p95_ms,
+            "ms",
+            &format!("p50 {:.2} ms, {hits} rows on page", s.p50_ms),
+        );
+    }
+    let suffix = if n == 1_000_000 {
+        "1m".to_string()
+    } else {
+        n.to_string()
+    };
+    r.ratio(
+        &format!("hub_queue_first_page_p95_ms_at_{suffix}"),
+        f.first_page.p95_ms,
+        "<= 10 ms",
+        Some(f.first_page.p95_ms <= 10.0),
+    );
+    let two = f
+        .search
+        .iter()
+        .filter(|x| x.0.chars().count() <= 2)
+        .map(|x| x.1.p95_ms)
+        .fold(0.0, f64::max);
+    r.ratio(
+        &format!("hub_search_2chars_p95_ms_at_{suffix}"),
+        two,
+        "<= 25 ms (worst 2-character query)",
+        Some(two <= 25.0),
+    );
+    std::fs::remove_dir_all(&base).ok();
     Ok(())
 }
 

@@ -110,6 +110,7 @@ pub fn builder(state: DeskState) -> tauri::Builder<tauri::Wry> {
             commands::documents::attachment_data_url,
             commands::documents::attachment_open,
             commands::partners::partners_list,
+            commands::partners::partner_set_receipt,
             commands::report::handover_get,
             commands::report::report_get,
             commands::settings::settings_get,

@@ -141,3 +141,55 @@ def test_a_reply_from_the_composer_reaches_chatwork_and_shows_its_delivery_state
         assert any(a["action"] == "outbox.resend" and a["actor"] == STAFF for a in audit)
     finally:
         fake.stop()
+
+
+def test_taking_an_item_sends_the_receipt_switched_on_in_the_partners_view(store, launch, intake):
+    """Issue 20, the receipt: 連携先 → 受付メッセージ switched on in the app; taking the
+    consultation (対応する) sends 「受け付けました。担当：…」 to the Chatwork room it came from, once,
+    and the thread shows it as 自動返信・受付 with 送信済み."""
+    fake = FakeChatwork()
+    try:
+        store.env.update(RENKEI_CHATWORK_WEBHOOK_TOKEN=WEBHOOK_TOKEN, RENKEI_CHATWORK_API_TOKEN=API_TOKEN,
+                         RENKEI_CHATWORK_API_BASE=fake.base)
+        serve = intake()
+        cid = chatwork_message(serve.url, 301234568, "1798000000000000201", "訪問診療のご相談です")
+        desk = launch(store)
+        desk.one(f"#queue .queue-row[data-id='{cid}']")
+        partner = store.cli("show", str(cid), "--json", json_out=True)["partner"]
+        pid = next(p["id"] for p in store.cli("partner", "list", "--json", json_out=True) if p["name"] == partner)
+
+        desk.click("#nav-partners")
+        box = f"#partners tr[data-id='{pid}'] input.partner-receipt"
+        desk.one(box)
+        assert not desk.js("return document.querySelector(arguments[0]).checked", box), "off by default"
+        desk.click(box)
+        wait_until(lambda: next(p for p in store.cli("partner", "list", "--json", json_out=True) if p["id"] == pid)["receipt"],
+                   5, what="the switch saved")
+        desk.screenshot("partners-receipt")
+
+        desk.click("#nav-queue")
+        desk.click(f"#queue .queue-row[data-id='{cid}']")
+        ActionChains(desk.driver).send_keys(Keys.ENTER).perform()
+        desk.one(f"#consultation[data-id='{cid}']")
+        t0 = time.monotonic()
+        desk.click("#ack")
+        wait_until(lambda: len(fake.received) == 1, 10, what="the receipt at the fake Chatwork")
+        print(f"RECEIPT RECEIVED {time.monotonic() - t0:.2f}s after clicking 対応する")
+        room, text = fake.received[0]
+        assert room == "301234568"
+        assert text.startswith("[rp aid=4242 to=301234568-1798000000000000201]\n受け付けました。担当：" + STAFF + "。"), text
+        assert text.endswith("までにご連絡します。"), text
+
+        def receipt_line():
+            return desk.js(
+                """const m = document.querySelector('#thread .msg--receipt');
+                   const d = m && m.querySelector('.delivery');
+                   return m ? [m.querySelector('.msg__kind').textContent, d ? d.dataset.status : ''] : null;""")
+        wait_until(lambda: (receipt_line() or ["", ""])[1] == "sent", 10, what="自動返信・受付 送信済み")
+        assert receipt_line()[0] == "自動返信・受付"
+        time.sleep(1.5)
+        assert len(fake.received) == 1, "sent once"
+        assert receipt_line()[1] == "sent"
+        desk.screenshot("receipt-sent")
+    finally:
+        fake.stop()

@@ -58,3 +58,27 @@ def test_settings_say_where_the_store_key_is_kept_but_never_show_it(demo_store, 
     page = desk.js("return document.documentElement.outerHTML")
     assert key not in page and key[:16] not in page, "the key itself must never reach the page"
     desk.screenshot("settings-key")
+
+
+def test_the_receipt_template_and_the_oncall_doctor_are_checked_and_saved(store, launch):
+    """Issue 20: Settings → 自動メッセージ. A template with an unknown placeholder is refused with
+    the core's Japanese sentence; a good one and the on-call doctor's LINE WORKS user are saved
+    (what `renkei autoreply --json` then prints)."""
+    store.cli("init")
+    desk = launch(store)
+    desk.click("#nav-settings")
+    desk.one("#set-receipt-template")
+    assert desk.js("return document.getElementById('set-receipt-template').value") == \
+        "受け付けました。担当：{担当}。{期限}までにご連絡します。"
+    desk.js("document.getElementById('set-receipt-template').value = '担当：{担当者}です';")
+    err = save_and_read_error(desk)
+    assert "{担当者} は使えません" in err and "{担当} {期限} {クリニック}" in err, err
+    desk.js("""document.getElementById('set-receipt-template').value = '{クリニック}です。受け付けました（担当 {担当}、{期限}までにご連絡）。';
+               document.getElementById('set-oncall-user').value = 'doctor-oncall@clinic';""")
+    click(desk, "#settings-save")
+    wait_until(lambda: any(t["code"] == "settings_saved" for t in desk.toasts()), 5, what="saved")
+    got = store.cli("autoreply", "--json", json_out=True)
+    assert got["receipt_template"] == "{クリニック}です。受け付けました（担当 {担当}、{期限}までにご連絡）。", got
+    assert got["oncall_lineworks_user"] == "doctor-oncall@clinic", got
+    desk.js("document.getElementById('set-receipt-template').scrollIntoView()")
+    desk.screenshot("settings-autoreply")

@@ -29,7 +29,7 @@ export default {
     open: "Open", preview: "Preview", saveOpen: "Save and open", reads: "Read by",
     pdfPages: "Page 1 of {n}", pdfFailed: "This PDF cannot be shown here. Use “Save and open”.",
     historyStatus: "{by}: {from} → {to}", historyRead: "opened by {by}", loading: "Loading…",
-    kinds: { inbound: "Inbound", reply: "Reply (partner sees it)", note: "Internal note", phone: "Phone log" },
+    kinds: { inbound: "Inbound", reply: "Reply (partner sees it)", note: "Internal note", phone: "Phone log", receipt: "Automatic receipt" },
     notFound: "This consultation was not found. Go back to the queue.",
   },
   composer: {
@@ -82,7 +82,9 @@ export default {
   },
   partners: {
     title: "Partners", lead: "Consultations per partner and the clinic's median time to a first answer.",
-    cols: { name: "Name", kind: "Kind", channels: "Channels", total: "Total", open: "Open", overdue: "Overdue", median: "First answer (median)", last: "Last received" },
+    cols: { name: "Name", kind: "Kind", channels: "Channels", total: "Total", open: "Open", overdue: "Overdue", median: "First answer (median)", last: "Last received", receipt: "Receipt" },
+    receiptHint: "When on, taking one of this partner's consultations sends the receipt message back on the channel it came from (LINE WORKS, Chatwork, partner API). The text is in Settings → Automatic messages.",
+    receiptOn: "Receipt message on: {name}", receiptOff: "Receipt message off: {name}",
     empty: "No partners yet. They are added when consultations arrive.", minutes: "{n} min", hours: "{h} h {m} min", none: "—",
   },
   notifications: {
@@ -110,7 +112,7 @@ export default {
     saved: "Saved", readonly: "Hours and rules are changed by an administrator.",
     clinicSettings: "Clinic settings", saveClinic: "Save settings", savedClinic: "Settings saved. Notifications follow them at once.",
     adminOnly: "Only doctors and administrators may change settings and staff (read-only).",
-    sec: { hours: "Opening hours", closed: "Closed days", targets: "Response targets", roster: "Duty roster", notifications: "Notifications", backup: "Backup", intake: "Intake server", lock: "Screen lock", staff: "Staff" },
+    sec: { hours: "Opening hours", closed: "Closed days", targets: "Response targets", roster: "Duty roster", notifications: "Notifications", backup: "Backup", intake: "Intake server", lock: "Screen lock", staff: "Staff", replies: "Automatic messages" },
     clinicName: "Clinic name", weekdays: "Open on", open: "Opens", close: "Closes", lunchStart: "Lunch break from (optional)", lunchEnd: "Lunch break until (optional)",
     nationalHolidays: "Closed on national holidays", nextHolidays: "Next national holidays (from the calendar, read-only)",
     yearEnd: "Closed over the new year", yearEndFrom: "New-year closure from (MM-DD)", yearEndTo: "until (MM-DD)", closedDays: "Extra closed days",
@@ -132,6 +134,8 @@ export default {
     intakeEnabled: "Run the intake server (LINE WORKS, Chatwork, partner API)", listen: "Listen address", faxFolder: "FAX folder",
     lineworksSecret: "LINE WORKS bot secret", chatworkToken: "Chatwork webhook token", notSet: "not set",
     secretHint: "Shown masked; saving it unchanged keeps it. Empty removes it.",
+    receiptTemplate: "Receipt message", receiptTemplateHint: "Placeholders: {担当} (who took it), {期限} (本日17時, 明日10時, 12月4日(金)10時… from the item's due time), {クリニック}. Whether a partner gets it is chosen per partner in Partners (off by default).",
+    oncallUser: "On-call doctor's LINE WORKS user id", oncallHint: "An urgent item nobody takes within the escalation time is sent once to this user on LINE WORKS (no patient data: the number and a link). Empty = off.",
     lockAfter: "Lock after idle (min)", lockHint: "0 = never. Only when some staff profile has a PIN.",
     staffAdmin: {
       firstAdmin: "The first profile with a PIN must be a doctor or an administrator (they manage staff and settings).",

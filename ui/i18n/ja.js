@@ -29,7 +29,7 @@ export default {
     open: "開く", preview: "プレビュー", saveOpen: "保存して開く", reads: "既読",
     pdfPages: "全{n}ページ中 1ページ目", pdfFailed: "PDFを表示できませんでした。「保存して開く」で確認してください。",
     historyStatus: "{by}: {from} → {to}", historyRead: "{by} が開封", loading: "読み込み中…",
-    kinds: { inbound: "受信", reply: "返信（先方に見える）", note: "院内メモ", phone: "電話記録" },
+    kinds: { inbound: "受信", reply: "返信（先方に見える）", note: "院内メモ", phone: "電話記録", receipt: "自動返信・受付" },
     notFound: "この相談は見つかりません。一覧に戻ってください。",
   },
   composer: {
@@ -82,7 +82,9 @@ export default {
   },
   partners: {
     title: "連携先", lead: "連携先ごとの相談件数と、当院の最初の応答までの時間（中央値）です。",
-    cols: { name: "名称", kind: "種別", channels: "経路", total: "総数", open: "対応中", overdue: "期限超過", median: "初回応答（中央値）", last: "最終受信" },
+    cols: { name: "名称", kind: "種別", channels: "経路", total: "総数", open: "対応中", overdue: "期限超過", median: "初回応答（中央値）", last: "最終受信", receipt: "受付メッセージ" },
+    receiptHint: "オンにすると、誰かが担当した時に「受け付けました。担当：…」を相談が来た経路（LINE WORKS・Chatwork・連携API）へ自動で返します。文面は 設定 → 自動メッセージ。",
+    receiptOn: "受付メッセージを送ります: {name}", receiptOff: "受付メッセージを止めました: {name}",
     empty: "まだ連携先がありません。相談を受けると自動で登録されます。", minutes: "{n}分", hours: "{h}時間{m}分", none: "—",
   },
   notifications: {
@@ -110,7 +112,7 @@ export default {
     saved: "保存しました", readonly: "診療時間などの変更は管理者が行います。",
     clinicSettings: "クリニックの設定", saveClinic: "設定を保存", savedClinic: "設定を保存しました。通知の設定にもすぐ反映されます。",
     adminOnly: "設定とスタッフの変更は医師・管理者だけができます（表示のみ）。",
-    sec: { hours: "診療時間", closed: "休診日", targets: "応答目標", roster: "当番表", notifications: "通知", backup: "バックアップ", intake: "連携受付サーバー", lock: "画面ロック", staff: "スタッフ" },
+    sec: { hours: "診療時間", closed: "休診日", targets: "応答目標", roster: "当番表", notifications: "通知", backup: "バックアップ", intake: "連携受付サーバー", lock: "画面ロック", staff: "スタッフ", replies: "自動メッセージ" },
     clinicName: "クリニック名", weekdays: "診療する曜日", open: "開始", close: "終了", lunchStart: "昼休み 開始（任意）", lunchEnd: "昼休み 終了（任意）",
     nationalHolidays: "祝日は休診（振替休日・国民の休日を含む）", nextHolidays: "次の祝日（暦から自動・変更不可）",
     yearEnd: "年末年始は休診", yearEndFrom: "年末年始 開始（MM-DD）", yearEndTo: "年末年始 終了（MM-DD）", closedDays: "臨時の休診日",
@@ -132,6 +134,8 @@ export default {
     intakeEnabled: "受付サーバーを動かす（LINE WORKS・Chatwork・連携API）", listen: "待ち受けアドレス", faxFolder: "FAX取り込みフォルダ",
     lineworksSecret: "LINE WORKS Bot シークレット", chatworkToken: "Chatwork Webhook トークン", notSet: "未設定",
     secretHint: "表示は伏せ字です。そのまま保存すると変わりません。空にすると削除します。",
+    receiptTemplate: "受付メッセージの文面", receiptTemplateHint: "差し込み: {担当}（担当した人）、{期限}（本日17時・明日10時・12月4日(金)10時 など、相談の期限から）、{クリニック}。送るかどうかは連携先ごとに「連携先」画面で選びます（初期値はオフ）。",
+    oncallUser: "当番医の LINE WORKS ユーザーID", oncallHint: "至急の相談が「未対応の至急を上げるまで」の分を過ぎても誰も担当しないとき、この人に LINE WORKS で短い連絡（患者情報なし・相談番号とリンク）を1回送ります。空欄 = 送らない。",
     lockAfter: "操作がないとロックするまで（分）", lockHint: "0 = ロックしない。PINのあるスタッフがいるときだけ有効です。",
     staffAdmin: {
       firstAdmin: "最初にPINを設定するスタッフは「医師」か「管理者」にしてください（その人がスタッフと設定を管理します）。",

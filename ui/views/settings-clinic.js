@@ -1,5 +1,6 @@
 // The clinic's settings editor (#settings): hours and holidays, closed days, response targets,
-// roster, notifications, backups, the intake server, the screen lock. It only builds the form
+// roster, notifications, backups, the intake server, the automatic messages (receipt, on-call
+// doctor), the screen lock. It only builds the form
 // and reads it back in the core's shape: every rule and every message about what is wrong come
 // from the core when saving (one source of truth, in the clinic's language).
 
@@ -139,6 +140,9 @@ export function buildEditor(s, holidays, staff) {
       h("div", { class: "grid2" },
         field(t("settings.lineworksSecret"), h("input", { id: "set-lineworks-secret", type: "password", autocomplete: "new-password", value: s.intake.lineworks_bot_secret || "", placeholder: t("settings.notSet") }), t("settings.secretHint")),
         field(t("settings.chatworkToken"), h("input", { id: "set-chatwork-token", type: "password", autocomplete: "new-password", value: s.intake.chatwork_webhook_token || "", placeholder: t("settings.notSet") }), t("settings.secretHint")))),
+    section("replies",
+      field(t("settings.receiptTemplate"), h("textarea", { id: "set-receipt-template", rows: "2", maxlength: "500" }, s.replies?.receipt_template || ""), t("settings.receiptTemplateHint")),
+      field(t("settings.oncallUser"), text("set-oncall-user", s.replies?.oncall_lineworks_user, { placeholder: t("settings.notSet") }), t("settings.oncallHint"))),
     section("lock", field(t("settings.lockAfter"), num("set-lock-after", s.lock_after_minutes, 0, 1440), t("settings.lockHint"))),
   ];
 }
@@ -175,6 +179,7 @@ export function readEditor(root, s) {
     enabled: val(root, "set-intake-enabled").checked, listen: val(root, "set-listen").value.trim(), fax_folder: val(root, "set-fax-folder").value.trim() || null,
     lineworks_bot_secret: val(root, "set-lineworks-secret").value, chatwork_webhook_token: val(root, "set-chatwork-token").value,
   };
+  out.replies = { receipt_template: val(root, "set-receipt-template").value, oncall_lineworks_user: val(root, "set-oncall-user").value.trim() };
   out.lock_after_minutes = Number(val(root, "set-lock-after").value || 0);
   return out;
 }

@@ -157,9 +157,15 @@ pub fn run(cli: Cli) -> Result<()> {
                 )
             });
         }
-        Command::Serve { listen } => {
+        Command::Serve {
+            listen,
+            tls_cert,
+            tls_key,
+        } => {
+            let tls = renkei_intake::tls::TlsFiles::from_flags(tls_cert, tls_key)
+                .map_err(CliError::usage)?;
             init_log(&dir);
-            renkei_intake::run_server(dir, &listen).map_err(|m| CliError {
+            renkei_intake::run_server(dir, &listen, tls).map_err(|m| CliError {
                 message: m,
                 exit_code: 1,
             })?;
@@ -275,6 +281,16 @@ pub fn run(cli: Cli) -> Result<()> {
             let cid = consultation.as_deref().map(parse_id).transpose()?;
             let mut desk = open(&dir)?;
             output::outbox(&desk.outbox(cid)?, json);
+        }
+        Command::Autoreply {
+            template,
+            oncall_user,
+            by,
+            json,
+        } => crate::autoreply::run(&mut open(&dir)?, template, oncall_user, &actor(&by), json)?,
+        Command::Notifications { limit, json } => {
+            let desk = open(&dir)?;
+            output::notifications(&desk.notifications(limit.clamp(1, 10_000))?, json);
         }
         Command::Resend { id, by, json } => {
             let id = parse_id(&id)?;
@@ -662,6 +678,23 @@ fn partner(dir: &DataDir, p: PartnerCmd) -> Result<()> {
         PartnerCmd::Revoke { id } => {
             desk.revoke_api_key(id, &actor(&None))?;
             crate::outln!("API key of partner {id} revoked");
+        }
+        PartnerCmd::Receipt {
+            id,
+            on,
+            off: _,
+            by,
+            json,
+        } => {
+            desk.set_partner_receipt(id, on, &actor(&by))?;
+            let v = serde_json::json!({"partner_id": id, "receipt": on});
+            output::json_or(json, &v, || {
+                if on {
+                    format!("partner {id} now gets the receipt message when someone takes its consultation")
+                } else {
+                    format!("partner {id} gets no receipt message")
+                }
+            });
         }
         PartnerCmd::Callback {
             id,

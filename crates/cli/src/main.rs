@@ -3,6 +3,7 @@
 //! `renkei_intake` for `serve`), prints. Errors are one line on stderr saying what to do; logs go
 //! to the data dir's log file, never to stderr.
 
+mod autoreply;
 mod commands;
 mod devices;
 mod output;
@@ -67,6 +68,13 @@ pub enum Command {
         /// Address to listen on; port 0 = any free port
         #[arg(long, default_value = "127.0.0.1:8787")]
         listen: String,
+        /// Serve HTTPS with this certificate chain (PEM; the server certificate first, then
+        /// intermediates). Needs --tls-key
+        #[arg(long, env = "RENKEI_TLS_CERT", value_name = "FILE")]
+        tls_cert: Option<std::path::PathBuf>,
+        /// The certificate's private key (PEM: PKCS#8, RSA or EC; not encrypted)
+        #[arg(long, env = "RENKEI_TLS_KEY", value_name = "FILE")]
+        tls_key: Option<std::path::PathBuf>,
     },
     /// Partner organisations and their API keys
     #[command(subcommand)]
@@ -167,6 +175,28 @@ pub enum Command {
         /// Only the entries of consultation ID
         #[arg(long)]
         consultation: Option<String>,
+        #[arg(long)]
+        json: bool,
+    },
+    /// The automatic messages: the receipt template and the on-call doctor's LINE WORKS user
+    /// (prints them; with --template / --oncall-user sets them)
+    Autoreply {
+        /// Receipt text with {担当} {期限} {クリニック}
+        #[arg(long)]
+        template: Option<String>,
+        /// The on-call doctor's LINE WORKS user id ("" turns the on-call message off)
+        #[arg(long)]
+        oncall_user: Option<String>,
+        #[arg(long)]
+        by: Option<String>,
+        #[arg(long)]
+        json: bool,
+    },
+    /// The notification history ("why did I get this"): OS notifications and on-call messages
+    /// with their reasons, newest first
+    Notifications {
+        #[arg(long, default_value_t = 100)]
+        limit: usize,
         #[arg(long)]
         json: bool,
     },
@@ -371,6 +401,18 @@ pub enum PartnerCmd {
     Revoke { id: i64 },
     /// Mail from this address (sato@hospital.example) or domain (hospital.example) is this partner's
     LinkEmail { id: i64, address: String },
+    /// Send the automatic receipt (受付メッセージ) when someone takes this partner's consultation
+    Receipt {
+        id: i64,
+        #[arg(long, conflicts_with = "off", required_unless_present = "off")]
+        on: bool,
+        #[arg(long)]
+        off: bool,
+        #[arg(long)]
+        by: Option<String>,
+        #[arg(long)]
+        json: bool,
+    },
     /// POST replies to this partner's URL (https://), signed with a secret printed once
     Callback {
         id: i64,

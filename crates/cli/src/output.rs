@@ -187,7 +187,7 @@ pub fn partners(stats: &[PartnerStats], json: bool) {
     }
     for s in stats {
         crate::outln!(
-            "{} {} {} 件数 {} 未完了 {} 期限超過 {} 初回応答中央値 {}",
+            "{} {} {} 件数 {} 未完了 {} 期限超過 {} 初回応答中央値 {}{}",
             pad(&s.partner.id.to_string(), 4),
             pad(&s.partner.name, 32),
             pad(s.partner.kind.label_ja(), 20),
@@ -196,7 +196,30 @@ pub fn partners(stats: &[PartnerStats], json: bool) {
             s.overdue,
             s.median_first_response_min
                 .map(|m| format!("{m:.0}分"))
-                .unwrap_or_else(|| "—".into())
+                .unwrap_or_else(|| "—".into()),
+            if s.partner.receipt {
+                " 受付メッセージ"
+            } else {
+                ""
+            }
+        );
+    }
+}
+
+pub fn notifications(rows: &[renkei_core::store::notifications::LoggedNotification], json: bool) {
+    if json {
+        print_json(rows);
+        return;
+    }
+    for n in rows {
+        crate::outln!(
+            "{} {} {} — {} [{}] ({})",
+            local(n.at),
+            pad(&n.urgency, 7),
+            n.title,
+            n.body,
+            n.ids.join(","),
+            n.reason
         );
     }
 }
@@ -262,9 +285,10 @@ pub fn outbox(entries: &[renkei_core::outbound::OutboxEntry], json: bool) {
             .map(|x| format!(" — {x}"))
             .unwrap_or_default();
         crate::outln!(
-            "{:>6}  consultation {:<6} {:<8} {:<7} attempts {}{when}{dup} → {}{err}",
+            "{:>6}  consultation {:<6} {:<7} {:<8} {:<7} attempts {}{when}{dup} → {}{err}",
             e.id,
             e.consultation_id,
+            e.kind.as_str(),
             e.channel.as_str(),
             e.status.as_str(),
             e.attempts,

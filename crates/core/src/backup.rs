@@ -116,23 +116,42 @@ pub fn backup(store: &Store, out: &Path, now: DateTime<Utc>) -> Result<Manifest>
         attachments: attachments as u64,
         entries,
     };
+    let paths: Vec<PathBuf> = files.into_iter().map(|(_, p)| p).collect();
+    let written = write_file(out, &manifest, &paths);
+    let _ = std::fs::remove_dir_all(&stage);
+    written?;
+    Ok(manifest)
+}
+
+/// Writes a backup file: magic, the manifest, then `files` in manifest order — to a temp file
+/// that is synced and renamed over `out`.
+pub(crate) fn write_file(out: &Path, manifest: &Manifest, files: &[PathBuf]) -> Result<()> {
     let tmp_out = out.with_extension("partial");
-    {
+    let written = (|| -> Result<()> {
         let mut w = BufWriter::new(std::fs::File::create(&tmp_out)?);
         w.write_all(MAGIC)?;
-        let m = serde_json::to_vec(&manifest).map_err(|e| Error::Integrity(e.to_string()))?;
+        let m = serde_json::to_vec(manifest).map_err(|e| Error::Integrity(e.to_string()))?;
         w.write_all(&(m.len() as u64).to_le_bytes())?;
         w.write_all(&m)?;
-        for (_, p) in &files {
+        for p in files {
             let mut f = std::fs::File::open(p)?;
             std::io::copy(&mut f, &mut w)?;
         }
         let f = w.into_inner().map_err(|e| Error::Io(e.into_error()))?;
         f.sync_all()?;
+        Ok(())
+    })();
+    if written.is_err() {
+        let _ = std::fs::remove_file(&tmp_out);
     }
+    written?;
     std::fs::rename(&tmp_out, out)?;
-    let _ = std::fs::remove_dir_all(&stage);
-    Ok(manifest)
+    Ok(())
+}
+
+/// Reads past a backup's header (magic + manifest), leaving `r` at the first entry.
+pub(crate) fn skip_header(r: &mut impl Read, file: &Path) -> Result<Manifest> {
+    read_header(r, file)
 }
 
 fn tempfile_in(out: &Path) -> Result<PathBuf> {
@@ -186,8 +205,34 @@ fn read_header(r: &mut impl Read, file: &Path) -> Result<Manifest> {
     serde_json::from_slice(&m).map_err(|_| bad())
 }
 
-/// Restores `file` into `dir` (missing or empty). The store key must be the backup's.
+/// Restores `file` into `dir` (missing or empty) — or, for a hub (`dir.database_url`), into
+/// its empty PostgreSQL database ([`crate::backup_pg`]). The store key must be the backup's.
 pub fn restore(file: &Path, dir: &DataDir, key: &StoreKey) -> Result<Manifest> {
+    let manifest = read_manifest(file)?;
+    check_key(&manifest, key)?;
+    match (&dir.database_url, manifest.format) {
+        (Some(url), crate::backup_pg::FORMAT) => {
+            crate::backup_pg::restore(file, &manifest, url, key)?;
+            return Ok(manifest);
+        }
+        (Some(_), _) => {
+            return Err(Error::Conflict(
+                "this is a backup of a single-PC (SQLite) store, and RENKEI_DATABASE_URL points \
+                 at a PostgreSQL hub: restore it without RENKEI_DATABASE_URL into an empty \
+                 folder; nothing was changed"
+                    .into(),
+            ))
+        }
+        (None, crate::backup_pg::FORMAT) => {
+            return Err(Error::Conflict(
+                "this is a backup of a PostgreSQL hub: set RENKEI_DATABASE_URL (or \
+                 --database-url) to a new, empty database and run the restore again; nothing \
+                 was changed"
+                    .into(),
+            ))
+        }
+        (None, _) => {}
+    }
     if !store::is_empty_or_missing(&dir.root) {
         return Err(Error::Conflict(format!(
             "{} is not empty; restore only into a new or empty folder (nothing was changed)",
@@ -201,14 +246,6 @@ pub fn restore(file: &Path, dir: &DataDir, key: &StoreKey) -> Result<Manifest> {
         ))
     })?);
     let manifest = read_header(&mut r, file)?;
-    if manifest.key_fingerprint != key.fingerprint() {
-        return Err(Error::Unauthorized(format!(
-            "this backup was made with another store key (fingerprint {}; yours is {}). \
-             Set RENKEI_DB_KEY to the key of the backed-up clinic PC",
-            manifest.key_fingerprint,
-            key.fingerprint()
-        )));
-    }
     let created_dir = !dir.root.exists();
     let result = (|| -> Result<()> {
         std::fs::create_dir_all(&dir.root)?;
@@ -264,6 +301,18 @@ pub fn restore(file: &Path, dir: &DataDir, key: &StoreKey) -> Result<Manifest> {
         return Err(e);
     }
     Ok(manifest)
+}
+
+fn check_key(manifest: &Manifest, key: &StoreKey) -> Result<()> {
+    if manifest.key_fingerprint != key.fingerprint() {
+        return Err(Error::Unauthorized(format!(
+            "this backup was made with another store key (fingerprint {}; yours is {}). \
+             Set RENKEI_DB_KEY to the key of the backed-up clinic PC or hub",
+            manifest.key_fingerprint,
+            key.fingerprint()
+        )));
+    }
+    Ok(())
 }
 
 /// What the daily backup did.

@@ -10,6 +10,7 @@
 //! the `renkei-desk` app all call into this crate; it depends on none of them.
 
 pub mod backup;
+pub mod backup_pg;
 pub mod calendar;
 pub mod clock;
 pub mod codes;
@@ -25,6 +26,7 @@ pub mod phone;
 pub mod pii;
 pub mod policy;
 pub mod problem;
+pub mod receipt;
 pub mod report;
 pub mod settings;
 pub mod store;

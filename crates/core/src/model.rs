@@ -36,6 +36,9 @@ pub struct Partner {
     pub channels: Vec<Channel>,
     pub has_api_key: bool,
     pub created_at: DateTime<Utc>,
+    /// Send the automatic receipt when someone takes one of its consultations (default off).
+    #[serde(default)]
+    pub receipt: bool,
 }
 
 /// Who wrote an inbound message.
@@ -332,6 +335,9 @@ pub enum MessageKind {
     Note,
     /// A logged phone call.
     Phone,
+    /// The automatic receipt sent when someone took the item (自動返信・受付; visible in the
+    /// partner's view like a reply, but not counted as the clinic's first answer).
+    Receipt,
 }
 
 impl MessageKind {
@@ -341,6 +347,7 @@ impl MessageKind {
             MessageKind::Reply => "reply",
             MessageKind::Note => "note",
             MessageKind::Phone => "phone",
+            MessageKind::Receipt => "receipt",
         }
     }
     pub fn parse(s: &str) -> Result<Self> {
@@ -349,6 +356,7 @@ impl MessageKind {
             "reply" => Ok(MessageKind::Reply),
             "note" => Ok(MessageKind::Note),
             "phone" => Ok(MessageKind::Phone),
+            "receipt" => Ok(MessageKind::Receipt),
             _ => Err(Error::invalid(
                 "kind",
                 format!("unknown message kind '{s}' (inbound, reply, note, phone)"),

@@ -164,13 +164,48 @@ impl OutboxStatus {
     }
 }
 
+/// What an outbox entry sends.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, Default)]
+#[serde(rename_all = "snake_case")]
+pub enum OutboxKind {
+    /// A reply staff wrote.
+    #[default]
+    Reply,
+    /// The automatic receipt when someone takes the item (自動返信・受付, `receipt.rs`).
+    Receipt,
+    /// The on-call doctor's message about an urgent item nobody took (LINE WORKS user).
+    Oncall,
+}
+
+impl OutboxKind {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            OutboxKind::Reply => "reply",
+            OutboxKind::Receipt => "receipt",
+            OutboxKind::Oncall => "oncall",
+        }
+    }
+    pub fn parse(s: &str) -> Option<Self> {
+        Some(match s {
+            "reply" => OutboxKind::Reply,
+            "receipt" => OutboxKind::Receipt,
+            "oncall" => OutboxKind::Oncall,
+            _ => return None,
+        })
+    }
+}
+
 /// One outbox entry as `renkei outbox` and the thread show it (no message text).
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct OutboxEntry {
     pub id: i64,
     pub consultation_id: i64,
-    /// The reply in the thread this entry sends.
+    /// The reply in the thread this entry sends (the on-call message: the thread's note
+    /// saying the doctor was told).
     pub message_id: i64,
+    /// A reply, the automatic receipt, or the on-call message.
+    #[serde(default)]
+    pub kind: OutboxKind,
     pub channel: Channel,
     /// "Chatwork room 123", "LINE WORKS channel C1".
     pub destination: String,

@@ -113,6 +113,11 @@ const TEXTS: &[(&str, &str, &str)] = &[
     ("listen", "待ち受けアドレス「{value}」は 127.0.0.1:8787 のように入れてください。", "The listen address '{value}' must look like 127.0.0.1:8787."),
     ("lock", "自動ロックまでの分は 0（しない）〜1440 にしてください。", "Minutes until the screen locks must be 0 (never) to 1440."),
     ("language", "表示言語は ja か en にしてください（{value}）。", "The language must be ja or en (got {value})."),
+    ("receipt_empty", "受付メッセージが空です。文面を入れてください（例: 受け付けました。担当：{担当}。{期限}までにご連絡します。）。", "The receipt message is empty: write one (e.g. 受け付けました。担当：{担当}。{期限}までにご連絡します。)."),
+    ("receipt_long", "受付メッセージは {max} 文字以内にしてください。", "The receipt message must be at most {max} characters."),
+    ("receipt_brace", "受付メッセージの波括弧が対になっていません。差し込みは {担当} のように書いてください。", "The receipt message has an unmatched brace: write placeholders like {担当}."),
+    ("receipt_placeholder", "受付メッセージの {name} は使えません。使える差し込みは {担当} {期限} {クリニック} です。", "The receipt message cannot use {name}; the placeholders are {担当} {期限} {クリニック}."),
+    ("oncall_user", "当番医の LINE WORKS ユーザーID「{value}」は空白を含まない1行（100文字以内）にしてください。空にすると当番医への連絡は止まります。", "The on-call doctor's LINE WORKS user id '{value}' must be one word of at most 100 characters; leave it empty to turn the on-call message off."),
 ];
 
 #[cfg(test)]

@@ -32,6 +32,8 @@ pub struct Settings {
     pub notifications: PolicySettings,
     /// UI language: "ja" or "en".
     pub language: String,
+    /// The automatic messages of issue 20: the receipt template, the on-call doctor.
+    pub replies: ReplySettings,
 }
 
 impl Default for Settings {
@@ -46,7 +48,45 @@ impl Default for Settings {
             backup: BackupSettings::default(),
             lock_after_minutes: 5,
             language: "ja".into(),
+            replies: ReplySettings::default(),
         }
+    }
+}
+
+/// The automatic messages (issue 20, `receipt.rs`): the receipt partners get when someone takes
+/// their consultation (sent only to partners with the receipt switched on), and who gets the
+/// on-call message when an urgent item stays untaken.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(default)]
+pub struct ReplySettings {
+    /// The receipt's text with `{担当}` `{期限}` `{クリニック}`.
+    pub receipt_template: String,
+    /// The on-call doctor's LINE WORKS user id (`/users/{userId}/messages`); empty = off.
+    pub oncall_lineworks_user: String,
+}
+
+impl Default for ReplySettings {
+    fn default() -> Self {
+        ReplySettings {
+            receipt_template: crate::receipt::DEFAULT_RECEIPT_TEMPLATE.into(),
+            oncall_lineworks_user: String::new(),
+        }
+    }
+}
+
+impl ReplySettings {
+    /// The on-call doctor's user id, if the on-call message is on.
+    pub fn oncall_user(&self) -> Option<&str> {
+        Some(self.oncall_lineworks_user.trim()).filter(|u| !u.is_empty())
+    }
+
+    pub fn validate(&self) -> Result<(), Problem> {
+        crate::receipt::validate_template(&self.receipt_template)?;
+        let u = self.oncall_lineworks_user.trim();
+        if u.chars().count() > 100 || u.chars().any(|c| c.is_whitespace() || c.is_control()) {
+            return Err(Problem::new("oncall_user").arg("value", u));
+        }
+        Ok(())
     }
 }
 
@@ -161,6 +201,7 @@ impl Settings {
         if self.language != "ja" && self.language != "en" {
             return Err(Problem::new("language").arg("value", &self.language));
         }
+        self.replies.validate()?;
         Ok(())
     }
 

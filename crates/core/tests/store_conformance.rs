@@ -452,3 +452,105 @@ fn outbox_claims_once_and_records_the_claiming_attempt() {
         );
     }
 }
+
+/// The automatic messages (issue 20, SQLite migration 6 / PostgreSQL migration 3): an entry's
+/// at-most-once key is unique on both engines, its own text is what the sender gets, the
+/// untaken-urgent query skips items that already have their on-call entry, the per-partner
+/// receipt switch and the thread's receipt lookup.
+#[test]
+fn automatic_entries_are_unique_by_key_and_send_their_own_text() {
+    use renkei_core::outbound::{OutboxKind, ReplyRoute};
+    use renkei_core::store::{consultations, outbox};
+    for mut s in backends("autoreply") {
+        let name = s.name();
+        let route = ReplyRoute::LineworksUser {
+            user_id: "doctor".into(),
+        };
+        let (c, id) = s
+            .write(|db| {
+                let c = db.insert_id(
+                    "INSERT INTO consultations (channel, category, urgency, subject, received_at,
+                         last_activity_at, last_inbound_at)
+                     VALUES ('phone', 'other', 'urgent', '至急', ?1, ?1, ?1) RETURNING id",
+                    args!["2026-12-01T00:30:00.000Z"],
+                )?;
+                let m =
+                    messages::insert(db, c, MessageKind::Note, "自動通知", "連絡しました", now())?;
+                let key = format!("oncall:{c}");
+                let from = now() - chrono::Duration::hours(2);
+                assert_eq!(consultations::untaken_urgent(db, from, now())?, vec![c]);
+                let id = outbox::insert_auto(
+                    db,
+                    c,
+                    m,
+                    &route,
+                    OutboxKind::Oncall,
+                    Some(&key),
+                    Some("至急・未対応"),
+                    now(),
+                )?;
+                assert!(outbox::has_key(db, &key)?);
+                assert!(consultations::untaken_urgent(db, from, now())?.is_empty());
+                Ok((c, id))
+            })
+            .unwrap();
+        // The same key again is refused by the engine (and the write rolls back).
+        let again = s.write(|db| {
+            let m = messages::insert(db, c, MessageKind::Note, "自動通知", "二度目", now())?;
+            outbox::insert_auto(
+                db,
+                c,
+                m,
+                &route,
+                OutboxKind::Oncall,
+                Some(&format!("oncall:{c}")),
+                None,
+                now(),
+            )
+        });
+        assert!(again.is_err(), "{name}: a second entry with the same key");
+        let later = now() + chrono::Duration::minutes(1);
+        let job = s
+            .write(|db| outbox::claim(db, id, later, later + chrono::Duration::minutes(5)))
+            .unwrap()
+            .expect("claimed");
+        assert_eq!(job.text, "至急・未対応", "{name}");
+        let e = s.read(|db| outbox::get(db, id)).unwrap();
+        assert_eq!(e.kind, OutboxKind::Oncall, "{name}");
+        assert_eq!(
+            s.read(
+                |db| db.query_one("SELECT count(*) FROM messages", args![], |r| r
+                    .get::<i64>(0))
+            )
+            .unwrap(),
+            1,
+            "{name}: the refused write left nothing"
+        );
+        // The receipt switch and the thread lookup.
+        let p = s
+            .write(|db| {
+                let p = partners::insert(
+                    db,
+                    &NewPartner {
+                        name: "北区ケアプランセンター".into(),
+                        kind: Some(PartnerKind::CareManager),
+                        ..NewPartner::default()
+                    },
+                    now(),
+                )?;
+                db.execute(
+                    "UPDATE consultations SET partner_id = ?1 WHERE id = ?2",
+                    args![p, c],
+                )?;
+                assert!(!partners::receipt_wanted(db, c)?);
+                partners::set_receipt(db, p, true)?;
+                assert!(partners::receipt_wanted(db, c)?);
+                assert!(!messages::has_kind(db, c, MessageKind::Receipt)?);
+                messages::insert(db, c, MessageKind::Receipt, "大野", "受け付けました", now())?;
+                assert!(messages::has_kind(db, c, MessageKind::Receipt)?);
+                Ok(p)
+            })
+            .unwrap();
+        assert!(s.read(|db| partners::get(db, p)).unwrap().receipt, "{name}");
+    }
+}

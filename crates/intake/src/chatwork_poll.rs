@@ -14,6 +14,7 @@ use crate::config::ChatworkPollConfig;
 use crate::errors::ApiError;
 use crate::ratelimit::TokenBucket;
 use crate::state::IntakeState;
+use renkei_core::store::lease::WorkerLease;
 use serde_json::Value;
 use std::cmp::Ordering;
 use std::time::{Duration, Instant};
@@ -281,23 +282,30 @@ pub async fn run(state: IntakeState, cfg: ChatworkPollConfig, mut stop: watch::R
     };
     tracing::info!(rooms = ?poller.cfg.rooms, "chatwork poller started");
     let mut failures: u32 = 0;
+    let mut lease = Lease::default();
     loop {
         if *stop.borrow() {
             break;
         }
-        let wait = match poller.poll_once(&state).await {
-            Ok(r) => {
-                failures = 0;
-                if r.created + r.joined > 0 {
-                    tracing::info!(created = r.created, joined = r.joined, "chatwork: polled");
+        let wait = if !lease.hold(&state).await {
+            // Another process polls these rooms; try again after one interval (it takes over
+            // within one interval of the holder's end).
+            poller.cfg.interval
+        } else {
+            match poller.poll_once(&state).await {
+                Ok(r) => {
+                    failures = 0;
+                    if r.created + r.joined > 0 {
+                        tracing::info!(created = r.created, joined = r.joined, "chatwork: polled");
+                    }
+                    poller.cfg.interval
                 }
-                poller.cfg.interval
-            }
-            Err(e) => {
-                failures = failures.saturating_add(1);
-                let wait = poller.backoff(failures, &e);
-                tracing::warn!(error = %e, ?wait, failures, "chatwork: poll failed, backing off");
-                wait
+                Err(e) => {
+                    failures = failures.saturating_add(1);
+                    let wait = poller.backoff(failures, &e);
+                    tracing::warn!(error = %e, ?wait, failures, "chatwork: poll failed, backing off");
+                    wait
+                }
             }
         };
         tokio::select! {
@@ -306,6 +314,68 @@ pub async fn run(state: IntakeState, cfg: ChatworkPollConfig, mut stop: watch::R
         }
     }
     tracing::info!("chatwork poller stopped");
+}
+
+/// The poller's [`WorkerLease`]: only the process that holds it polls (several hubs on one
+/// PostgreSQL database, or the app and `renkei serve` on one SQLite store).
+#[derive(Default)]
+struct Lease {
+    held: Option<WorkerLease>,
+    /// Whether "standing by" was logged since the last change (logged once, not every round).
+    standing_by: bool,
+}
+
+impl Lease {
+    /// Makes sure this process holds the lease, taking it if it is free; `false` = another
+    /// process holds it (or the store cannot be reached now: then nobody here polls either).
+    async fn hold(&mut self, state: &IntakeState) -> bool {
+        // The checks talk to the store with blocking calls: off the async threads.
+        if let Some(lease) = self.held.take() {
+            match tokio::task::spawn_blocking(move || {
+                let ok = lease.still_held();
+                (lease, ok)
+            })
+            .await
+            {
+                Ok((lease, true)) => {
+                    self.held = Some(lease);
+                    return true;
+                }
+                Ok((_, false)) => {
+                    tracing::warn!("chatwork poller: lost the store connection that held the poll lease; taking it again");
+                }
+                Err(e) => tracing::warn!(error = %e, "chatwork poller: lease check failed"),
+            }
+        }
+        let dir = state.data_dir().clone();
+        match tokio::task::spawn_blocking(move || WorkerLease::try_acquire(&dir, "chatwork-poll"))
+            .await
+        {
+            Ok(Ok(Some(lease))) => {
+                tracing::info!("chatwork poller: this process polls (it holds the poll lease)");
+                self.held = Some(lease);
+                self.standing_by = false;
+                true
+            }
+            Ok(Ok(None)) => {
+                if !self.standing_by {
+                    tracing::info!(
+                        "chatwork poller: another process polls these rooms; standing by"
+                    );
+                    self.standing_by = true;
+                }
+                false
+            }
+            Ok(Err(e)) => {
+                tracing::warn!(error = %e, "chatwork poller: cannot take the poll lease");
+                false
+            }
+            Err(e) => {
+                tracing::warn!(error = %e, "chatwork poller: lease task failed");
+                false
+            }
+        }
+    }
 }
 
 #[cfg(test)]

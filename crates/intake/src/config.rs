@@ -39,6 +39,9 @@ pub struct IntakeConfig {
     pub desk_pool_size: usize,
     /// Slow clients (see [`Timeouts`]).
     pub timeouts: Timeouts,
+    /// HTTPS: the certificate and key files (`renkei serve --tls-cert/--tls-key`); `None` = HTTP
+    /// (loopback, or behind a reverse proxy that terminates TLS).
+    pub tls: Option<crate::tls::TlsFiles>,
     pub on_intake: Option<IntakeCallback>,
 }
 
@@ -106,6 +109,7 @@ impl Default for IntakeConfig {
             imap: None,
             desk_pool_size: 4,
             timeouts: Timeouts::default(),
+            tls: None,
             on_intake: None,
         }
     }

@@ -49,6 +49,7 @@ mod router;
 pub mod server;
 mod state;
 pub mod text;
+pub mod tls;
 mod wire;
 
 pub use config::{ChatworkPollConfig, FaxFolderConfig, IntakeCallback, IntakeConfig, Timeouts};

@@ -9,6 +9,7 @@ pub use crate::router::router;
 pub use crate::state::IntakeState;
 
 use crate::config::IntakeConfig;
+use crate::tls::TlsFiles;
 use crate::wire::JsonBareErrors;
 use crate::{chatwork_poll, fax_folder, imap_poll};
 use hyper_util::rt::{TokioIo, TokioTimer};
@@ -34,6 +35,10 @@ pub async fn serve(
     shutdown: impl Future<Output = ()> + Send + 'static,
 ) -> std::io::Result<()> {
     let header_read = state.config().timeouts.header_read;
+    let tls = match &state.config().tls {
+        Some(files) => Some(crate::tls::acceptor(files).map_err(std::io::Error::other)?),
+        None => None,
+    };
     let app = router(state);
     let mut http = hyper::server::conn::http1::Builder::new();
     http.timer(TokioTimer::new())
@@ -55,13 +60,42 @@ pub async fn serve(
             },
             () = &mut shutdown => break,
         };
-        let io = TokioIo::new(JsonBareErrors::new(stream));
-        let conn = graceful.watch(http.serve_connection(io, TowerToHyperService::new(app.clone())));
-        tokio::spawn(async move {
-            if let Err(e) = conn.await {
-                tracing::debug!(error = %e, "intake: connection ended with an error");
+        let service = TowerToHyperService::new(app.clone());
+        match &tls {
+            None => {
+                let io = TokioIo::new(JsonBareErrors::new(stream));
+                let conn = graceful.watch(http.serve_connection(io, service));
+                tokio::spawn(async move {
+                    if let Err(e) = conn.await {
+                        tracing::debug!(error = %e, "intake: connection ended with an error");
+                    }
+                });
             }
-        });
+            Some(acceptor) => {
+                // The handshake runs on the connection's own task, bounded like a request
+                // head, so a client that never finishes it holds nothing up.
+                let (acceptor, http, watcher) =
+                    (acceptor.clone(), http.clone(), graceful.watcher());
+                tokio::spawn(async move {
+                    let stream =
+                        match tokio::time::timeout(header_read, acceptor.accept(stream)).await {
+                            Ok(Ok(s)) => s,
+                            Ok(Err(e)) => {
+                                tracing::debug!(error = %e, "intake: TLS handshake failed");
+                                return;
+                            }
+                            Err(_) => {
+                                tracing::debug!("intake: TLS handshake timed out");
+                                return;
+                            }
+                        };
+                    let io = TokioIo::new(JsonBareErrors::new(stream));
+                    if let Err(e) = watcher.watch(http.serve_connection(io, service)).await {
+                        tracing::debug!(error = %e, "intake: connection ended with an error");
+                    }
+                });
+            }
+        }
     }
     drop(listener);
     graceful.shutdown().await;
@@ -170,11 +204,20 @@ async fn run_until(
     served.map_err(|e| format!("the server stopped with an error: {e}"))
 }
 
-/// `renkei serve`: opens the store in `dir`, listens on `listen` (port 0 = any free port),
-/// prints `listening on http://HOST:PORT` once ready, runs the configured workers, and returns
+/// `renkei serve`: opens the store in `dir`, listens on `listen` (port 0 = any free port) —
+/// over HTTPS with `tls` —, prints `listening on http(s)://HOST:PORT` once ready, runs the configured workers, and returns
 /// `Ok` after SIGINT/SIGTERM once the requests in flight are answered.
-pub fn run_server(dir: DataDir, listen: &str) -> Result<(), String> {
-    let config = IntakeConfig::from_env()?;
+pub fn run_server(dir: DataDir, listen: &str, tls: Option<TlsFiles>) -> Result<(), String> {
+    let mut config = IntakeConfig::from_env()?;
+    if let Some(files) = &tls {
+        crate::tls::server_config(files)?; // every mistake in the files, before anything starts
+    }
+    config.tls = tls;
+    let scheme = if config.tls.is_some() {
+        "https"
+    } else {
+        "http"
+    };
     let state = IntakeState::new(dir, config)?;
     let rt = runtime()?;
     rt.block_on(async move {
@@ -185,7 +228,7 @@ pub fn run_server(dir: DataDir, listen: &str) -> Result<(), String> {
         {
             use std::io::Write;
             let mut out = std::io::stdout().lock();
-            writeln!(out, "listening on http://{addr}")
+            writeln!(out, "listening on {scheme}://{addr}")
                 .and_then(|_| out.flush())
                 .map_err(|e| format!("cannot write to stdout: {e}"))?;
         }

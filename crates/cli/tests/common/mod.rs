@@ -5,6 +5,8 @@
 pub mod desk;
 pub mod dovecot;
 pub mod mail_rig;
+pub mod pg;
+pub mod tls;
 
 use std::io::{BufRead, BufReader, Read, Write};
 use std::net::{SocketAddr, TcpStream};
@@ -73,10 +75,23 @@ pub fn start(data: &Path, key: &Path, log: PathBuf) -> Server {
 
 /// [`start`] with extra environment variables (`RENKEI_IMAP_URL`, `RENKEI_NOW`…).
 pub fn start_with(data: &Path, key: &Path, log: PathBuf, envs: &[(&str, &str)]) -> Server {
+    start_args(data, key, log, envs, &[])
+}
+
+/// [`start_with`] with extra `serve` arguments (`--tls-cert`…). The ready line may say
+/// `http://` or `https://`; [`Server::addr`] is the `HOST:PORT` after it.
+pub fn start_args(
+    data: &Path,
+    key: &Path,
+    log: PathBuf,
+    envs: &[(&str, &str)],
+    args: &[&str],
+) -> Server {
     let mut cmd = renkei(data, key);
     cmd.envs(envs.iter().copied());
     let mut child = cmd
         .args(["serve", "--listen", "127.0.0.1:0"])
+        .args(args)
         .stdout(Stdio::piped())
         .stderr(std::fs::File::create(&log).unwrap())
         .spawn()
@@ -101,6 +116,7 @@ pub fn start_with(data: &Path, key: &Path, log: PathBuf, envs: &[(&str, &str)]) 
     server.addr = line
         .trim()
         .strip_prefix("listening on http://")
+        .or_else(|| line.trim().strip_prefix("listening on https://"))
         .unwrap_or_else(|| panic!("ready line: {line:?}; see {}", server.log.display()))
         .to_string();
     server

@@ -47,6 +47,7 @@ impl Desk {
 
     /// Sets a status; invalid transitions change nothing.
     pub fn set_status(&mut self, id: i64, to: Status, by: &str) -> Result<QueueRow> {
+        let s = self.settings.clone();
         self.act(by, |c| {
             let from = consultations::change_status(c.tx, id, to, c.by, c.now)?;
             if to == Status::Acknowledged && consultations::owner_of(c.tx, id)?.is_none() {
@@ -58,12 +59,16 @@ impl Desk {
                 Some(&target(id)),
                 &format!("{from} -> {to}"),
             )?;
+            if from == Status::New && to.is_open() {
+                super::receipts::queue_receipt(c, id, &s)?;
+            }
             consultations::get_row(c.tx, id, c.now)
         })
     }
 
     /// Takes responsibility: owner = `by`, status → acknowledged (if still new).
     pub fn ack(&mut self, id: i64, by: &str) -> Result<QueueRow> {
+        let s = self.settings.clone();
         self.act(by, |c| {
             let status = consultations::status_of(c.tx, id)?;
             if !status.is_open() {
@@ -79,6 +84,9 @@ impl Desk {
             consultations::set_owner(c.tx, id, Some(c.by), c.now)?;
             consultations::touch(c.tx, id, false, true, c.now)?;
             c.audit("consultation.ack", Some(&target(id)), "")?;
+            if status == Status::New {
+                super::receipts::queue_receipt(c, id, &s)?;
+            }
             consultations::get_row(c.tx, id, c.now)
         })
     }
@@ -94,13 +102,19 @@ impl Desk {
         let owner = owner
             .map(crate::model::clean_line)
             .filter(|o| !o.is_empty());
+        let s = self.settings.clone();
         self.audited(by, |c| {
+            let status = consultations::status_of(c.tx, id)?;
             consultations::set_owner(c.tx, id, owner.as_deref(), c.now)?;
             c.audit(
                 "consultation.assign",
                 Some(&target(id)),
                 owner.as_deref().unwrap_or("-"),
             )?;
+            // Given an owner while still new: taken (the receipt names the owner).
+            if status == Status::New && owner.is_some() {
+                super::receipts::queue_receipt(c, id, &s)?;
+            }
             consultations::get_row(c.tx, id, c.now)
         })
     }
@@ -172,6 +186,12 @@ impl Desk {
         by: &str,
     ) -> Result<Message> {
         let by = super::actor(by)?;
+        if kind == MessageKind::Receipt {
+            return Err(Error::invalid(
+                "kind",
+                "the receipt is written by the app when someone takes the item; write a reply (reply) or a note instead",
+            ));
+        }
         let body = message_body(body)?;
         self.audited(by, |c| {
             consultations::status_of(c.tx, id)?;

@@ -70,14 +70,14 @@ impl Desk {
         store::notifications::recent(self.store.db(), limit)
     }
 
-    /// The SQLite store to back up; a PostgreSQL hub is backed up with `pg_dump`
-    /// (docs/operations.md, "The hub on PostgreSQL").
+    /// The SQLite store for the daily generations; a PostgreSQL hub's nightly backup is
+    /// `renkei backup --out FILE` from its scheduler (docs/operations.md).
     fn sqlite_for_backup(&self) -> Result<&store::Store> {
         self.store.sqlite().ok_or_else(|| {
             Error::Conflict(
-                "this store is a PostgreSQL hub database: back it up with pg_dump as \
-                 docs/operations.md describes (\"The hub on PostgreSQL\"); `renkei backup` \
-                 writes SQLite stores only"
+                "this store is a PostgreSQL hub database: the daily generations are for a \
+                 single PC. Run `renkei backup --out FILE` from the hub's scheduler (a systemd \
+                 timer or cron), as docs/operations.md describes"
                     .into(),
             )
         })
@@ -87,7 +87,18 @@ impl Desk {
     pub fn backup(&mut self, out: &std::path::Path, by: &str) -> Result<crate::backup::Manifest> {
         let by = actor(by)?;
         let now = self.now();
-        let m = crate::backup::backup(self.sqlite_for_backup()?, out, now)?;
+        let m = match self.store.sqlite() {
+            Some(sqlite) => crate::backup::backup(sqlite, out, now)?,
+            None => {
+                let url = self.store.dir().database_url.clone().unwrap_or_default();
+                let counts = crate::backup_pg::Counts {
+                    schema_version: crate::store::pg_migrations::latest_version(),
+                    consultations: store::stats::consultation_count(self.store.db())?,
+                    attachments: store::stats::blob_count(self.store.db())?,
+                };
+                crate::backup_pg::backup(&url, self.store.key(), counts, out, now)?
+            }
+        };
         self.record(
             &by,
             "backup.create",

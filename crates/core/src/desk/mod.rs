@@ -16,6 +16,7 @@
 //! | `documents.rs` | attachments, document import, reading an attachment |
 //! | `partners.rs` | partners, API keys, the partner's view, response statistics |
 //! | `replies.rs` | replies sent back on the consultation's channel: the outbox, 再送, the sender's steps |
+//! | `receipts.rs` | the automatic receipt when an item is taken, the on-call message for untaken urgent items |
 //! | `staff.rs` | staff profiles, sign-in, PINs, who may administer |
 //! | `hub.rs` | connected desks: devices, staff sessions, the compare-and-set take, the change sequence |
 //! | `maintenance.rs` | audit log, notification log, backups, integrity check |
@@ -28,6 +29,7 @@ mod intake;
 mod mail;
 mod maintenance;
 mod partners;
+mod receipts;
 mod replies;
 mod report;
 mod staff;
@@ -40,6 +42,7 @@ pub use intake::BatchItem;
 pub use mail::MailOutcome;
 pub use maintenance::{BackupStatus, CheckReport};
 pub use partners::PartnerStats;
+pub use receipts::ONCALL_ACTOR;
 pub use replies::{ReplyOutcome, RetryPolicy};
 pub use report::EVENING_TITLE;
 

@@ -106,7 +106,7 @@ impl Desk {
             let row = consultations::get_row(tx, id, now)?;
             let replies = messages::thread(tx, id)?
                 .into_iter()
-                .filter(|m| m.kind == MessageKind::Reply)
+                .filter(|m| matches!(m.kind, MessageKind::Reply | MessageKind::Receipt))
                 .map(|m| PartnerReply {
                     at: m.at,
                     author: m.author,

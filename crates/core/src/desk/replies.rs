@@ -97,15 +97,7 @@ impl Desk {
                     }
                     Err(e) => return Err(e),
                 },
-                Delivery::PartnerView => match outbox::partner_of(c.tx, id)? {
-                    Some(pid) => outbox::callback_of(c.tx, pid)?.map(|(url, _)| {
-                        ReplyRoute::PartnerCallback {
-                            partner_id: pid,
-                            url,
-                        }
-                    }),
-                    None => None,
-                },
+                Delivery::PartnerView => callback_route(c.tx, id)?,
                 Delivery::RecordOnly if record_only => None,
                 Delivery::RecordOnly => return Err(no_way_back(id, row.channel)),
             };
@@ -319,7 +311,11 @@ pub(super) fn way_back(
 
 /// The way back to the partner of consultation `id`: the newest inbound chat message's
 /// route, else (consultations taken in before routes were kept) its thread.
-fn route_of(tx: &dyn crate::store::sql::Db, id: i64, channel: Channel) -> Result<ReplyRoute> {
+pub(super) fn route_of(
+    tx: &dyn crate::store::sql::Db,
+    id: i64,
+    channel: Channel,
+) -> Result<ReplyRoute> {
     if let Some(r) = outbox::latest_route(tx, id)? {
         return Ok(r);
     }
@@ -335,6 +331,20 @@ fn route_of(tx: &dyn crate::store::sql::Db, id: i64, channel: Channel) -> Result
                 ),
             )
         })
+}
+
+/// The callback a partner-API partner registered for consultation `id`'s replies, if any.
+pub(super) fn callback_route(
+    tx: &dyn crate::store::sql::Db,
+    id: i64,
+) -> Result<Option<ReplyRoute>> {
+    Ok(match outbox::partner_of(tx, id)? {
+        Some(pid) => outbox::callback_of(tx, pid)?.map(|(url, _)| ReplyRoute::PartnerCallback {
+            partner_id: pid,
+            url,
+        }),
+        None => None,
+    })
 }
 
 fn no_way_back(id: i64, channel: Channel) -> Error {

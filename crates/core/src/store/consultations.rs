@@ -526,6 +526,19 @@ pub fn reads(db: &dyn Db, id: i64) -> Result<Vec<ReadReceipt>> {
     )
 }
 
+/// Urgent consultations nobody has taken (still `new`) that arrived between `from` and
+/// `until`, without an on-call message yet (key `oncall:<id>`), oldest first.
+pub fn untaken_urgent(db: &dyn Db, from: DateTime<Utc>, until: DateTime<Utc>) -> Result<Vec<i64>> {
+    db.query_map(
+        "SELECT c.id FROM consultations c
+         WHERE c.status = 'new' AND c.urgency = 'urgent' AND c.received_at > ?1 AND c.received_at <= ?2
+           AND NOT EXISTS (SELECT 1 FROM outbox o WHERE o.unique_key = 'oncall:' || CAST(c.id AS TEXT))
+         ORDER BY c.received_at, c.id LIMIT 100",
+        args![ts(from), ts(until)],
+        |r| r.get(0),
+    )
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

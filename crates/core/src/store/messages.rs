@@ -39,3 +39,12 @@ pub fn thread(db: &dyn Db, consultation_id: i64) -> Result<Vec<Message>> {
         },
     )
 }
+
+/// Whether the thread of a consultation has a message of `kind` (the receipt: at most one).
+pub fn has_kind(db: &dyn Db, consultation_id: i64, kind: MessageKind) -> Result<bool> {
+    db.query_one(
+        "SELECT EXISTS (SELECT 1 FROM messages WHERE consultation_id = ?1 AND kind = ?2)",
+        args![consultation_id, kind.as_str()],
+        |r| r.get(0),
+    )
+}

@@ -208,9 +208,21 @@ pub const MIGRATIONS: &[&str] = &[
         created_at TEXT NOT NULL
     );
     "#,
-    // 6: connected desks (issue 19): enrolled PCs, staff sessions on them, and a version per
+    // 6: the automatic messages of issue 20 (receipt, on-call; desk/receipts.rs): what an
+    // outbox entry is (`reply`, `receipt`, `oncall`), a key that lets an automatic message be
+    // queued at most once per item, the text of an entry that is not its message's (the
+    // on-call message), and the per-partner receipt switch (default off).
+    r#"
+    ALTER TABLE outbox ADD COLUMN kind TEXT NOT NULL DEFAULT 'reply'
+        CHECK (kind IN ('reply', 'receipt', 'oncall'));
+    ALTER TABLE outbox ADD COLUMN unique_key TEXT;
+    ALTER TABLE outbox ADD COLUMN text TEXT;
+    CREATE UNIQUE INDEX outbox_unique_key ON outbox(unique_key);
+    ALTER TABLE partners ADD COLUMN receipt INTEGER NOT NULL DEFAULT 0;
+    "#,
+    // 7: connected desks (issue 19): enrolled PCs, staff sessions on them, and a version per
     // consultation for compare-and-set (bumped by every change of the row). PostgreSQL twin:
-    // pg_migrations 3. One entry, so the merger can renumber it as a whole.
+    // pg_migrations 4.
     r#"
     ALTER TABLE consultations ADD COLUMN version INTEGER NOT NULL DEFAULT 0;
     CREATE TABLE devices (

@@ -15,6 +15,7 @@ pub mod engine;
 pub mod intake_keys;
 pub mod keyring;
 pub mod keys;
+pub mod lease;
 pub mod messages;
 pub mod migrations;
 pub mod notifications;

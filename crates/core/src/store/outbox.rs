@@ -11,7 +11,7 @@
 use crate::args;
 use crate::codes::Channel;
 use crate::error::{Error, Result};
-use crate::outbound::{DueEntry, OutboxEntry, OutboxStatus, ReplyRoute, SendJob};
+use crate::outbound::{DueEntry, OutboxEntry, OutboxKind, OutboxStatus, ReplyRoute, SendJob};
 use chrono::{DateTime, Utc};
 
 use super::sql::{Db, Row};
@@ -61,22 +61,59 @@ pub fn insert(
     route: &ReplyRoute,
     now: DateTime<Utc>,
 ) -> Result<i64> {
+    insert_auto(
+        db,
+        consultation_id,
+        message_id,
+        route,
+        OutboxKind::Reply,
+        None,
+        None,
+        now,
+    )
+}
+
+/// A new `pending` entry of `kind`: `unique_key` (e.g. `receipt:12`) makes a second entry with
+/// the same key fail (the unique index), `text` is sent instead of the message's body.
+#[allow(clippy::too_many_arguments)]
+pub fn insert_auto(
+    db: &dyn Db,
+    consultation_id: i64,
+    message_id: i64,
+    route: &ReplyRoute,
+    kind: OutboxKind,
+    unique_key: Option<&str>,
+    text: Option<&str>,
+    now: DateTime<Utc>,
+) -> Result<i64> {
     db.insert_id(
-        "INSERT INTO outbox (consultation_id, message_id, channel, route, status, next_attempt_at, created_at, updated_at)
-         VALUES (?1, ?2, ?3, ?4, 'pending', ?5, ?5, ?5) RETURNING id",
+        "INSERT INTO outbox (consultation_id, message_id, channel, route, status, next_attempt_at, created_at, updated_at, kind, unique_key, text)
+         VALUES (?1, ?2, ?3, ?4, 'pending', ?5, ?5, ?5, ?6, ?7, ?8) RETURNING id",
         args![
             consultation_id,
             message_id,
             route.channel().as_str(),
             route_json(route)?,
-            ts(now)
+            ts(now),
+            kind.as_str(),
+            unique_key,
+            text
         ],
+    )
+}
+
+/// Whether an entry with this at-most-once key exists.
+pub fn has_key(db: &dyn Db, unique_key: &str) -> Result<bool> {
+    db.query_one(
+        "SELECT EXISTS (SELECT 1 FROM outbox WHERE unique_key = ?1)",
+        args![unique_key],
+        |r| r.get(0),
     )
 }
 
 const COLUMNS: &str =
     "id, consultation_id, message_id, channel, route, status, attempts, last_error, \
-                       remote_id, sent_at, next_attempt_at, maybe_duplicate, created_at";
+                       remote_id, sent_at, next_attempt_at, maybe_duplicate, created_at, kind";
 
 fn entry(r: &Row) -> Result<OutboxEntry> {
     let route: String = r.get(4)?;
@@ -85,6 +122,7 @@ fn entry(r: &Row) -> Result<OutboxEntry> {
         id: r.get(0)?,
         consultation_id: r.get(1)?,
         message_id: r.get(2)?,
+        kind: OutboxKind::parse(&r.get::<String>(13)?).unwrap_or_default(),
         channel: r.code::<Channel>(3)?,
         destination: serde_json::from_str::<ReplyRoute>(&route)
             .map(|x| x.describe())
@@ -172,19 +210,24 @@ pub fn claim(
     if n == 0 {
         return Ok(None);
     }
-    let (consultation_id, route, attempt, body): (i64, String, u32, String) = db.query_one(
-        "SELECT o.consultation_id, o.route, o.attempts, m.body FROM outbox o
-         JOIN messages m ON m.id = o.message_id WHERE o.id = ?1",
-        args![id],
-        |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?, r.get(3)?)),
-    )?;
+    // An entry's own text (the on-call message) goes out instead of its message's body.
+    let (consultation_id, route, attempt, body, own): (i64, String, u32, String, Option<String>) =
+        db.query_one(
+            "SELECT o.consultation_id, o.route, o.attempts, m.body, o.text FROM outbox o
+             JOIN messages m ON m.id = o.message_id WHERE o.id = ?1",
+            args![id],
+            |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?, r.get(3)?, r.get(4)?)),
+        )?;
     let route = parse_route(&route)?;
     let (text, secret) = match &route {
         ReplyRoute::PartnerCallback { partner_id, .. } => (
             callback_payload(db, consultation_id, id)?,
             callback_of(db, *partner_id)?.map(|(_, secret)| secret),
         ),
-        _ => (route.outgoing_text(&body), None),
+        _ => match own {
+            Some(text) => (text, None),
+            None => (route.outgoing_text(&body), None),
+        },
     };
     Ok(Some(SendJob {
         id,
@@ -198,16 +241,31 @@ pub fn claim(
 
 /// The JSON a partner's callback gets for outbox entry `id`.
 fn callback_payload(db: &dyn Db, consultation_id: i64, id: i64) -> Result<String> {
-    let (external_id, mid, author, body, at): (Option<String>, i64, String, String, String) = db
-        .query_one(
-            "SELECT c.external_id, m.id, m.author, m.body, m.at FROM outbox o
-             JOIN messages m ON m.id = o.message_id JOIN consultations c ON c.id = o.consultation_id
-             WHERE o.id = ?1",
-            args![id],
-            |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?, r.get(3)?, r.get(4)?)),
-        )?;
+    type Fields = (Option<String>, i64, String, String, String, String);
+    let (external_id, mid, author, body, at, kind): Fields = db.query_one(
+        "SELECT c.external_id, m.id, m.author, m.body, m.at, o.kind FROM outbox o
+         JOIN messages m ON m.id = o.message_id JOIN consultations c ON c.id = o.consultation_id
+         WHERE o.id = ?1",
+        args![id],
+        |r| {
+            Ok((
+                r.get(0)?,
+                r.get(1)?,
+                r.get(2)?,
+                r.get(3)?,
+                r.get(4)?,
+                r.get(5)?,
+            ))
+        },
+    )?;
+    // The automatic receipt is its own event; its body has the same shape as a reply.
+    let event = if kind == "receipt" {
+        "consultation.receipt"
+    } else {
+        "consultation.reply"
+    };
     Ok(serde_json::json!({
-        "event": "consultation.reply",
+        "event": event,
         "consultation_id": consultation_id,
         "external_id": external_id,
         "reply": {"id": mid, "at": at, "author": author, "body": body},

@@ -13,7 +13,8 @@ use sha2::{Digest, Sha256};
 use super::sql::{Db, Row};
 use super::ts;
 
-const COLS: &str = "id, name, kind, contact, phone, channels, api_key_hash IS NOT NULL, created_at";
+const COLS: &str =
+    "id, name, kind, contact, phone, channels, api_key_hash IS NOT NULL, created_at, receipt";
 
 fn from_row(r: &Row) -> Result<Partner> {
     let channels: String = r.get(5)?;
@@ -30,6 +31,7 @@ fn from_row(r: &Row) -> Result<Partner> {
             .collect(),
         has_api_key: r.get(6)?,
         created_at: r.ts(7)?,
+        receipt: r.get(8)?,
     })
 }
 
@@ -237,4 +239,30 @@ pub fn by_api_key(db: &dyn Db, key: &str) -> Result<Option<Partner>> {
         args![hash_api_key(key)],
         from_row,
     )
+}
+
+/// Switches the automatic receipt of a partner on or off.
+pub fn set_receipt(db: &dyn Db, id: i64, on: bool) -> Result<()> {
+    if db.execute(
+        "UPDATE partners SET receipt = ?2 WHERE id = ?1",
+        args![id, i64::from(on)],
+    )? == 0
+    {
+        return Err(Error::NotFound(format!(
+            "partner {id} not found; `renkei partner list` shows the ids"
+        )));
+    }
+    Ok(())
+}
+
+/// Whether the partner of consultation `consultation_id` wants the automatic receipt.
+pub fn receipt_wanted(db: &dyn Db, consultation_id: i64) -> Result<bool> {
+    Ok(db
+        .query_opt(
+            "SELECT p.receipt FROM consultations c JOIN partners p ON p.id = c.partner_id
+             WHERE c.id = ?1",
+            args![consultation_id],
+            |r| r.get::<bool>(0),
+        )?
+        .unwrap_or(false))
 }

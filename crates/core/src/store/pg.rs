@@ -17,6 +17,7 @@
 use super::sql::{to_pg_placeholders, Backend, Db, Row, Value};
 use crate::error::{Error, Result};
 use bytes::BytesMut;
+use postgres::config::SslMode;
 use postgres::GenericClient;
 use postgres_types::{FromSql, IsNull, ToSql, Type};
 use std::cell::RefCell;
@@ -36,12 +37,22 @@ pub fn is_postgres_url(url: &str) -> bool {
     u.starts_with("postgres://") || u.starts_with("postgresql://")
 }
 
-/// Connects to `url`. Plain TCP is allowed to a Unix socket or a loopback address only; to any
-/// other host it is refused unless `RENKEI_DATABASE_ALLOW_PLAINTEXT=1` (patient data must not
-/// cross a network unencrypted). TLS itself is not built in yet: a remote hub today needs that
-/// opt-in plus a network that is already encrypted (VPN, SSH tunnel to a loopback port).
+/// Env var with a PEM file of CA certificates the hub trusts for its database's TLS certificate
+/// (a private CA, a managed database's CA bundle), next to the OS's trusted roots.
+pub const CA_FILE_ENV: &str = "RENKEI_DATABASE_CA_FILE";
+
+/// Connects to `url`.
+///
+/// * `sslmode=require` → TLS, the certificate verified against the OS's roots (plus
+///   `RENKEI_DATABASE_CA_FILE`) and the host name checked — so `require` here means what libpq
+///   calls `verify-full`.
+/// * Another host (not a Unix socket, not loopback) → TLS as with `require`, whatever the URL
+///   says — unless `RENKEI_DATABASE_ALLOW_PLAINTEXT=1`: patient data must not cross a network
+///   in clear text. `sslmode=disable` to another host without that opt-in is refused.
+/// * A Unix socket or loopback without `sslmode=require` → plain (the database is on this
+///   machine).
 pub fn connect(url: &str) -> Result<postgres::Client> {
-    let config: postgres::Config = url.parse().map_err(|e| {
+    let mut config: postgres::Config = url.parse().map_err(|e| {
         Error::invalid(
             "database_url",
             format!(
@@ -49,23 +60,97 @@ pub fn connect(url: &str) -> Result<postgres::Client> {
             ),
         )
     })?;
-    let allow = std::env::var(ALLOW_PLAINTEXT_ENV).is_ok_and(|v| v == "1");
-    if !allow {
-        if let Some(host) = remote_tcp_host(&config) {
+    let allow_plain = std::env::var(ALLOW_PLAINTEXT_ENV).is_ok_and(|v| v == "1");
+    let remote = remote_tcp_host(&config);
+    let mode = config.get_ssl_mode();
+    let tls = match (&remote, mode) {
+        (_, SslMode::Require) => true,
+        (Some(_), _) if allow_plain => false,
+        (Some(host), SslMode::Disable) => {
             return Err(Error::Unauthorized(format!(
-                "refusing an unencrypted connection to the database host {host}: patient data \
-                 would cross the network in clear text. Run the hub on the database host (Unix \
-                 socket or 127.0.0.1), use an encrypted tunnel to a loopback port, or set \
-                 {ALLOW_PLAINTEXT_ENV}=1 if the network is encrypted otherwise"
-            )));
+                "refusing an unencrypted connection to the database host {host} (the URL says \
+                 sslmode=disable): patient data would cross the network in clear text. Remove \
+                 sslmode=disable (the hub then requires TLS), or set {ALLOW_PLAINTEXT_ENV}=1 if \
+                 the network is encrypted otherwise (VPN, SSH tunnel)"
+            )))
+        }
+        (Some(_), _) => true,
+        (None, _) => false,
+    };
+    let failed = |e: postgres::Error| {
+        let hint = if tls {
+            format!(
+                "the connection is TLS with the certificate checked: the server must have ssl \
+                 on, and its certificate must be for the host in the URL and signed by a CA this \
+                 machine trusts (a private CA: {CA_FILE_ENV}=/path/to/ca.pem)"
+            )
+        } else {
+            "check that the server is running".to_string()
+        };
+        Error::Conflict(format!(
+            "cannot connect to the PostgreSQL store ({}). Check RENKEI_DATABASE_URL; {hint}",
+            error_chain(&e)
+        ))
+    };
+    if tls {
+        config.ssl_mode(SslMode::Require);
+        config.connect(tls_connector()?).map_err(failed)
+    } else {
+        config.connect(postgres::NoTls).map_err(failed)
+    }
+}
+
+/// The error and its causes in one line (a TLS failure's reason is in the source chain).
+fn error_chain(e: &dyn StdError) -> String {
+    let mut text = e.to_string();
+    let mut source = e.source();
+    while let Some(s) = source {
+        let more = s.to_string();
+        if !text.contains(&more) {
+            text.push_str(": ");
+            text.push_str(&more);
+        }
+        source = s.source();
+    }
+    text
+}
+
+/// The TLS connector: the OS's roots plus `RENKEI_DATABASE_CA_FILE`, host names checked.
+fn tls_connector() -> Result<postgres_native_tls::MakeTlsConnector> {
+    let mut builder = native_tls::TlsConnector::builder();
+    builder.min_protocol_version(Some(native_tls::Protocol::Tlsv12));
+    if let Some(path) = std::env::var_os(CA_FILE_ENV).filter(|p| !p.is_empty()) {
+        let path = std::path::PathBuf::from(path);
+        let pem = std::fs::read(&path).map_err(|e| {
+            Error::invalid(
+                "database_ca_file",
+                format!(
+                    "cannot read {CA_FILE_ENV}={} ({e}); give the PEM file of the CA that signed \
+                     the database server's certificate",
+                    path.display()
+                ),
+            )
+        })?;
+        let certs = native_tls::Certificate::stack_from_pem(&pem).map_err(|e| {
+            Error::invalid(
+                "database_ca_file",
+                format!("{} is not a PEM certificate file ({e})", path.display()),
+            )
+        })?;
+        if certs.is_empty() {
+            return Err(Error::invalid(
+                "database_ca_file",
+                format!("{} holds no certificate", path.display()),
+            ));
+        }
+        for c in certs {
+            builder.add_root_certificate(c);
         }
     }
-    config.connect(postgres::NoTls).map_err(|e| {
-        Error::Conflict(format!(
-            "cannot connect to the PostgreSQL store ({e}). Check RENKEI_DATABASE_URL and that \
-             the server is running"
-        ))
-    })
+    let connector = builder
+        .build()
+        .map_err(|e| Error::Conflict(format!("cannot set up TLS to the database: {e}")))?;
+    Ok(postgres_native_tls::MakeTlsConnector::new(connector))
 }
 
 /// The first TCP host of `config` that is not loopback, if any.

@@ -221,7 +221,17 @@ pub const PG_MIGRATIONS: &[&str] = &[
         created_at TEXT NOT NULL
     );
     "#,
-    // 3: connected desks (issue 19) — the twin of SQLite migration 6: enrolled PCs, staff
+    // 3: SQLite's 6 — the automatic messages of issue 20 (desk/receipts.rs): outbox entry
+    // kind, at-most-once key, own text; the per-partner receipt switch.
+    r#"
+    ALTER TABLE outbox ADD COLUMN kind TEXT NOT NULL DEFAULT 'reply'
+        CHECK (kind IN ('reply', 'receipt', 'oncall'));
+    ALTER TABLE outbox ADD COLUMN unique_key TEXT;
+    ALTER TABLE outbox ADD COLUMN text TEXT;
+    CREATE UNIQUE INDEX outbox_unique_key ON outbox(unique_key);
+    ALTER TABLE partners ADD COLUMN receipt BIGINT NOT NULL DEFAULT 0;
+    "#,
+    // 4: connected desks (issue 19) — the twin of SQLite migration 7: enrolled PCs, staff
     // sessions, a version per consultation for compare-and-set.
     r#"
     ALTER TABLE consultations ADD COLUMN version BIGINT NOT NULL DEFAULT 0;

@@ -40,6 +40,11 @@ pub fn consultation_count(db: &dyn Db) -> Result<u64> {
     db.query_one("SELECT count(*) FROM consultations", args![], |r| r.get(0))
 }
 
+/// How many attachment blobs the store holds.
+pub fn blob_count(db: &dyn Db) -> Result<u64> {
+    db.query_one("SELECT count(*) FROM blobs", args![], |r| r.get(0))
+}
+
 /// SQLite's own check of the database file: `PRAGMA integrity_check` (`full`) or the faster
 /// `PRAGMA quick_check`. `"ok"` when nothing is wrong.
 pub fn integrity(db: &dyn Db, full: bool) -> Result<String> {

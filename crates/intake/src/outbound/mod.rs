@@ -1,8 +1,12 @@
-//! The sender worker: replies in the outbox go back to LINE WORKS and Chatwork (issue 20).
+//! The sender worker: replies, automatic receipts and on-call messages in the outbox go out
+//! to LINE WORKS, Chatwork and partner callbacks (issue 20).
 //!
 //! Run by `renkei serve` and by the desktop app when it hosts intake (`server::spawn_workers`),
 //! when at least one provider is configured. Every `interval` (500 ms) it
 //!
+//! 0. queues the on-call message for urgent items nobody took within the escalation time
+//!    (`Desk::escalate_untaken_urgent`: domain time, at most once per item, safe when two
+//!    processes run this worker);
 //! 1. puts entries whose sender died mid-send back to `pending`, marked `maybe_duplicate`
 //!    (their lease ran out: `Desk::outbox_recover`);
 //! 2. reads the due entries, and for each that the provider's limits allow now
@@ -147,6 +151,17 @@ impl Outbound {
         let batch = self.cfg.batch;
         let due = state
             .with_desk(move |d| {
+                // Urgent items nobody took → the on-call doctor (domain time, once per item).
+                match d.escalate_untaken_urgent() {
+                    Ok(ids) if !ids.is_empty() => {
+                        tracing::warn!(
+                            items = ids.len(),
+                            "outbox: urgent items untaken; on-call doctor messaged"
+                        )
+                    }
+                    Ok(_) => {}
+                    Err(e) => tracing::warn!(error = %e, "outbox: on-call check failed"),
+                }
                 d.outbox_recover(now)?;
                 Ok(d.outbox_due(now, batch)?)
             })
