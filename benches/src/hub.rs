@@ -8,15 +8,14 @@
 
 use crate::gen::{self, Sample};
 use crate::intake::Throughput;
-use crate::stats::summarize;
-use anyhow::{anyhow, Context, Result};
+use anyhow::{Context, Result};
 use renkei_core::clock::SystemClock;
 use renkei_core::desk::Desk;
 use renkei_core::store::{search, DataDir, StoreKey};
 use std::io::Write;
 use std::path::Path;
 use std::sync::Arc;
-use std::time::{Duration, Instant};
+use std::time::Instant;
 
 pub const URL_ENV: &str = "RENKEI_BENCH_DATABASE_URL";
 
@@ -84,74 +83,55 @@ pub fn fresh_store(
 pub fn raw_inserts(base: &Path, url: &str, rows: &[Sample], threads: usize) -> Result<Throughput> {
     let (dir, ids) = fresh_store(base, url, "bench_raw", &StoreKey::plain())?;
     let schema_url = dir.database_url.clone().unwrap_or_default();
-    let chunk = rows.len().div_ceil(threads);
-    let start = Instant::now();
-    let lat: Vec<Duration> = std::thread::scope(|s| {
-        let handles: Vec<_> = rows
-            .chunks(chunk)
-            .map(|part| {
-                let (schema_url, ids) = (&schema_url, &ids);
-                s.spawn(move || -> Result<Vec<Duration>> {
-                    let mut c = admin(schema_url)?;
-                    c.batch_execute("SET synchronous_commit = on")?;
-                    let ins = c.prepare(
-                        "INSERT INTO consultations (channel, partner_id, category, urgency, urgency_reason,
-                            urgency_confirmed, subject, status, due_at, received_at, last_activity_at,
-                            last_inbound_at, sender_name, pii_flags)
-                         VALUES ($1, $2, $3, $4, '送信者の指定', 1, $5, 'new', $6, $6, $6, $6, $7, '[]')
-                         RETURNING id",
-                    )?;
-                    let status = c.prepare(
-                        "INSERT INTO status_changes (consultation_id, from_status, to_status, by, at) VALUES ($1, NULL, 'new', 'system', $2)",
-                    )?;
-                    let msg = c.prepare(
-                        "INSERT INTO messages (consultation_id, kind, author, body, at) VALUES ($1, 'inbound', $2, $3, $4)",
-                    )?;
-                    let doc = c.prepare(
-                        "INSERT INTO search_docs (consultation_id, text, grams) VALUES ($1, $2, string_to_array($3, ' '))",
-                    )?;
-                    let mut lat = Vec::with_capacity(part.len());
-                    for smp in part {
-                        let t = Instant::now();
-                        let now = renkei_core::store::ts(chrono::Utc::now());
-                        let mut tx = c.transaction()?;
-                        let id: i64 = tx
-                            .query_one(
-                                &ins,
-                                &[
-                                    &smp.channel.as_str(),
-                                    &ids[smp.partner],
-                                    &smp.category.as_str(),
-                                    &smp.urgency.as_str(),
-                                    &smp.subject,
-                                    &now,
-                                    &smp.sender,
-                                ],
-                            )?
-                            .get(0);
-                        tx.execute(&status, &[&id, &now])?;
-                        tx.execute(&msg, &[&id, &smp.sender, &smp.body, &now])?;
-                        let text = format!("{}\n{}\n{}", smp.subject, smp.body, smp.sender);
-                        tx.execute(&doc, &[&id, &text, &search::grams(&text)])?;
-                        tx.commit()?;
-                        lat.push(t.elapsed());
-                    }
-                    Ok(lat)
-                })
-            })
-            .collect();
-        let mut all = Vec::new();
-        for h in handles {
-            all.extend(h.join().map_err(|_| anyhow!("a bench thread panicked"))??);
+    let r = crate::intake::run_threads(threads, rows, |_, part| {
+        let mut c = admin(&schema_url)?;
+        c.batch_execute("SET synchronous_commit = on")?;
+        let ins = c.prepare(
+            "INSERT INTO consultations (channel, partner_id, category, urgency, urgency_reason,
+                    urgency_confirmed, subject, status, due_at, received_at, last_activity_at,
+                    last_inbound_at, sender_name, pii_flags)
+                 VALUES ($1, $2, $3, $4, '送信者の指定', 1, $5, 'new', $6, $6, $6, $6, $7, '[]')
+                 RETURNING id",
+        )?;
+        let status = c.prepare(
+                "INSERT INTO status_changes (consultation_id, from_status, to_status, by, at) VALUES ($1, NULL, 'new', 'system', $2)",
+            )?;
+        let msg = c.prepare(
+                "INSERT INTO messages (consultation_id, kind, author, body, at) VALUES ($1, 'inbound', $2, $3, $4)",
+            )?;
+        let doc = c.prepare(
+                "INSERT INTO search_docs (consultation_id, text, grams) VALUES ($1, $2, string_to_array($3, ' '))",
+            )?;
+        let mut lat = Vec::with_capacity(part.len());
+        for smp in part {
+            let t = Instant::now();
+            let now = renkei_core::store::ts(chrono::Utc::now());
+            let mut tx = c.transaction()?;
+            let id: i64 = tx
+                .query_one(
+                    &ins,
+                    &[
+                        &smp.channel.as_str(),
+                        &ids[smp.partner],
+                        &smp.category.as_str(),
+                        &smp.urgency.as_str(),
+                        &smp.subject,
+                        &now,
+                        &smp.sender,
+                    ],
+                )?
+                .get(0);
+            tx.execute(&status, &[&id, &now])?;
+            tx.execute(&msg, &[&id, &smp.sender, &smp.body, &now])?;
+            let text = format!("{}\n{}\n{}", smp.subject, smp.body, smp.sender);
+            tx.execute(&doc, &[&id, &text, &search::grams(&text)])?;
+            tx.commit()?;
+            lat.push(t.elapsed());
         }
-        Ok::<_, anyhow::Error>(all)
+        Ok(lat)
     })?;
-    let secs = start.elapsed().as_secs_f64();
     std::fs::remove_dir_all(&dir.root).ok();
-    Ok(Throughput {
-        per_sec: rows.len() as f64 / secs,
-        latency: summarize(&lat),
-    })
+    Ok(r)
 }
 
 /// `POST /v1/consultations` from `clients` keep-alive clients to the real server on a

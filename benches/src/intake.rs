@@ -39,7 +39,7 @@ pub fn fresh_store(base: &Path, name: &str, key: &StoreKey) -> Result<(DataDir, 
 
 /// Runs `work(thread, rows)` on `threads` threads over `rows` split evenly, returning the
 /// total rate and the pooled per-row latencies.
-fn run_threads<F>(threads: usize, rows: &[Sample], work: F) -> Result<Throughput>
+pub fn run_threads<F>(threads: usize, rows: &[Sample], work: F) -> Result<Throughput>
 where
     F: Fn(usize, &[Sample]) -> Result<Vec<Duration>> + Sync,
 {
