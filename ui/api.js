@@ -33,7 +33,9 @@ export const api = {
   // Who acts is never sent: the app takes it from the session (signed-in staff, or the name
   // declared with `declare` on a PC without PINs).
   show: (id, read) => call("consultation_show", { id, read: !!read }),
-  ack: (id) => call("consultation_ack", { id }),
+  // version: the row's version as shown — on a PC connected to a hub the take is
+  // compare-and-set (someone took it meanwhile → {code: "taken", owner})
+  ack: (id, version) => call("consultation_ack", { id, version: version ?? null }),
   setStatus: (id, status) => call("consultation_set_status", { id, status }),
   assign: (id, owner) => call("consultation_assign", { id, owner }),
   setUrgency: (id, urgency) => call("consultation_set_urgency", { id, urgency }),
@@ -87,10 +89,16 @@ export const api = {
   setDisplayZoom: (zoom) => call("display_zoom_set", { zoom }),
   notifications: (limit) => call("notifications_list", { limit }),
   audit: (filter) => call("audit_list", { filter }),
+  // connected mode (issue 19): Settings → ハブに接続
+  hubStatus: () => call("hub_status"),
+  hubProbe: (url) => call("hub_probe", { url }),
+  hubConnect: (url, code, fingerprint) => call("hub_connect", { url, code, fingerprint: fingerprint ?? null }),
+  hubDisconnect: () => call("hub_disconnect"),
 };
 
 /** Subscribes to an app event: "queue-changed", "open-consultation", "native-drop", "native-drag",
- *  "lock-changed" ({locked}), "backup-problem" ({message}), "store-problem" ({message}). */
+ *  "lock-changed" ({locked}), "backup-problem" ({message}), "store-problem" ({message}),
+ *  connected: "hub-changed" ({consultation_id, kind}), "hub-presence" ({consultation_id, who, state}). */
 export function on(event, handler) {
   const b = bridge();
   if (!b?.event?.listen) return Promise.resolve(() => {});

@@ -97,16 +97,27 @@ async function reload() {
     const [rows, counts, info] = await Promise.all([api.queue(queue.coreFilter()), api.counts(), api.appInfo()]);
     setServerNow(info.now);
     set({ rows, counts, updatedAt: info.now });
+    offlineBanner(null);
     if (get().view === "queue") queue.render();
     renderChrome();
   } catch (e) {
     if (e?.code === "store_unavailable" || e?.code === "no_bridge") fatal(e);
+    // Connected and the hub is unreachable: the last queue stays on screen under a banner.
+    else if (e?.code === "hub_unreachable") api.hubStatus().then(offlineBanner, () => offlineBanner({}));
     else if (e?.code !== "locked") toastError(e);
   } finally {
     const again = loading.again;
     loading = null;
     if (again) reload();
   }
+}
+
+/** 「オフライン — 最終同期 10:42」 above the queue (`st` = hub_status), or none (`null`). */
+function offlineBanner(st) {
+  let b = $("offline-banner");
+  if (!st) { b?.remove(); return; }
+  if (!b) { b = h("div", { id: "offline-banner", class: "banner banner--offline", role: "status" }); $("view").before(b); }
+  b.textContent = st.last_sync ? t("hub.offline", { time: clock(st.last_sync) }) : t("hub.offlineNever");
 }
 
 const onChanged = debounce(() => {
@@ -225,7 +236,7 @@ async function ackSelected() {
   if (!r) return;
   if (!me) { toast(t("errors.needName"), { kind: "error", code: "need_name" }); return; }
   try {
-    if (r.status === "new") await api.ack(r.id); else await api.assign(r.id, me);
+    if (r.status === "new") await api.ack(r.id, r.version); else await api.assign(r.id, me);
     await reload();
   } catch (e) { toastError(e); }
 }
@@ -312,6 +323,8 @@ async function start() {
     },
   });
   on("queue-changed", onChanged);
+  // Connected mode: someone opened or left the item open here → redraw 「…さんが閲覧中」.
+  on("hub-presence", (p) => { if (get().view === "consultation" && Number(p?.consultation_id) === cons.openId()) cons.refreshConsultation(); });
   on("open-consultation", (id) => openConsultation(Number(id)));
   if (st?.locked) { showLock(); return; }
   await go("queue");

@@ -11,6 +11,9 @@ use serde::Serialize;
 pub struct CommandError {
     pub code: String,
     pub message: String,
+    /// For `taken` (a take refused by the hub): who has the item now (「大野さんが対応中です」).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub owner: Option<String>,
 }
 
 impl CommandError {
@@ -18,6 +21,7 @@ impl CommandError {
         CommandError {
             code: code.to_string(),
             message: message.into(),
+            owner: None,
         }
     }
 }
@@ -37,6 +41,16 @@ impl From<renkei_core::Error> for CommandError {
 impl From<std::io::Error> for CommandError {
     fn from(e: std::io::Error) -> Self {
         CommandError::new("io", e.to_string())
+    }
+}
+
+impl From<renkei_hubclient::HubError> for CommandError {
+    fn from(e: renkei_hubclient::HubError) -> Self {
+        let mut c = CommandError::new(e.code(), e.to_string());
+        if let renkei_hubclient::HubError::Api { owner, .. } = e {
+            c.owner = owner;
+        }
+        c
     }
 }
 

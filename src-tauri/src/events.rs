@@ -15,3 +15,8 @@ pub const NATIVE_DRAG: &str = "native-drag";
 pub const BACKUP_PROBLEM: &str = "backup-problem";
 /// The start-up self-check found a problem (`{message}`).
 pub const STORE_PROBLEM: &str = "store-problem";
+/// Connected mode: a change arrived from the hub (`{consultation_id, kind}`; never text).
+pub const HUB_CHANGED: &str = "hub-changed";
+/// Connected mode: someone views or handles a consultation (`{consultation_id, who, state,
+/// ttl_seconds}`) — 「大野さんが閲覧中」.
+pub const HUB_PRESENCE: &str = "hub-presence";

@@ -13,6 +13,7 @@ pub mod commands;
 pub mod dragdrop;
 pub mod error;
 pub mod events;
+pub mod hub;
 pub mod intake;
 #[cfg(all(unix, not(target_os = "macos")))]
 pub mod launcher;
@@ -85,6 +86,8 @@ pub fn builder(state: DeskState) -> tauri::Builder<tauri::Wry> {
             selfcheck::start(handle.clone());
             backup::start(handle.clone());
             lock::start(handle.clone());
+            app.state::<DeskState>().hub().connect_from_env();
+            hub::start(handle.clone());
             let notifier = notifier::Notifier::start(handle.clone());
             watcher::start(handle, notifier);
             Ok(())
@@ -138,6 +141,10 @@ pub fn builder(state: DeskState) -> tauri::Builder<tauri::Wry> {
             commands::staff::staff_change_pin,
             commands::notifications::notifications_list,
             commands::notifications::audit_list,
+            commands::hub::hub_status,
+            commands::hub::hub_probe,
+            commands::hub::hub_connect,
+            commands::hub::hub_disconnect,
         ])
 }
 
@@ -165,7 +172,12 @@ pub fn run() {
     if let Err(e) = &opened {
         tracing::error!("the store could not be opened: {e}");
     }
-    if let Err(e) = builder(DeskState::new(opened)).run(tauri::generate_context!()) {
+    let dir = match &opened {
+        Ok(d) => d.data_dir().root.clone(),
+        Err(_) => DataDir::from_env_or_default().root,
+    };
+    let state = DeskState::new(opened).with_hub(hub::HubLink::load(&dir));
+    if let Err(e) = builder(state).run(tauri::generate_context!()) {
         tracing::error!("Renkei Desk stopped: {e}");
         std::process::exit(1);
     }

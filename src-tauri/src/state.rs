@@ -6,8 +6,10 @@
 
 use crate::error::{CmdResult, CommandError};
 use crate::events::{LOCK_CHANGED, QUEUE_CHANGED};
+use crate::hub::HubLink;
 use renkei_core::desk::Desk;
-use renkei_core::store::staff::Staff;
+use renkei_core::store::staff::{Role, Staff};
+use renkei_hubclient::HubClient;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Mutex, OnceLock};
 use std::time::{Duration, Instant};
@@ -38,6 +40,8 @@ pub struct DeskState {
     session: Mutex<Session>,
     /// Wakes the store watcher at once (set by the watcher when it starts).
     waker: OnceLock<Mutex<std::sync::mpsc::Sender<()>>>,
+    /// Connected mode: the hub this PC is enrolled at, or none (the local store).
+    hub: HubLink,
 }
 
 fn locked_error() -> CommandError {
@@ -68,12 +72,65 @@ impl DeskState {
             queue_shown: AtomicBool::new(true),
             app: OnceLock::new(),
             waker: OnceLock::new(),
+            hub: HubLink::none(std::path::Path::new(".")),
             session: Mutex::new(Session {
                 staff: None,
                 declared: None,
                 last_activity: Instant::now(),
             }),
         }
+    }
+
+    /// The same state connected to (or ready to connect to) a hub.
+    pub fn with_hub(mut self, hub: HubLink) -> Self {
+        self.hub = hub;
+        self
+    }
+
+    /// This PC's link to a hub.
+    pub fn hub(&self) -> &HubLink {
+        &self.hub
+    }
+
+    /// **The backend switch**: `Some` when this PC is connected — the commands then call the
+    /// hub ([`DeskState::remote`], [`DeskState::remote_change`]) instead of the local Desk.
+    pub fn hub_client(&self) -> Option<std::sync::Arc<HubClient>> {
+        self.hub.client()
+    }
+
+    /// A read on the hub for a command of the UI: refused with `locked` without a session.
+    pub fn remote<T>(
+        &self,
+        f: impl FnOnce(&HubClient) -> renkei_hubclient::Result<T>,
+    ) -> CmdResult<T> {
+        if self.session()?.staff.is_none() {
+            return Err(locked_error());
+        }
+        let r = self.hub.call(f);
+        if let Err(e) = &r {
+            if matches!(
+                e.code.as_str(),
+                "session_expired" | "session_unknown" | "session_required" | "device_revoked"
+            ) {
+                self.session()?.staff = None;
+                self.emit_lock(true);
+            }
+        }
+        r
+    }
+
+    /// Like [`DeskState::remote`]; on success emits `queue-changed` (the hub's event follows).
+    pub fn remote_change<T>(
+        &self,
+        f: impl FnOnce(&HubClient) -> renkei_hubclient::Result<T>,
+    ) -> CmdResult<T> {
+        let r = self.remote(f);
+        if r.is_ok() {
+            if let Some(app) = self.app.get() {
+                let _ = app.emit(QUEUE_CHANGED, ());
+            }
+        }
+        r
     }
 
     /// Runs `f` with the desk for a command of the UI: refused with `locked` while the app is
@@ -107,9 +164,25 @@ impl DeskState {
             .map_err(|_| CommandError::new("busy", "内部エラー: アプリを再起動してください"))
     }
 
-    /// Locked = some profile has a PIN ([`Desk::lock_required`]) and nobody is signed in.
+    /// Locked = some profile has a PIN ([`Desk::lock_required`]) — always on a PC connected to
+    /// a hub — and nobody is signed in.
     fn is_locked(&self, d: &Desk) -> CmdResult<bool> {
-        Ok(self.session()?.staff.is_none() && d.lock_required()?)
+        Ok(self.session()?.staff.is_none() && self.pin_required(d)?)
+    }
+
+    /// Whether staff must sign in with a PIN on this PC.
+    pub fn pin_required(&self, d: &Desk) -> CmdResult<bool> {
+        Ok(self.hub.is_connected() || d.lock_required()?)
+    }
+
+    /// The sign-in list: the hub's staff when connected, else the local profiles.
+    pub fn sign_in_list(&self) -> CmdResult<Vec<Staff>> {
+        if self.hub.is_connected() {
+            let v = self.hub.call(|c| c.staff())?;
+            let list = v.as_array().cloned().unwrap_or_default();
+            return Ok(list.iter().filter_map(staff_of).collect());
+        }
+        self.internal(|d| Ok(d.staff()?.into_iter().filter(|s| s.active).collect()))
     }
 
     /// Whether the app is locked now.
@@ -170,9 +243,18 @@ impl DeskState {
         self.with(|d| f(d, &who))
     }
 
-    /// Checks the PIN in the core (audited, lock-out after wrong PINs) and unlocks.
+    /// Checks the PIN in the core (audited, lock-out after wrong PINs) — on the hub when this
+    /// PC is connected, which opens the hub session every later request carries — and unlocks.
     pub fn sign_in(&self, name: &str, pin: &str) -> CmdResult<Staff> {
-        let staff = self.internal(|d| Ok(d.sign_in(name, pin)?))?;
+        let staff = if self.hub.is_connected() {
+            let s = self.hub.call(|c| c.sign_in(name, pin))?;
+            self.hub.session_changed();
+            staff_of(&s.staff).ok_or_else(|| {
+                CommandError::new("hub_protocol", "the hub answered a sign-in without a name")
+            })?
+        } else {
+            self.internal(|d| Ok(d.sign_in(name, pin)?))?
+        };
         {
             let mut s = self.session()?;
             s.staff = Some(staff.clone());
@@ -186,6 +268,12 @@ impl DeskState {
     /// has a PIN: there is nobody to unlock as).
     pub fn lock(&self) -> CmdResult<bool> {
         self.session()?.staff = None;
+        if let Some(c) = self.hub.client() {
+            if c.session().is_some() {
+                let _ = c.sign_out();
+                self.hub.session_changed();
+            }
+        }
         let locked = self.locked()?;
         if locked {
             self.emit_lock(true);
@@ -199,6 +287,9 @@ impl DeskState {
         let Some(me) = self.signed_in() else {
             return Ok(());
         };
+        if self.hub.is_connected() {
+            return Ok(()); // the hub checks the profile at every request
+        }
         let now = self.internal(|d| Ok(d.staff()?.into_iter().find(|s| s.id == me.id)))?;
         match now {
             Some(s) if s.active => self.session()?.staff = Some(s),
@@ -228,7 +319,7 @@ impl DeskState {
         Ok(false)
     }
 
-    fn emit_lock(&self, locked: bool) {
+    pub fn emit_lock(&self, locked: bool) {
         if let Some(app) = self.app.get() {
             let _ = app.emit(LOCK_CHANGED, serde_json::json!({ "locked": locked }));
         }
@@ -294,4 +385,15 @@ impl DeskState {
     pub fn open_error(&self) -> Option<&CommandError> {
         self.open_error.as_ref()
     }
+}
+
+/// A staff profile as the hub lists it (`{id, name, role, has_pin}`).
+fn staff_of(v: &serde_json::Value) -> Option<Staff> {
+    Some(Staff {
+        id: v.get("id")?.as_i64()?,
+        name: v.get("name")?.as_str()?.to_string(),
+        role: Role::parse(v.get("role")?.as_str()?).ok()?,
+        active: true,
+        has_pin: v.get("has_pin").and_then(|b| b.as_bool()).unwrap_or(true),
+    })
 }

@@ -15,7 +15,7 @@ export function toast(text, { kind = "info", detail = "", code = "", ms = 6000 }
 export function errorText(e) {
   const code = e?.code || "unknown";
   const key = `errors.${code}`;
-  const s = t(key);
+  const s = t(key, { owner: e?.owner || "" });
   return s === key ? t("errors.unknown") : s;
 }
 

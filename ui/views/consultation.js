@@ -78,7 +78,7 @@ export async function ackCurrent() {
   const me = by();
   if (!me || !cur?.detail) return;
   const d = cur.detail;
-  await run(d.status === "new" ? api.ack(d.id) : api.assign(d.id, me));
+  await run(d.status === "new" ? api.ack(d.id, d.version) : api.assign(d.id, me));
 }
 
 export async function snoozeCurrent(minutes = 60) {
@@ -100,7 +100,8 @@ function paint(first) {
       h("span", {}, "·"), h("b", {}, d.partner),
       h("span", { class: `chan chan--${d.channel}` }, channelIcon(d.channel), label("channel", d.channel)),
       h("span", {}, "·"), h("span", { title: full(d.received_at) }, `${t("consultation.received")} ${clock(d.received_at)}`),
-      d.due_at ? h("span", {}, `${t("consultation.due")} `, liveUntil(h("span", { class: "due" }), d.due_at)) : null));
+      d.due_at ? h("span", {}, `${t("consultation.due")} `, liveUntil(h("span", { class: "due" }), d.due_at)) : null),
+    presenceLine(d));
   const deliveries = new Map((d.deliveries || []).map((e) => [e.message_id, e]));
   replace(els.thread, d.thread.map((m) => message(m, deliveries.get(m.id))));
   paintRoute(d);
@@ -116,6 +117,15 @@ function paint(first) {
   const active = document.activeElement;
   const editing = !first && active && els.side?.contains(active) && active.tagName === "INPUT";
   if (!editing) paintSide(d);
+}
+
+/** Connected mode: who else has this open now (「大野さんが閲覧中」 / 「…が対応中」). */
+function presenceLine(d) {
+  const me = get().me;
+  const others = (d.presence || []).filter((p) => p.who !== me && p.state !== "gone");
+  if (!others.length) return null;
+  return h("p", { class: "cons__presence", id: "consultation-presence", role: "status" },
+    others.map((p) => t(p.state === "handling" ? "hub.handling" : "hub.viewing", { who: p.who })).join("・"));
 }
 
 function message(m, delivery) {

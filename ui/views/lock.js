@@ -6,6 +6,9 @@
 import { api } from "../api.js";
 import { h, replace, icon } from "../util/dom.js";
 import { t, label } from "../i18n/index.js";
+import { errorText } from "../util/toast.js";
+
+const HUB_CODES = new Set(["device_revoked", "hub_unreachable", "hub_certificate_changed"]);
 
 /** The Japanese sentence for a failed sign-in. */
 export function signInError(e) {
@@ -14,6 +17,7 @@ export function signInError(e) {
     return t("lock.lockedOut", { n: m ? m[1] : "5" });
   }
   if (e?.code === "profile_disabled") return t("lock.disabled");
+  if (HUB_CODES.has(e?.code)) return errorText(e);
   if (e?.code === "unauthorized") {
     if (/no PIN/i.test(e.message || "")) return t("lock.noPin");
     return t("lock.wrong");
@@ -67,6 +71,7 @@ export async function mountLock(root, { unlocked, lastName = "" }) {
 
   replace(root, form);
   root.hidden = false;
-  try { renderStaff(await api.staffList()); } catch (e) { showError(t("lock.failed"), e?.code); }
+  // Connected to a hub: a revoked PC or an unreachable hub says so (what happened, what to do).
+  try { renderStaff(await api.staffList()); } catch (e) { showError(HUB_CODES.has(e?.code) ? errorText(e) : t("lock.failed"), e?.code); }
   (chosen ? pin : staffBox.querySelector("button") || pin).focus();
 }

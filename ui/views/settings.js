@@ -11,6 +11,7 @@ import { get, setMe } from "../state.js";
 import { toast, toastError, errorText } from "../util/toast.js";
 import { buildEditor, readEditor } from "./settings-clinic.js";
 import { staffAdmin } from "./settings-staff.js";
+import { hubSection } from "./settings-hub.js";
 
 /** Doctors and admins manage settings and staff; anyone while no profile has a PIN. */
 function mayAdminister() {
@@ -79,7 +80,8 @@ export async function mountSettings(container, acts) {
   });
   const editor = h("form", { class: "form settings", id: "settings", novalidate: true });
   const staffBox = h("div", { id: "staff-admin-box" });
-  replace(container, h("section", { class: "page", id: "view-settings" }, h("h1", {}, t("settings.title")), form, staffBox, editor));
+  const hub = hubSection({ locked: () => acts.lock?.() });
+  replace(container, h("section", { class: "page", id: "view-settings" }, h("h1", {}, t("settings.title")), form, hub, h("hr"), staffBox, editor));
   try {
     const [s, a, holidays, staff] = await Promise.all([api.settings(), api.appInfo(), api.holidays(6), api.staffAll()]);
     replace(info,

@@ -1,5 +1,6 @@
 //! One consultation: detail, status, owner, urgency, category, snooze, thread messages, the
-//! phone-call form and the personal-data check of a draft.
+//! phone-call form and the personal-data check of a draft. On a PC connected to a hub, the
+//! detail, take, status and note go to the hub ([`DeskState::hub_client`], the one switch).
 
 use super::Code;
 use crate::error::CmdResult;
@@ -12,21 +13,50 @@ use tauri::State;
 
 /// Opens a consultation. With `read`, records whoever uses the app as having read it
 /// (opening it); without, just reloads what is shown (a refresh after a change elsewhere).
+/// Connected: the hub's detail (plus `presence` — 「大野さんが閲覧中」), and opening says
+/// 「閲覧中」 to the other PCs.
 #[tauri::command]
 pub fn consultation_show(
     state: State<'_, DeskState>,
     id: i64,
     read: Option<bool>,
-) -> CmdResult<ConsultationDetail> {
-    match (read.unwrap_or(false), state.actor()) {
-        (true, Ok(who)) => state.change(|d| Ok(d.show(id, Some(&who))?)),
-        _ => state.with(|d| Ok(d.show(id, None)?)),
+) -> CmdResult<serde_json::Value> {
+    let read = read.unwrap_or(false);
+    if state.hub_client().is_some() {
+        if read {
+            state.hub().set_open(Some(id));
+        }
+        return state.remote(|h| {
+            if read {
+                h.presence(id, "viewing")?;
+            }
+            h.show(id, read)
+        });
     }
+    let detail: ConsultationDetail = match (read, state.actor()) {
+        (true, Ok(who)) => state.change(|d| Ok(d.show(id, Some(&who))?))?,
+        _ => state.with(|d| Ok(d.show(id, None)?))?,
+    };
+    serde_json::to_value(detail).map_err(|e| crate::error::CommandError::new("io", e.to_string()))
 }
 
-/// Takes responsibility (確認・担当).
+/// Takes responsibility (確認・担当). Connected: compare-and-set on the `version` the page
+/// showed — someone else took it meanwhile → `taken` with their name (「大野さんが対応中です」).
 #[tauri::command]
-pub fn consultation_ack(state: State<'_, DeskState>, id: i64) -> CmdResult<QueueRow> {
+pub fn consultation_ack(
+    state: State<'_, DeskState>,
+    id: i64,
+    version: Option<i64>,
+) -> CmdResult<QueueRow> {
+    if state.hub_client().is_some() {
+        return state.remote_change(|h| {
+            let v = match version {
+                Some(v) => v,
+                None => h.show(id, false)?["version"].as_i64().unwrap_or_default(),
+            };
+            h.take(id, v)
+        });
+    }
     state.act(|d, by| Ok(d.ack(id, by)?))
 }
 
@@ -36,7 +66,11 @@ pub fn consultation_set_status(
     id: i64,
     status: Code<Status>,
 ) -> CmdResult<QueueRow> {
-    state.act(|d, by| Ok(d.set_status(id, status.get()?, by)?))
+    let status = status.get()?;
+    if state.hub_client().is_some() {
+        return state.remote_change(|h| h.set_status(id, status));
+    }
+    state.act(|d, by| Ok(d.set_status(id, status, by)?))
 }
 
 /// Assigns an owner; `None` or an empty name clears it.
@@ -90,6 +124,9 @@ pub fn consultation_add_message(
     body: String,
 ) -> CmdResult<Message> {
     let kind = MessageKind::parse(&kind)?;
+    if state.hub_client().is_some() {
+        return state.remote_change(|h| h.add_message(id, kind.as_str(), &body));
+    }
     state.act(|d, by| Ok(d.add_message(id, kind, &body, by)?))
 }
 

@@ -4,6 +4,7 @@
 
 pub mod consultation;
 pub mod documents;
+pub mod hub;
 pub mod notifications;
 pub mod partners;
 pub mod queue;

@@ -11,11 +11,20 @@ pub use renkei_core::model::QueueCounts;
 /// The queue in triage order (core's order; the UI does not re-sort).
 #[tauri::command]
 pub fn queue_list(state: State<'_, DeskState>, filter: QueueFilter) -> CmdResult<Vec<QueueRow>> {
+    if state.hub_client().is_some() {
+        let (seq, rows) = state.remote(|h| h.queue(&filter))?;
+        state.hub().synced(seq);
+        return Ok(rows);
+    }
     state.with(|d| Ok(d.queue(&filter)?))
 }
 
 /// Counts for the status bar and the tray tooltip.
 #[tauri::command]
 pub fn queue_counts(state: State<'_, DeskState>) -> CmdResult<QueueCounts> {
+    if state.hub_client().is_some() {
+        let rows = state.remote(|h| h.queue(&QueueFilter::default()))?.1;
+        return Ok(QueueCounts::of(&rows));
+    }
     state.with(|d| Ok(QueueCounts::of(&d.queue(&QueueFilter::default())?)))
 }

@@ -18,9 +18,14 @@ pub fn consultation_reply(
     body: String,
     record_only: Option<bool>,
     pii_confirmed: Option<bool>,
-) -> CmdResult<ReplyOutcome> {
+) -> CmdResult<serde_json::Value> {
     let (record_only, confirmed) = (record_only.unwrap_or(false), pii_confirmed.unwrap_or(false));
-    state.act(|d, by| Ok(d.reply_checked(id, &body, by, record_only, confirmed)?))
+    if state.hub_client().is_some() {
+        return state.remote_change(|h| h.reply(id, &body, record_only, confirmed));
+    }
+    let out: ReplyOutcome =
+        state.act(|d, by| Ok(d.reply_checked(id, &body, by, record_only, confirmed)?))?;
+    serde_json::to_value(out).map_err(|e| crate::error::CommandError::new("io", e.to_string()))
 }
 
 /// 再送: a failed reply goes out again (a new attempt).

@@ -30,7 +30,11 @@ impl LockStatus {
     fn of(state: &DeskState) -> CmdResult<Self> {
         let (required, minutes, language) = state.internal(|d| {
             let s = d.settings();
-            Ok((d.lock_required()?, s.lock_after_minutes, s.language.clone()))
+            Ok((
+                state.pin_required(d)?,
+                s.lock_after_minutes,
+                s.language.clone(),
+            ))
         })?;
         Ok(LockStatus {
             locked: state.locked()?,
@@ -50,7 +54,7 @@ pub fn lock_status(state: State<'_, DeskState>) -> CmdResult<LockStatus> {
 /// Active profiles (names and roles only) for the lock screen: deactivated ones are left out.
 #[tauri::command]
 pub fn staff_list(state: State<'_, DeskState>) -> CmdResult<Vec<Staff>> {
-    state.internal(|d| Ok(d.staff()?.into_iter().filter(|s| s.active).collect()))
+    state.sign_in_list()
 }
 
 #[tauri::command]

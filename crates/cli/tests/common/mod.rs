@@ -89,8 +89,12 @@ pub fn start_args(
 ) -> Server {
     let mut cmd = renkei(data, key);
     cmd.envs(envs.iter().copied());
+    cmd.arg("serve");
+    // Any free port unless the test chose one (a restart on the same address).
+    if !args.contains(&"--listen") {
+        cmd.args(["--listen", "127.0.0.1:0"]);
+    }
     let mut child = cmd
-        .args(["serve", "--listen", "127.0.0.1:0"])
         .args(args)
         .stdout(Stdio::piped())
         .stderr(std::fs::File::create(&log).unwrap())

@@ -119,12 +119,17 @@ fn platform_store() -> keyring_core::Result<()> {
 }
 
 fn entry() -> keyring_core::Result<keyring_core::Entry> {
+    entry_for(ACCOUNT)
+}
+
+/// The entry of `account` under [`SERVICE`] (the store key, or another secret of the app).
+fn entry_for(account: &str) -> keyring_core::Result<keyring_core::Entry> {
     // Windows: persist to the local machine only (CRED_PERSIST_LOCAL_MACHINE), so the key is not
     // copied to other PCs by a roaming profile.
     #[cfg(windows)]
     {
         let mods = std::collections::HashMap::from([("persistence", "local")]);
-        keyring_core::Entry::new_with_modifiers(SERVICE, ACCOUNT, &mods)
+        keyring_core::Entry::new_with_modifiers(SERVICE, account, &mods)
     }
     // Secret Service: a label people recognise in Seahorse / KWallet.
     #[cfg(all(
@@ -132,8 +137,13 @@ fn entry() -> keyring_core::Result<keyring_core::Entry> {
         not(any(target_os = "macos", target_os = "ios", target_os = "android"))
     ))]
     {
-        let mods = std::collections::HashMap::from([("label", LABEL)]);
-        keyring_core::Entry::new_with_modifiers(SERVICE, ACCOUNT, &mods)
+        let label = if account == ACCOUNT {
+            LABEL
+        } else {
+            "Renkei Desk (連携デスク) hub connection"
+        };
+        let mods = std::collections::HashMap::from([("label", label)]);
+        keyring_core::Entry::new_with_modifiers(SERVICE, account, &mods)
     }
     #[cfg(not(any(
         windows,
@@ -143,7 +153,7 @@ fn entry() -> keyring_core::Result<keyring_core::Entry> {
         )
     )))]
     {
-        keyring_core::Entry::new(SERVICE, ACCOUNT)
+        keyring_core::Entry::new(SERVICE, account)
     }
 }
 
@@ -214,6 +224,56 @@ pub fn delete() -> Result<(), String> {
     with_deadline(|| {
         ensure_store()?;
         match entry().and_then(|e| e.delete_credential()) {
+            Ok(()) | Err(keyring_core::Error::NoEntry) => Ok(()),
+            Err(e) => Err(describe(&e)),
+        }
+    })
+}
+
+/// Another secret of the app under [`SERVICE`] (e.g. a connected PC's hub credential):
+/// `Ok(None)` when the keyring has none; `Err` when the keyring is off or unavailable.
+pub fn get_secret(account: &str) -> Result<Option<String>, String> {
+    if !enabled() {
+        return Err("the OS keyring is turned off (RENKEI_KEYRING=off)".into());
+    }
+    let account = account.to_string();
+    with_deadline(move || {
+        ensure_store()?;
+        match entry_for(&account).and_then(|e| e.get_password()) {
+            Ok(v) => Ok(Some(v)),
+            Err(keyring_core::Error::NoEntry) => Ok(None),
+            Err(e) => Err(describe(&e)),
+        }
+    })
+}
+
+/// Stores a secret and reads it back; `Ok` only if the read-back matches.
+pub fn put_secret(account: &str, value: &str) -> Result<(), String> {
+    if !enabled() {
+        return Err("the OS keyring is turned off (RENKEI_KEYRING=off)".into());
+    }
+    let (account, value) = (account.to_string(), value.to_string());
+    with_deadline(move || {
+        ensure_store()?;
+        let e = entry_for(&account).map_err(|e| describe(&e))?;
+        e.set_password(&value).map_err(|e| describe(&e))?;
+        match e.get_password() {
+            Ok(back) if back == value => Ok(()),
+            Ok(_) => Err("the OS keyring returned a different value after saving it".into()),
+            Err(e) => Err(describe(&e)),
+        }
+    })
+}
+
+/// Removes a secret. Missing is fine.
+pub fn delete_secret(account: &str) -> Result<(), String> {
+    if !enabled() {
+        return Err("the OS keyring is turned off (RENKEI_KEYRING=off)".into());
+    }
+    let account = account.to_string();
+    with_deadline(move || {
+        ensure_store()?;
+        match entry_for(&account).and_then(|e| e.delete_credential()) {
             Ok(()) | Err(keyring_core::Error::NoEntry) => Ok(()),
             Err(e) => Err(describe(&e)),
         }
