@@ -91,7 +91,7 @@ def test_two_desks_share_the_queue_live_and_a_revoked_pc_is_locked_out(tmp_path,
         assert st == 201, body
         cid = body["id"]
         for d in (a, b):
-            wait_until(lambda d=d: cid in d.row_ids(), 5, what=f"#{cid} in the queue")
+            wait_until(lambda d=d: cid in d.row_ids(), 10, what=f"#{cid} in the queue")
 
         # B opens it (presence 閲覧中 on A's detail), A takes it from the detail view.
         open_detail(a, cid)
