@@ -103,7 +103,10 @@ async function reload() {
   } catch (e) {
     if (e?.code === "store_unavailable" || e?.code === "no_bridge") fatal(e);
     // Connected and the hub is unreachable: the last queue stays on screen under a banner.
-    else if (e?.code === "hub_unreachable") api.hubStatus().then(offlineBanner, () => offlineBanner({}));
+    else if (e?.code === "hub_unreachable") {
+      api.hubStatus().then(offlineBanner, () => offlineBanner({}));
+      if (get().view === "queue") queue.render(); // the last rows, kept in the state
+    }
     else if (e?.code !== "locked") toastError(e);
   } finally {
     const again = loading.again;

@@ -158,11 +158,11 @@ impl HubLink {
         }
     }
 
-    /// The queue was read at `seq` (now).
-    pub fn synced(&self, seq: i64) {
+    /// The queue was read at `seq`, at `now` (the app's clock, so `RENKEI_NOW` demos agree).
+    pub fn synced(&self, seq: i64, now: DateTime<Utc>) {
         self.last_seq.store(seq, Ordering::SeqCst);
         if let Ok(mut g) = self.last_sync.lock() {
-            *g = Some(Utc::now());
+            *g = Some(now);
         }
     }
 
@@ -306,8 +306,16 @@ fn follow(app: AppHandle) {
         if client.session().is_none() {
             continue;
         }
-        let seq = hub.last_seq.load(Ordering::SeqCst);
-        let Ok(mut stream) = client.events((seq >= 0).then_some(seq)) else {
+        let mut seq = hub.last_seq.load(Ordering::SeqCst);
+        if seq < 0 {
+            // No queue read yet: take the sequence now, so nothing between falls through.
+            let filter = renkei_core::store::consultations::QueueFilter::default();
+            match client.queue(&filter) {
+                Ok((s, _)) => seq = s,
+                Err(_) => continue,
+            }
+        }
+        let Ok(mut stream) = client.events(Some(seq)) else {
             continue;
         };
         loop {

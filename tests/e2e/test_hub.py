@@ -9,10 +9,14 @@ revoked PC is locked out with a clear message. Names are fictional.
 
 from __future__ import annotations
 
+import contextlib
+import json
 import os
 import signal
+import ssl
 import subprocess
 import time
+import urllib.request
 
 from selenium.webdriver.common.action_chains import ActionChains
 from selenium.webdriver.common.keys import Keys
@@ -87,7 +91,7 @@ def test_two_desks_share_the_queue_live_and_a_revoked_pc_is_locked_out(tmp_path,
         assert st == 201, body
         cid = body["id"]
         for d in (a, b):
-            wait_until(lambda d=d: cid in d.row_ids(), 5, what=f"#{cid} in the queue")
+            wait_until(lambda d=d: cid in d.row_ids(), 10, what=f"#{cid} in the queue")
 
         # B opens it (presence 閲覧中 on A's detail), A takes it from the detail view.
         open_detail(a, cid)
@@ -120,6 +124,101 @@ def test_two_desks_share_the_queue_live_and_a_revoked_pc_is_locked_out(tmp_path,
         b.screenshot("hub_revoked_b")
         # A keeps working.
         assert not a.locked()
+
+        # The hub goes away: A keeps the last queue under 「オフライン — 最終同期 HH:MM」.
+        server.stop()
+        a.click("#nav-queue")
+        wait_until(lambda: "オフライン" in (a.text("#offline-banner") or ""), 10, what="the offline banner")
+        assert "最終同期" in a.text("#offline-banner")
+        assert cid in a.row_ids()
+        a.screenshot("hub_offline_banner_a")
     finally:
         server.stop()
         os.kill(dbus_pid, signal.SIGTERM)
+
+
+def make_certs(d):
+    """A throw-away CA and a certificate for localhost / 127.0.0.1 (as crates/cli/tests/common/tls.rs)."""
+    d.mkdir(parents=True, exist_ok=True)
+    run = lambda *a: subprocess.run(["openssl", *a], cwd=d, check=True, capture_output=True)
+    run("req", "-x509", "-newkey", "rsa:2048", "-nodes", "-keyout", "ca.key", "-out", "ca.pem", "-days", "2", "-subj", "/CN=Renkei e2e CA")
+    run("req", "-newkey", "rsa:2048", "-nodes", "-keyout", "server.key", "-out", "server.csr", "-subj", "/CN=localhost")
+    (d / "ext.cnf").write_text("subjectAltName=DNS:localhost,IP:127.0.0.1\nbasicConstraints=CA:FALSE\n")
+    run("x509", "-req", "-in", "server.csr", "-CA", "ca.pem", "-CAkey", "ca.key", "-CAcreateserial", "-out", "server.pem", "-days", "2", "-extfile", "ext.cnf")
+    fp = subprocess.run(["openssl", "x509", "-noout", "-fingerprint", "-sha256", "-in", "server.pem"], cwd=d, check=True, capture_output=True, text=True).stdout
+    return fp.strip().rsplit("=", 1)[1]
+
+
+class TlsHub:
+    """`renkei serve --tls-cert --tls-key` on a free port."""
+
+    def __init__(self, store, certs):
+        self.proc = subprocess.Popen(
+            [str(CLI), "serve", "--listen", "127.0.0.1:0", "--tls-cert", str(certs / "server.pem"), "--tls-key", str(certs / "server.key")],
+            env=store.env, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, start_new_session=True)
+        line = self.proc.stdout.readline()
+        port = line.strip().rsplit(":", 1)[1]
+        self.url = f"https://localhost:{port}"
+
+    def stop(self):
+        with contextlib.suppress(ProcessLookupError):
+            os.killpg(self.proc.pid, signal.SIGTERM)
+        self.proc.wait(timeout=10)
+
+
+def test_settings_connects_to_a_https_hub_after_the_fingerprint_is_confirmed(tmp_path, launch):
+    hub = Store(tmp_path / "hub")
+    hub.cli("init")
+    add_staff(hub, DOCTOR[0], "admin", DOCTOR[1], DOCTOR[0])
+    key = hub.partner()["api_key"]
+    fp = make_certs(tmp_path / "certs")
+    server = TlsHub(hub, tmp_path / "certs")
+    try:
+        code = hub.cli("device", "add", "--name", "院長PC", "--json", json_out=True)["code"]
+        pc = Store(tmp_path / "pc")
+        pc.cli("init")
+        pc.env["RENKEI_KEYRING"] = "off"
+        d = launch(pc, staff="田村", profile="pc")
+        d.click("#nav-settings")
+        d.one("#hub-section #hub-url")
+        # Plain http to another host is refused with what to do.
+        d.fresh("#hub-url", lambda e: (e.clear(), e.send_keys("http://192.168.10.5:8787")))
+        d.click("#hub-probe")
+        wait_until(lambda: "https://" in (d.text("#hub-error") or ""), 10, what="the plain-http refusal")
+        # The hub's certificate fingerprint is shown before anything secret is sent.
+        d.fresh("#hub-url", lambda e: (e.clear(), e.send_keys(server.url)))
+        d.fresh("#hub-code", lambda e: (e.clear(), e.send_keys(code)))
+        d.click("#hub-probe")
+        wait_until(lambda: fp in (d.text("#hub-fingerprint") or ""), 10, what="the certificate fingerprint")
+        d.js("document.getElementById('hub-section').scrollIntoView({block: 'start'})")
+        d.screenshot("hub_settings_fingerprint")
+        d.click("#hub-connect")
+        # Connected: the app locks; staff sign in against the hub and see its queue.
+        wait_until(d.locked, 15, what="locked after connecting")
+        wait_until(lambda: DOCTOR[0] in (d.lock_names() or []), 10, what="the hub's staff on the lock screen")
+        creds = json.loads((pc.dir / "hub-device.json").read_text())
+        assert creds["fingerprint"] == fp and creds["token"].startswith("rkd_")
+        assert oct((pc.dir / "hub-device.json").stat().st_mode & 0o777) == "0o600"
+        d.sign_in(*DOCTOR)
+        st, body = post_tls(server.url, key, tmp_path / "certs" / "ca.pem")
+        assert st == 201, body
+        wait_until(lambda: body["id"] in d.row_ids(), 5, what="the hub's consultation in the queue")
+        d.click("#nav-settings")
+        wait_until(lambda: (d.attr("#hub-state", "data-state") or "") == "connected", 10, what="接続中")
+        assert "接続中" in d.text("#hub-state")
+        d.js("document.getElementById('hub-section').scrollIntoView({block: 'start'})")
+        d.screenshot("hub_settings_connected")
+    finally:
+        server.stop()
+
+
+def post_tls(url, api_key, ca):
+    ctx = ssl.create_default_context(cafile=str(ca))
+    req = urllib.request.Request(
+        url + "/v1/consultations", method="POST",
+        data=json.dumps({"external_id": "tls-e2e-1", "category": "discharge", "subject": "退院調整のご相談（HTTPS・架空）",
+                         "body": "来週退院予定の方について", "sender": {"name": "架空 連携"}}, ensure_ascii=False).encode(),
+        headers={"Authorization": f"Bearer {api_key}", "Content-Type": "application/json"})
+    opener = urllib.request.build_opener(urllib.request.ProxyHandler({}), urllib.request.HTTPSHandler(context=ctx))
+    with opener.open(req, timeout=10) as r:
+        return r.status, json.loads(r.read())

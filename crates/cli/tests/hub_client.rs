@@ -231,16 +231,26 @@ fn the_event_stream_resumes_after_a_hub_restart_with_exactly_the_missed_changes(
             start_args(&data, &key, log, &[], &["--listen", &addr])
         })
     };
-    let mut got = Vec::new();
-    while got.len() < 2 {
-        if let HubEvent::Change { seq, data } = stream.next_event().unwrap() {
-            got.push((
-                seq,
-                data["kind"].as_str().unwrap().to_string(),
-                data["status"].clone(),
-            ));
+    // Collected on a thread so that a stream that never delivers them fails the test in 30 s.
+    let (tx, rx) = std::sync::mpsc::channel();
+    let reader = std::thread::spawn(move || {
+        let mut got = Vec::new();
+        while got.len() < 2 {
+            if let HubEvent::Change { seq, data } = stream.next_event().unwrap() {
+                got.push((
+                    seq,
+                    data["kind"].as_str().unwrap().to_string(),
+                    data["status"].clone(),
+                ));
+            }
         }
-    }
+        let _ = tx.send(got);
+        stream
+    });
+    let got = rx
+        .recv_timeout(Duration::from_secs(30))
+        .expect("the changes made while the hub was down, after it restarted");
+    let mut stream = reader.join().unwrap();
     let _hub2 = restarter.join().unwrap();
     assert!(stream.connects >= 2, "reconnected: {}", stream.connects);
     assert_eq!(got[0].0, first.0 + 1, "{got:?}");

@@ -13,7 +13,10 @@ pub use renkei_core::model::QueueCounts;
 pub fn queue_list(state: State<'_, DeskState>, filter: QueueFilter) -> CmdResult<Vec<QueueRow>> {
     if state.hub_client().is_some() {
         let (seq, rows) = state.remote(|h| h.queue(&filter))?;
-        state.hub().synced(seq);
+        let now = state
+            .internal(|d| Ok(d.now()))
+            .unwrap_or_else(|_| chrono::Utc::now());
+        state.hub().synced(seq, now);
         return Ok(rows);
     }
     state.with(|d| Ok(d.queue(&filter)?))
