@@ -149,11 +149,6 @@ pub(crate) fn write_file(out: &Path, manifest: &Manifest, files: &[PathBuf]) -> 
     Ok(())
 }
 
-/// Reads past a backup's header (magic + manifest), leaving `r` at the first entry.
-pub(crate) fn skip_header(r: &mut impl Read, file: &Path) -> Result<Manifest> {
-    read_header(r, file)
-}
-
 fn tempfile_in(out: &Path) -> Result<PathBuf> {
     let parent = out
         .parent()
@@ -179,7 +174,8 @@ pub fn read_manifest(file: &Path) -> Result<Manifest> {
     read_header(&mut r, file)
 }
 
-fn read_header(r: &mut impl Read, file: &Path) -> Result<Manifest> {
+/// Reads a backup's header (magic + manifest), leaving `r` at the first entry.
+pub(crate) fn read_header(r: &mut impl Read, file: &Path) -> Result<Manifest> {
     let bad = || {
         Error::invalid(
             "file",

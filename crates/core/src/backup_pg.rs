@@ -75,6 +75,18 @@ fn cipher(key: &StoreKey) -> Result<XChaCha20Poly1305> {
     Ok(XChaCha20Poly1305::new(&k.into()))
 }
 
+/// Reads a child's stderr to the end on a thread of its own (so a chatty `pg_dump` cannot
+/// block on a full pipe); join it for the text.
+fn drain(stderr: Option<std::process::ChildStderr>) -> std::thread::JoinHandle<String> {
+    std::thread::spawn(move || {
+        let mut s = String::new();
+        if let Some(mut e) = stderr {
+            let _ = e.read_to_string(&mut s);
+        }
+        s
+    })
+}
+
 /// Reads up to `buf.len()` bytes (less only at the end of the input).
 fn fill(r: &mut impl Read, buf: &mut [u8]) -> std::io::Result<usize> {
     let mut n = 0;
@@ -125,13 +137,7 @@ pub fn backup(
         .take()
         .ok_or_else(|| Error::Integrity("no pg_dump output".into()))?;
     let stderr = child.stderr.take();
-    let errors = std::thread::spawn(move || {
-        let mut s = String::new();
-        if let Some(mut e) = stderr {
-            let _ = e.read_to_string(&mut s);
-        }
-        s
-    });
+    let errors = drain(stderr);
     let body = out.with_extension("sealing");
     let sealed = (|| -> Result<(u64, String)> {
         let mut w = BufWriter::new(std::fs::File::create(&body)?);
@@ -230,7 +236,7 @@ fn open_sealed(
         ))
     };
     let mut r = BufReader::new(std::fs::File::open(file)?);
-    crate::backup::skip_header(&mut r, file)?;
+    crate::backup::read_header(&mut r, file)?;
     let mut r = r.take(entry.size);
     let mut prefix = [0u8; NONCE_PREFIX];
     r.read_exact(&mut prefix).map_err(|_| damaged())?;
@@ -290,13 +296,7 @@ pub fn restore(file: &Path, manifest: &Manifest, url: &str, key: &StoreKey) -> R
         .map_err(|e| spawn_failed("pg_restore", e))?;
     let mut stdin = child.stdin.take();
     let stderr = child.stderr.take();
-    let errors = std::thread::spawn(move || {
-        let mut s = String::new();
-        if let Some(mut e) = stderr {
-            let _ = e.read_to_string(&mut s);
-        }
-        s
-    });
+    let errors = drain(stderr);
     let fed = open_sealed(file, manifest, key, &mut |bytes| {
         match stdin.as_mut() {
             Some(w) => w.write_all(bytes)?,
