@@ -21,6 +21,7 @@ pub mod lock;
 pub mod notifier;
 pub mod opener;
 pub mod overlay;
+pub mod rendering;
 pub mod selfcheck;
 pub mod state;
 pub mod tray;
@@ -161,6 +162,7 @@ pub fn run() {
             std::process::exit(2);
         }
     }
+    rendering::choose();
     let _ = tracing_subscriber::fmt()
         .with_env_filter(
             tracing_subscriber::EnvFilter::try_from_default_env()

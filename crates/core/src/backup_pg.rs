@@ -32,10 +32,10 @@ const SEGMENT: usize = 64 * 1024;
 const TAG: usize = 16;
 const NONCE_PREFIX: usize = 19;
 
-/// A PostgreSQL client program (`pg_dump`, `pg_restore`): `RENKEI_PG_BIN/NAME`, else the
-/// newest `/usr/lib/postgresql/*/bin/NAME` (Debian keeps them off the PATH), else `NAME` on
-/// the PATH.
-fn program(name: &str) -> PathBuf {
+/// A PostgreSQL program (`pg_dump`, `pg_restore`; the tests' `initdb`): `RENKEI_PG_BIN/NAME`,
+/// else the newest `/usr/lib/postgresql/<major>/bin/NAME` (Debian keeps them off the PATH),
+/// else `NAME` on the PATH.
+pub fn program(name: &str) -> PathBuf {
     if let Some(dir) = std::env::var_os("RENKEI_PG_BIN").filter(|d| !d.is_empty()) {
         return PathBuf::from(dir).join(name);
     }

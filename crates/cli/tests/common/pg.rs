@@ -7,15 +7,15 @@ use std::path::{Path, PathBuf};
 use std::process::Command;
 
 pub fn pg_bin() -> PathBuf {
-    let mut found: Vec<PathBuf> = std::fs::read_dir("/usr/lib/postgresql")
-        .map(|rd| rd.flatten().map(|e| e.path().join("bin")).collect())
-        .unwrap_or_default();
-    found.retain(|b| b.join("initdb").exists());
-    found.sort();
-    found.pop().expect(
-        "PostgreSQL server binaries (initdb) not found: install them with \
-         `sudo scripts/install-system-deps.sh --test` (Debian package: postgresql)",
-    )
+    let initdb = renkei_core::backup_pg::program("initdb");
+    match initdb.parent() {
+        Some(dir) if initdb.exists() => dir.to_path_buf(),
+        _ => panic!(
+            "PostgreSQL server binaries (initdb) not found: install them with \
+             `sudo scripts/install-system-deps.sh --test` (Debian package: postgresql) \
+             or point RENKEI_PG_BIN at their folder"
+        ),
+    }
 }
 
 fn is_root() -> bool {
