@@ -3,7 +3,7 @@
 // api.js talks to the app.
 
 import { api, on, onLocked, onNoActor } from "./api.js";
-import { h, replace, debounce, icon } from "./util/dom.js";
+import { h, replace, coalesce, icon } from "./util/dom.js";
 import { t, setLang, getLang, setCodeLabels } from "./i18n/index.js";
 import { setServerNow, clock } from "./util/time.js";
 import { get, set, subscribe, setMe, recentStaff } from "./state.js";
@@ -123,7 +123,9 @@ function offlineBanner(st) {
   b.textContent = st.last_sync ? t("hub.offline", { time: clock(st.last_sync) }) : t("hub.offlineNever");
 }
 
-const onChanged = debounce(() => {
+// A change shows at once (issue 24: POST → row on screen ≤ 250 ms); a burst of changes (a FAX
+// batch, a busy minute at the hub) redraws at most once per 150 ms, the last change included.
+const onChanged = coalesce(() => {
   if (get().locked) return;
   reload();
   if (get().view === "consultation") cons.refreshConsultation();

@@ -49,6 +49,23 @@ export function debounce(fn, ms) {
   return (...args) => { clearTimeout(timer); timer = setTimeout(() => fn(...args), ms); };
 }
 
+/** Runs `fn` at once on the first call, then at most once per `ms` while calls keep coming; a
+ * call inside the window is never lost — it runs once when the window ends. For live updates: the
+ * first change shows without waiting, a burst of changes costs one redraw per window. */
+export function coalesce(fn, ms) {
+  let timer = null;
+  let pending = false;
+  const windowEnds = () => {
+    timer = null;
+    if (pending) { pending = false; fn(); timer = setTimeout(windowEnds, ms); }
+  };
+  return () => {
+    if (timer) { pending = true; return; }
+    fn();
+    timer = setTimeout(windowEnds, ms);
+  };
+}
+
 /** A decorative icon (see icons.css): clip, phone, chat, fax, link, doc, user, warn, inbox, bulb, upload. */
 export function icon(name) {
   return h("span", { class: `ico ico--${name}`, "aria-hidden": "true" });
