@@ -33,6 +33,8 @@ export const api = {
   // Who acts is never sent: the app takes it from the session (signed-in staff, or the name
   // declared with `declare` on a PC without PINs).
   show: (id, read) => call("consultation_show", { id, read: !!read }),
+  /** Closes an offline action the hub refused (connected mode, issue 19). */
+  hubOutboxDismiss: (id) => call("hub_outbox_dismiss", { id }),
   // version: the row's version as shown — on a PC connected to a hub the take is
   // compare-and-set (someone took it meanwhile → {code: "taken", owner})
   ack: (id, version) => call("consultation_ack", { id, version: version ?? null }),

@@ -97,7 +97,9 @@ async function reload() {
     const [rows, counts, info] = await Promise.all([api.queue(queue.coreFilter()), api.counts(), api.appInfo()]);
     setServerNow(info.now);
     set({ rows, counts, updatedAt: info.now });
-    offlineBanner(null);
+    // Connected: the rows may be the kept copy (the hub unreachable) — the banner says so.
+    if (info.hub_connected) api.hubStatus().then((st) => offlineBanner(st.online && !st.outbox_pending && !st.outbox_conflicts ? null : st), () => {});
+    else offlineBanner(null);
     if (get().view === "queue") queue.render();
     renderChrome();
   } catch (e) {
@@ -120,7 +122,12 @@ function offlineBanner(st) {
   let b = $("offline-banner");
   if (!st) { b?.remove(); return; }
   if (!b) { b = h("div", { id: "offline-banner", class: "banner banner--offline", role: "status" }); $("view").before(b); }
-  b.textContent = st.last_sync ? t("hub.offline", { time: clock(st.last_sync) }) : t("hub.offlineNever");
+  const parts = [];
+  if (st.online === false || st.online === undefined) parts.push(st.last_sync ? t("hub.offline", { time: clock(st.last_sync) }) : t("hub.offlineNever"));
+  if (st.outbox_pending) parts.push(t("hub.pendingCount", { n: st.outbox_pending }));
+  if (st.outbox_conflicts) parts.push(t("hub.conflictCount", { n: st.outbox_conflicts }));
+  b.textContent = parts.join("　・　");
+  b.classList.toggle("is-online", st.online === true);
 }
 
 // A change shows at once (issue 24: POST → row on screen ≤ 250 ms); a burst of changes (a FAX

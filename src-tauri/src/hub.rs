@@ -36,6 +36,9 @@ pub struct HubStatus {
     pub last_sync: Option<DateTime<Utc>>,
     /// Why the hub could not be used (offline, revoked), for the banner.
     pub problem: Option<String>,
+    /// Actions done offline still to send (the outbox), and those the hub refused.
+    pub outbox_pending: usize,
+    pub outbox_conflicts: usize,
 }
 
 /// What the first step of 「ハブに接続」 shows: the certificate to confirm.
@@ -166,6 +169,16 @@ impl HubLink {
         }
     }
 
+    /// A kept copy read from the hub at `at` is shown (offline): the banner's 最終同期 is at
+    /// least that, when nothing newer is known (after a restart while offline).
+    pub fn synced_at_least(&self, at: DateTime<Utc>) {
+        if let Ok(mut g) = self.last_sync.lock() {
+            if g.is_none_or(|t| t < at) {
+                *g = Some(at);
+            }
+        }
+    }
+
     /// Sign-in / sign-out on the hub: the event stream follows the new session.
     pub fn session_changed(&self) {
         self.generation.fetch_add(1, Ordering::SeqCst);
@@ -193,6 +206,8 @@ impl HubLink {
             online: self.online.load(Ordering::SeqCst),
             last_sync: self.last_sync.lock().ok().and_then(|g| *g),
             problem: self.problem.lock().ok().and_then(|g| g.clone()),
+            outbox_pending: 0,
+            outbox_conflicts: 0,
         }
     }
 

@@ -19,6 +19,7 @@ pub mod intake;
 pub mod launcher;
 pub mod lock;
 pub mod notifier;
+pub mod offline;
 pub mod opener;
 pub mod overlay;
 pub mod rendering;
@@ -89,6 +90,7 @@ pub fn builder(state: DeskState) -> tauri::Builder<tauri::Wry> {
             lock::start(handle.clone());
             app.state::<DeskState>().hub().connect_from_env();
             hub::start(handle.clone());
+            offline::start(handle.clone());
             let notifier = notifier::Notifier::start(handle.clone());
             watcher::start(handle, notifier);
             Ok(())
@@ -146,6 +148,7 @@ pub fn builder(state: DeskState) -> tauri::Builder<tauri::Wry> {
             commands::hub::hub_probe,
             commands::hub::hub_connect,
             commands::hub::hub_disconnect,
+            commands::hub::hub_outbox_dismiss,
         ])
 }
 

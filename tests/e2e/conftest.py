@@ -148,9 +148,9 @@ class Store:
 class Intake:
     """`renkei serve --listen 127.0.0.1:0` on the store's data dir."""
 
-    def __init__(self, store: Store):
+    def __init__(self, store: Store, listen: str = "127.0.0.1:0"):
         self.proc = subprocess.Popen(
-            [str(CLI), "serve", "--listen", "127.0.0.1:0"],
+            [str(CLI), "serve", "--listen", listen],
             env=store.env, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, start_new_session=True,
         )
         line = self.proc.stdout.readline()

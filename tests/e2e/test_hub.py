@@ -137,6 +137,77 @@ def test_two_desks_share_the_queue_live_and_a_revoked_pc_is_locked_out(tmp_path,
         os.kill(dbus_pid, signal.SIGTERM)
 
 
+def notes_at_hub(hub, cid, text):
+    """How many notes with `text` the hub's store holds for `cid` (read as another process)."""
+    return sum(1 for m in hub.show(cid)["thread"] if m["kind"] == "note" and m["body"] == text)
+
+
+def test_a_note_written_offline_reaches_the_hub_exactly_once_when_it_is_back(tmp_path, launch):
+    """Issue 19, offline: the hub stops; B still shows the queue and the opened thread under the
+    offline banner; a note written on B is kept (「未送信」); the hub comes back on the same
+    address; the note arrives once — also after further send rounds — and A shows it."""
+    hub = Store(tmp_path / "hub")
+    hub.cli("init")
+    add_staff(hub, DOCTOR[0], "admin", DOCTOR[1], DOCTOR[0])
+    add_staff(hub, CLERK[0], "clerk", CLERK[1], DOCTOR[0])
+    key = hub.partner()["api_key"]
+    server = Intake(hub)
+    port = server.url.rsplit(":", 1)[1]
+    dbus_addr, dbus_pid = own_dbus()
+    try:
+        code_a = hub.cli("device", "add", "--name", "受付PC", "--json", json_out=True)["code"]
+        code_b = hub.cli("device", "add", "--name", "看護師PC", "--json", json_out=True)["code"]
+        a = launch(desk_store(tmp_path / "a", server.url, code_a), staff=None, profile="a")
+        b = launch(desk_store(tmp_path / "b", server.url, code_b, dbus_addr), staff=None, profile="b")
+        for d in (a, b):
+            wait_until(d.locked, 15, what="the lock screen of a connected PC")
+            wait_until(lambda d=d: set(d.lock_names() or []) >= {DOCTOR[0], CLERK[0]}, 15, what="the hub's staff")
+        a.sign_in(*DOCTOR)
+        b.sign_in(*CLERK)
+        st, body = server.post(key, {"external_id": "hub-offline-1", "category": "info",
+                                     "subject": "情報共有（架空）: 訪問日程の変更", "body": "来週の訪問日を変更したいです",
+                                     "sender": {"name": "架空 看護"}})
+        assert st == 201, body
+        cid = body["id"]
+        for d in (a, b):
+            wait_until(lambda d=d: cid in d.row_ids(), 10, what=f"#{cid} in the queue")
+        open_detail(b, cid)
+
+        # The hub goes away. B keeps the thread and writes a note: kept, marked 未送信.
+        server.stop()
+        note = "オフライン中のメモ（架空）: 訪問日の件、折り返し済み"
+        b.click("#composer-kind button[data-kind='note']")
+        b.fresh("#composer-body", lambda e: e.send_keys(note))
+        b.click("#composer-save")
+        wait_until(lambda: any(note in m.text for m in b.q("#thread .msg[data-kind='note']")), 10, what="the note on B")
+        assert b.q("#thread .msg[data-kind='note'] .offline-tag[data-offline='pending']"), "the note is marked 未送信"
+        b.screenshot("hub_offline_note_pending_b")
+        b.click("#back")
+        b.one("#queue")
+        wait_until(lambda: "未送信 1件" in (b.text("#offline-banner") or ""), 10, what="「未送信 1件」 on the banner")
+        assert "オフライン" in b.text("#offline-banner")
+        assert cid in b.row_ids(), "the kept queue is shown"
+        assert b.q(f"#queue .queue-row[data-id='{cid}'] .offline-tag[data-offline='pending']")
+        b.screenshot("hub_offline_queue_b")
+        assert notes_at_hub(hub, cid, note) == 0
+
+        # The hub comes back on the same address: the note is sent once, B's mark goes away.
+        server = Intake(hub, listen=f"127.0.0.1:{port}")
+        wait_until(lambda: notes_at_hub(hub, cid, note) == 1, 20, what="the note at the hub")
+        wait_until(lambda: not b.q(".offline-tag"), 10, what="B's 未送信 mark gone")
+        time.sleep(3.5)  # two more send rounds: nothing is sent twice
+        assert notes_at_hub(hub, cid, note) == 1
+        thread = hub.show(cid)["thread"]
+        sent = next(m for m in thread if m["body"] == note)
+        assert sent["author"] == CLERK[0], "attributed from B's hub session"
+        open_detail(a, cid)
+        wait_until(lambda: sum(note in m.text for m in a.q("#thread .msg[data-kind='note']")) == 1, 10, what="the note on A, once")
+        a.screenshot("hub_offline_note_arrived_a")
+    finally:
+        server.stop()
+        os.kill(dbus_pid, signal.SIGTERM)
+
+
 def make_certs(d):
     """A throw-away CA and a certificate for localhost / 127.0.0.1 (as crates/cli/tests/common/tls.rs)."""
     d.mkdir(parents=True, exist_ok=True)

@@ -196,6 +196,11 @@ export default {
     disconnectedOk: "Disconnected from the hub. This PC works on its own records.",
     adminOnly: "Only an administrator can disconnect.",
     viewing: "{who} is viewing", handling: "{who} is handling",
+    savedOffline: "The hub is unreachable: kept on this PC (not sent yet). It is sent as soon as the hub answers.",
+    pending: "Not sent", pendingHint: "Done while the hub was unreachable; sent as soon as it answers.",
+    pendingCount: "{n} not sent yet (sent when the hub answers)", conflict: "Not applied", conflictCount: "{n} offline action(s) not applied",
+    conflictTitle: "Your offline {action} could not be applied:", dismiss: "Got it",
+    actions: { take: "take", status: "status change", note: "note" },
   },
   errors: {
     needName: "Set your name first (staff, top right).",

@@ -196,6 +196,11 @@ export default {
     disconnectedOk: "ハブから切断しました。このPCの記録で動作します。",
     adminOnly: "切断できるのは管理者だけです。",
     viewing: "{who}さんが閲覧中", handling: "{who}さんが対応中",
+    savedOffline: "ハブにつながらないため、このPCに保存しました（未送信）。つながるとすぐ送信します。",
+    pending: "未送信", pendingHint: "ハブにつながらない間の操作です。つながるとすぐ送信されます。",
+    pendingCount: "未送信 {n}件（ハブにつながると送信）", conflict: "反映できず", conflictCount: "反映できなかった操作 {n}件",
+    conflictTitle: "オフライン中の{action}を反映できませんでした:", dismiss: "確認した",
+    actions: { take: "担当", status: "状態の変更", note: "メモ" },
   },
   errors: {
     needName: "先に「自分の名前」を設定してください（右上の担当者）。",

@@ -8,6 +8,7 @@ import { h, replace, select, icon, channelIcon } from "../util/dom.js";
 import { t, label, codes } from "../i18n/index.js";
 import { clock, full, liveUntil } from "../util/time.js";
 import { get, recentStaff } from "../state.js";
+import { offlineTag } from "./queue.js";
 import { toast, toastError } from "../util/toast.js";
 import { dataUrlBytes, renderFirstPage } from "../util/pdf.js";
 
@@ -64,10 +65,12 @@ function by() {
 
 async function run(p) {
   try {
-    await p;
+    const out = await p;
     await refreshConsultation();
     acts.changed?.();
-    return true;
+    // Connected and the hub unreachable: kept in this PC's outbox, sent when it answers.
+    if (out?.offline === "pending") toast(t("hub.savedOffline"), { kind: "ok" });
+    return out?.offline === "pending" ? "offline" : true;
   } catch (e) {
     toastError(e);
     return false;
@@ -101,7 +104,7 @@ function paint(first) {
       h("span", { class: `chan chan--${d.channel}` }, channelIcon(d.channel), label("channel", d.channel)),
       h("span", {}, "·"), h("span", { title: full(d.received_at) }, `${t("consultation.received")} ${clock(d.received_at)}`),
       d.due_at ? h("span", {}, `${t("consultation.due")} `, liveUntil(h("span", { class: "due" }), d.due_at)) : null),
-    presenceLine(d));
+    presenceLine(d), offlineConflicts(d));
   const deliveries = new Map((d.deliveries || []).map((e) => [e.message_id, e]));
   replace(els.thread, d.thread.map((m) => message(m, deliveries.get(m.id))));
   paintRoute(d);
@@ -119,6 +122,17 @@ function paint(first) {
   if (!editing) paintSide(d);
 }
 
+/** Connected mode: what this PC did offline and the hub refused — shown with the hub's words
+ * until someone closes it (never dropped silently). */
+function offlineConflicts(d) {
+  const refused = (d.offline_actions || []).filter((a) => a.state === "conflict");
+  if (!refused.length) return null;
+  return h("div", { class: "cons__conflicts", id: "offline-conflicts", role: "alert" },
+    refused.map((a) => h("p", { class: "conflict", dataset: { outbox: a.id } },
+      h("b", {}, t("hub.conflictTitle", { action: t(`hub.actions.${a.action}`) })), " ", a.problem || "",
+      h("button", { type: "button", class: "btn btn--small", onclick: () => api.hubOutboxDismiss(a.id).then(refreshConsultation, toastError) }, t("hub.dismiss")))));
+}
+
 /** Connected mode: who else has this open now (「大野さんが閲覧中」 / 「…が対応中」). */
 function presenceLine(d) {
   const me = get().me;
@@ -131,7 +145,7 @@ function presenceLine(d) {
 function message(m, delivery) {
   return h("article", { class: `msg msg--${m.kind}`, dataset: { kind: m.kind, id: m.id } },
     h("div", { class: "msg__head" }, h("b", {}, m.author || "—"), h("span", { class: "msg__kind" }, t(`consultation.kinds.${m.kind}`)),
-      h("time", { title: full(m.at) }, clock(m.at))),
+      h("time", { title: full(m.at) }, clock(m.at)), offlineTag(m)),
     h("div", { class: "msg__body" }, m.body),
     delivery ? deliveryState(delivery) : null);
 }
@@ -317,7 +331,7 @@ function composer(id) {
       ? api.reply(id, body, delivery === "record_only", confirmed)
       : api.addMessage(id, draft.kind, body));
     save.disabled = false;
-    if (ok) { ta.value = ""; draft.body = ""; warn.hidden = true; confirmed = false; toast(t("composer.saved"), { kind: "ok" }); }
+    if (ok) { ta.value = ""; draft.body = ""; warn.hidden = true; confirmed = false; if (ok !== "offline") toast(t("composer.saved"), { kind: "ok" }); }
   }
   function showWarning(flags) {
     replace(warn, h("b", {}, icon("warn"), " ", t("composer.piiTitle")), h("ul", {}, flags.map((f) => h("li", { dataset: { kind: f.kind } }, f.message))),

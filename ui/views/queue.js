@@ -100,6 +100,14 @@ function fillOwnerOptions() {
   sel.value = cur || "";
 }
 
+/** Connected and offline (issue 19): 「未送信」 on what this PC still has to send to the hub,
+ * 「反映できず」 (with the hub's words) on what the hub refused. */
+export function offlineTag(r) {
+  if (r.offline === "pending") return h("span", { class: "offline-tag", dataset: { offline: "pending" }, title: t("hub.pendingHint") }, t("hub.pending"));
+  if (r.offline === "conflict") return h("span", { class: "offline-tag is-conflict", dataset: { offline: "conflict" }, title: r.offline_problem || "" }, t("hub.conflict"));
+  return null;
+}
+
 function rowEl(r, isNew, selected) {
   const closed = r.status === "resolved" || r.status === "declined";
   const el = h("div", {
@@ -117,7 +125,7 @@ function rowEl(r, isNew, selected) {
     liveAgo(h("span", { class: "age" }), r.received_at),
     liveUntil(h("span", { class: "due" }), r.due_at),
     h("span", { class: `owner${r.owner ? "" : " is-none"}` }, r.owner || t("queue.noOwner")),
-    h("span", {}, h("span", { class: `status status--${r.status}` }, label("status", r.status))));
+    h("span", {}, h("span", { class: `status status--${r.status}` }, label("status", r.status)), offlineTag(r)));
   el.addEventListener("click", () => selectId(r.id));
   el.addEventListener("dblclick", () => actions.open?.(r.id));
   return el;

@@ -395,3 +395,80 @@ fn hostile_tokens_sessions_and_bodies_get_clear_errors_and_store_nothing() {
         "nothing stored"
     );
 }
+
+/// The offline desk's outbox (issue 19): an action sent with an `Idempotency-Key` is applied
+/// once however often it is sent — again, after a lost answer, to a restarted hub — with the
+/// session's name; the same key for another request is refused and stores nothing; a refused
+/// action records no key, so it stays refused.
+#[test]
+fn a_keyed_action_is_applied_once_however_often_it_is_sent_also_to_a_restarted_hub() {
+    let rig = HubRig::new();
+    let hub = rig.serve("hub");
+    let mut b = Pc::enroll(&hub.addr, &rig.device_code("看護師PC"));
+    b.sign_in(CLERK);
+    let id = rig.arrival(&hub.addr, "K-1");
+    let notes = |pc: &Pc, text: &str| {
+        pc.row(id)["thread"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .filter(|m| m["kind"] == "note" && m["body"] == text)
+            .count()
+    };
+    let text = "折り返し済み（架空）";
+    let note = json!({"kind": "note", "body": text});
+    let path = format!("/v1/desk/consultations/{id}/messages");
+
+    let (s, first) = b.call_keyed("POST", &path, Some("desk-k1"), Some(&note));
+    assert_eq!(s, 200, "{first}");
+    assert_eq!(first["author"], CLERK.0, "{first}");
+    let audit = rig.audit().len();
+    let (s, again) = b.call_keyed("POST", &path, Some("desk-k1"), Some(&note));
+    assert_eq!((s, &again["replayed"]), (200, &json!(true)), "{again}");
+    assert_eq!(again["consultation_id"], id);
+    assert_eq!(notes(&b, text), 1);
+    assert_eq!(rig.audit().len(), audit, "a replay writes nothing");
+
+    // The hub restarts (another process on the same store): still once.
+    drop(hub);
+    let hub = rig.serve("hub-again");
+    b.addr = hub.addr.clone();
+    let (s, again) = b.call_keyed("POST", &path, Some("desk-k1"), Some(&note));
+    assert_eq!((s, &again["replayed"]), (200, &json!(true)), "{again}");
+    assert_eq!(notes(&b, text), 1);
+
+    // The same key for another request: refused, nothing stored.
+    let other = json!({"kind": "note", "body": "別の内容"});
+    let (s, e) = b.call_keyed("POST", &path, Some("desk-k1"), Some(&other));
+    assert_eq!((s, e["code"].as_str()), (409, Some("conflict")), "{e}");
+    assert_eq!(notes(&b, "別の内容"), 0);
+
+    // A keyed take that loses the compare-and-set (大野 took it on another PC meanwhile) records
+    // no key: sent again, still refused.
+    let mut a = Pc::enroll(&hub.addr, &rig.device_code("受付PC"));
+    a.sign_in(DOCTOR);
+    let v = b.row(id)["version"].as_i64().unwrap();
+    assert_eq!(a.take(id, v).0, 200);
+    let stale = json!({"version": v});
+    let take = format!("/v1/desk/consultations/{id}/take");
+    for _ in 0..2 {
+        let (s, e) = b.call_keyed("POST", &take, Some("desk-k2"), Some(&stale));
+        assert_eq!((s, e["owner"].as_str()), (409, Some(DOCTOR.0)), "{e}");
+    }
+    // A keyed status change twice: one change, one audit event.
+    let status_events = || {
+        rig.audit()
+            .iter()
+            .filter(|e| e["action"] == "consultation.status")
+            .count()
+    };
+    let before = status_events();
+    let status = format!("/v1/desk/consultations/{id}/status");
+    let body = json!({"status": "waiting_partner"});
+    for _ in 0..2 {
+        let (s, r) = b.call_keyed("POST", &status, Some("desk-k3"), Some(&body));
+        assert_eq!(s, 200, "{r}");
+    }
+    assert_eq!(status_events(), before + 1);
+    assert_eq!(b.row(id)["status"], "waiting_partner");
+}

@@ -308,12 +308,45 @@ impl HubClient {
         )
     }
 
+    /// Sends an action done offline (the desk's outbox, issue 19) under its `Idempotency-Key`:
+    /// `take` (`{"version"}`), `status` (`{"status"}`) or `note` (`{"body"}`). The hub applies
+    /// it once however often it is sent; a replay answers `{"replayed": true, …}`.
+    pub fn send_keyed(&self, action: &str, id: i64, body: &Value, key: &str) -> Result<Value> {
+        let (path, body) = match action {
+            "take" => ("take", body.clone()),
+            "status" => ("status", body.clone()),
+            "note" => ("messages", json!({"kind": "note", "body": body["body"]})),
+            other => {
+                return Err(HubError::Protocol(format!(
+                    "'{other}' is not an action that waits offline"
+                )))
+            }
+        };
+        self.request_keyed(
+            "POST",
+            &format!("/v1/desk/consultations/{id}/{path}"),
+            Some(&body),
+            Some(key),
+        )
+    }
+
     /// One request; a 2xx body parsed as `T`, anything else a [`HubError`].
     pub fn request<T: DeserializeOwned>(
         &self,
         method: &str,
         path: &str,
         body: Option<&Value>,
+    ) -> Result<T> {
+        self.request_keyed(method, path, body, None)
+    }
+
+    /// [`HubClient::request`] with an `Idempotency-Key` header.
+    pub fn request_keyed<T: DeserializeOwned>(
+        &self,
+        method: &str,
+        path: &str,
+        body: Option<&Value>,
+        key: Option<&str>,
     ) -> Result<T> {
         let m = reqwest::Method::from_bytes(method.as_bytes())
             .map_err(|e| HubError::Protocol(e.to_string()))?;
@@ -323,6 +356,9 @@ impl HubClient {
         }
         if let Some(s) = self.session() {
             req = req.header(SESSION_HEADER, s);
+        }
+        if let Some(k) = key {
+            req = req.header("Idempotency-Key", k);
         }
         if let Some(b) = body {
             req = req.json(b);

@@ -5,10 +5,11 @@
 use super::Code;
 use crate::error::CmdResult;
 use crate::state::DeskState;
-use renkei_core::model::{ConsultationDetail, IntakeOutcome, Message, MessageKind, QueueRow};
+use renkei_core::model::{ConsultationDetail, IntakeOutcome, MessageKind, QueueRow};
 use renkei_core::phone::PhoneCall;
 use renkei_core::pii::{self, PiiFlag};
 use renkei_core::{Category, Status, Urgency};
+use serde_json::{json, Value};
 use tauri::State;
 
 /// Opens a consultation. With `read`, records whoever uses the app as having read it
@@ -26,12 +27,7 @@ pub fn consultation_show(
         if read {
             state.hub().set_open(Some(id));
         }
-        return state.remote(|h| {
-            if read {
-                h.presence(id, "viewing")?;
-            }
-            h.show(id, read)
-        });
+        return crate::offline::show(&state, id, read);
     }
     let detail: ConsultationDetail = match (read, state.actor()) {
         (true, Ok(who)) => state.change(|d| Ok(d.show(id, Some(&who))?))?,
@@ -47,17 +43,28 @@ pub fn consultation_ack(
     state: State<'_, DeskState>,
     id: i64,
     version: Option<i64>,
-) -> CmdResult<QueueRow> {
+) -> CmdResult<Value> {
     if state.hub_client().is_some() {
-        return state.remote_change(|h| {
-            let v = match version {
+        let seen = version.or_else(|| crate::offline::kept_version(&state, id));
+        return crate::offline::act(&state, id, "take", json!({ "version": seen }), |h| {
+            let v = match seen {
                 Some(v) => v,
                 None => h.show(id, false)?["version"].as_i64().unwrap_or_default(),
             };
-            h.take(id, v)
+            value(h.take(id, v)?)
         });
     }
-    state.act(|d, by| Ok(d.ack(id, by)?))
+    local(state.act(|d, by| Ok(d.ack(id, by)?)))
+}
+
+/// A hub answer as JSON (the commands that may answer offline answer JSON).
+fn value<T: serde::Serialize>(x: T) -> renkei_hubclient::Result<Value> {
+    serde_json::to_value(x).map_err(|e| renkei_hubclient::HubError::Protocol(e.to_string()))
+}
+
+/// A local answer as JSON.
+fn local<T: serde::Serialize>(r: CmdResult<T>) -> CmdResult<Value> {
+    serde_json::to_value(r?).map_err(|e| crate::error::CommandError::new("io", e.to_string()))
 }
 
 #[tauri::command]
@@ -65,12 +72,15 @@ pub fn consultation_set_status(
     state: State<'_, DeskState>,
     id: i64,
     status: Code<Status>,
-) -> CmdResult<QueueRow> {
+) -> CmdResult<Value> {
     let status = status.get()?;
     if state.hub_client().is_some() {
-        return state.remote_change(|h| h.set_status(id, status));
+        let body = json!({ "status": status.as_str() });
+        return crate::offline::act(&state, id, "status", body, |h| {
+            value(h.set_status(id, status)?)
+        });
     }
-    state.act(|d, by| Ok(d.set_status(id, status, by)?))
+    local(state.act(|d, by| Ok(d.set_status(id, status, by)?)))
 }
 
 /// Assigns an owner; `None` or an empty name clears it.
@@ -122,12 +132,18 @@ pub fn consultation_add_message(
     id: i64,
     kind: String,
     body: String,
-) -> CmdResult<Message> {
+) -> CmdResult<Value> {
     let kind = MessageKind::parse(&kind)?;
     if state.hub_client().is_some() {
-        return state.remote_change(|h| h.add_message(id, kind.as_str(), &body));
+        if kind == MessageKind::Note {
+            let note = json!({ "body": body });
+            return crate::offline::act(&state, id, "note", note, |h| {
+                value(h.add_message(id, kind.as_str(), &body)?)
+            });
+        }
+        return local(state.remote_change(|h| h.add_message(id, kind.as_str(), &body)));
     }
-    state.act(|d, by| Ok(d.add_message(id, kind, &body, by)?))
+    local(state.act(|d, by| Ok(d.add_message(id, kind, &body, by)?)))
 }
 
 /// Personal-data findings in a draft (shown before saving).

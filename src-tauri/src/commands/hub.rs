@@ -11,7 +11,20 @@ use tauri::State;
 /// 接続中 / 切断, the hub's address, this PC's name, the pinned fingerprint, last sync.
 #[tauri::command]
 pub fn hub_status(state: State<'_, DeskState>) -> HubStatus {
-    state.hub().status()
+    let mut s = state.hub().status();
+    if s.connected {
+        (s.outbox_pending, s.outbox_conflicts) = crate::offline::counts(&state);
+    }
+    s
+}
+
+/// Closes an offline action the hub refused (the person read why).
+#[tauri::command]
+pub fn hub_outbox_dismiss(state: State<'_, DeskState>, id: i64) -> CmdResult<()> {
+    if state.signed_in().is_none() {
+        return Err(CommandError::new("locked", "sign in first"));
+    }
+    crate::offline::dismiss(&state, id)
 }
 
 /// Step 1: the certificate fingerprint to confirm (no code or PIN is sent).

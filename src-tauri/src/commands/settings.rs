@@ -75,6 +75,8 @@ pub struct AppInfo {
     pub self_check: Option<crate::selfcheck::SelfCheck>,
     /// The daily backups: newest generation, its age, the mirror copy.
     pub backup: renkei_core::desk::BackupStatus,
+    /// This PC is connected to a hub (the queue may be the kept copy while it is unreachable).
+    pub hub_connected: bool,
 }
 
 impl AppInfo {
@@ -88,6 +90,7 @@ impl AppInfo {
             key_fingerprint: d.key_fingerprint(),
             self_check,
             backup: d.backup_status(),
+            hub_connected: false,
         }
     }
 }
@@ -97,7 +100,9 @@ pub fn app_info(
     state: State<'_, DeskState>,
     check: State<'_, crate::selfcheck::SelfCheckState>,
 ) -> CmdResult<AppInfo> {
-    state.with(|d| Ok(AppInfo::of(d, check.get())))
+    let mut info = state.with(|d| Ok(AppInfo::of(d, check.get())))?;
+    info.hub_connected = state.hub_client().is_some();
+    Ok(info)
 }
 
 /// Saves the clinic's settings (calendar, targets, roster, notifications, backups).

@@ -176,10 +176,24 @@ impl Pc {
     }
 
     pub fn call(&self, method: &str, path: &str, body: Option<&Value>) -> (u16, Value) {
+        self.call_keyed(method, path, None, body)
+    }
+
+    /// [`Pc::call`] with an `Idempotency-Key` (the desk's offline outbox).
+    pub fn call_keyed(
+        &self,
+        method: &str,
+        path: &str,
+        key: Option<&str>,
+        body: Option<&Value>,
+    ) -> (u16, Value) {
         let auth = format!("Bearer {}", self.token);
         let mut h = vec![("Authorization", auth.as_str())];
         if let Some(s) = &self.session {
             h.push(("X-Renkei-Session", s.as_str()));
+        }
+        if let Some(k) = key {
+            h.push(("Idempotency-Key", k));
         }
         call(&self.addr, method, path, &h, body)
     }

@@ -12,8 +12,18 @@ use crate::settings::{Settings, SETTINGS_KEY};
 use crate::store;
 use crate::store::changes::{self, ChangeEvent};
 use crate::store::consultations;
+use crate::store::desk_requests::{self, RequestKey};
 use crate::store::devices::{self, Device};
 use chrono::Duration;
+
+/// What a keyed staff action did ([`Desk::keyed`]).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Keyed<T> {
+    /// Applied now.
+    Done(T),
+    /// Applied earlier under the same key (a replay): nothing was changed now.
+    Replayed { consultation_id: i64 },
+}
 
 /// A session's `last_seen_at` is written at most this often (a write per request would make
 /// every read a write).
@@ -41,6 +51,47 @@ pub struct DeskSession {
 }
 
 impl Desk {
+    /// Runs the staff action `f` under the desk's `Idempotency-Key` (issue 19, the offline
+    /// outbox): the key is recorded in the action's own transaction, so the action and its key
+    /// commit together. The same key again with the same request → [`Keyed::Replayed`], nothing
+    /// applied twice; with another request (or by someone else) → `conflict`, nothing changed.
+    /// `f` must make one audited write (every staff action does).
+    pub fn keyed<T>(
+        &mut self,
+        key: RequestKey,
+        f: impl FnOnce(&mut Desk) -> Result<T>,
+    ) -> Result<Keyed<T>> {
+        let earlier = |d: &mut Desk| -> Result<Option<Keyed<T>>> {
+            match d.store.read(|db| desk_requests::find(db, &key.key))? {
+                None => Ok(None),
+                Some(e) if e.request_hash == key.request_hash && e.staff == key.staff => {
+                    Ok(Some(Keyed::Replayed {
+                        consultation_id: e.consultation_id,
+                    }))
+                }
+                Some(_) => Err(Error::Conflict(format!(
+                    "Idempotency-Key '{}' was already used for a different request; send a new key for a new action",
+                    key.key
+                ))),
+            }
+        };
+        if let Some(k) = earlier(self)? {
+            return Ok(k);
+        }
+        self.request = Some(key.clone());
+        let r = f(self);
+        // Not consumed: `f` failed before it wrote (nothing to record).
+        self.request = None;
+        match r {
+            Ok(v) => Ok(Keyed::Done(v)),
+            // A twin request committed first (its key row made ours fail): answer as a replay.
+            Err(e) => match earlier(self) {
+                Ok(Some(k)) => Ok(k),
+                _ => Err(e),
+            },
+        }
+    }
+
     /// `renkei device add`: a device waiting for enrolment and its one-time code (shown once,
     /// stored hashed, valid 24 h). Audited as `device.add`.
     pub fn add_device(&mut self, name: &str, by: &str) -> Result<(Device, String)> {

@@ -18,13 +18,15 @@
 //! | `replies.rs` | replies sent back on the consultation's channel: the outbox, 再送, the sender's steps |
 //! | `receipts.rs` | the automatic receipt when an item is taken, the on-call message for untaken urgent items |
 //! | `staff.rs` | staff profiles, sign-in, PINs, who may administer |
-//! | `hub.rs` | connected desks: devices, staff sessions, the compare-and-set take, the change sequence |
+//! | `hub.rs` | connected desks: devices, staff sessions, the compare-and-set take, the change sequence, keyed (idempotent) staff actions |
+//! | `hub_local.rs` | a connected desk's own side: the cache of what it read from the hub, the offline outbox |
 //! | `maintenance.rs` | audit log, notification log, backups, integrity check |
 
 mod consultation;
 mod documents;
 mod dropped;
 mod hub;
+mod hub_local;
 mod intake;
 mod mail;
 mod maintenance;
@@ -37,7 +39,7 @@ mod staff;
 pub use consultation::sort_rows;
 pub use documents::{safe_file_name, Document, ImportOutcome};
 pub use dropped::DropOutcome;
-pub use hub::{DeskSession, SessionProblem};
+pub use hub::{DeskSession, Keyed, SessionProblem};
 pub use intake::BatchItem;
 pub use mail::MailOutcome;
 pub use maintenance::{BackupStatus, CheckReport};
@@ -62,6 +64,9 @@ pub struct Desk {
     settings: Settings,
     /// Where the store key came from, when the Desk found it itself (`Desk::open`).
     key_source: Option<store::keys::KeySource>,
+    /// The `Idempotency-Key` of the staff action now running ([`Desk::keyed`]): the next
+    /// audited write records it in its own transaction.
+    request: Option<store::desk_requests::RequestKey>,
 }
 
 impl std::fmt::Debug for Desk {
@@ -103,6 +108,7 @@ impl Desk {
             clock,
             settings,
             key_source: None,
+            request: None,
         })
     }
 
@@ -204,7 +210,14 @@ impl Desk {
     /// check it with [`actor`] first where staff act).
     fn audited<T>(&mut self, by: String, f: impl FnOnce(&Change<'_>) -> Result<T>) -> Result<T> {
         let now = self.now();
-        self.store.write(|tx| f(&Change { tx, by: &by, now }))
+        let request = self.request.take();
+        self.store.write(|tx| {
+            let out = f(&Change { tx, by: &by, now })?;
+            if let Some(k) = &request {
+                store::desk_requests::record(tx, k, now)?;
+            }
+            Ok(out)
+        })
     }
 }
 

@@ -245,6 +245,38 @@ pub const MIGRATIONS: &[&str] = &[
         ended_at TEXT
     );
     "#,
+    // 8: the offline desk (issue 19). On a hub: `desk_requests`, the staff actions a desk sent
+    // with an `Idempotency-Key` (recorded in the action's own transaction, so a replay is applied
+    // once). On a connected desk: `hub_cache`, the last queue and threads read from the hub
+    // (shown while it is unreachable), and `hub_outbox`, what staff did offline, replayed in
+    // order on reconnect. PostgreSQL twin: pg_migrations 5 (desk_requests only).
+    r#"
+    CREATE TABLE desk_requests (
+        key TEXT PRIMARY KEY,
+        staff TEXT NOT NULL,
+        request_hash TEXT NOT NULL,
+        consultation_id INTEGER NOT NULL,
+        created_at TEXT NOT NULL
+    );
+    CREATE TABLE hub_cache (
+        key TEXT PRIMARY KEY,
+        body TEXT NOT NULL,
+        fetched_at TEXT NOT NULL
+    );
+    CREATE TABLE hub_outbox (
+        id INTEGER PRIMARY KEY,
+        idem_key TEXT NOT NULL UNIQUE,
+        staff TEXT NOT NULL,
+        consultation_id INTEGER NOT NULL,
+        action TEXT NOT NULL CHECK (action IN ('take', 'status', 'note')),
+        body TEXT NOT NULL,
+        created_at TEXT NOT NULL,
+        state TEXT NOT NULL DEFAULT 'pending' CHECK (state IN ('pending', 'conflict')),
+        problem TEXT,
+        done_at TEXT
+    );
+    CREATE INDEX hub_outbox_state ON hub_outbox(state, id);
+    "#,
 ];
 
 /// Data steps in Rust that follow a migration's SQL (index = the version it brings a store to).

@@ -255,6 +255,17 @@ pub const PG_MIGRATIONS: &[&str] = &[
         ended_at TEXT
     );
     "#,
+    // 5: the twin of SQLite migration 8's hub part: staff actions sent with an
+    // `Idempotency-Key` (issue 19, the offline desk's outbox).
+    r#"
+    CREATE TABLE desk_requests (
+        key TEXT PRIMARY KEY,
+        staff TEXT NOT NULL,
+        request_hash TEXT NOT NULL,
+        consultation_id BIGINT NOT NULL,
+        created_at TEXT NOT NULL
+    );
+    "#,
 ];
 
 /// The schema version this build writes on PostgreSQL.

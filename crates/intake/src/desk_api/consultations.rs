@@ -9,8 +9,10 @@ use axum::body::Body;
 use axum::extract::{Path, Query, State};
 use axum::http::HeaderMap;
 use axum::Json;
+use renkei_core::desk::Keyed;
 use renkei_core::model::MessageKind;
 use renkei_core::store::consultations::QueueFilter;
+use renkei_core::store::desk_requests::RequestKey;
 use renkei_core::{Category, Status, Urgency};
 use serde::Deserialize;
 use serde_json::{json, Value};
@@ -116,9 +118,64 @@ async fn body_and_caller<T: serde::de::DeserializeOwned>(
     body: Body,
     id: &str,
 ) -> Result<(T, Caller, i64), ApiError> {
-    let req: T = json_body(state, headers, body).await?;
+    let (req, _, c, id) = keyed_body_and_caller(state, headers, body, id).await?;
+    Ok((req, c, id))
+}
+
+/// Like [`body_and_caller`], with the body as JSON too (what an `Idempotency-Key` covers).
+async fn keyed_body_and_caller<T: serde::de::DeserializeOwned>(
+    state: &IntakeState,
+    headers: &HeaderMap,
+    body: Body,
+    id: &str,
+) -> Result<(T, Value, Caller, i64), ApiError> {
+    let raw: Value = json_body(state, headers, body).await?;
+    let req: T = serde_json::from_value(raw.clone()).map_err(|e| {
+        ApiError::bad_request(
+            "invalid_json",
+            format!("unreadable body: {e}; see docs/openapi.yaml; nothing was changed"),
+        )
+    })?;
     let c = caller(state, headers).await?;
-    Ok((req, c, parse_id(id)?))
+    Ok((req, raw, c, parse_id(id)?))
+}
+
+/// Runs one staff action as the caller, under the request's `Idempotency-Key` when it has one
+/// (a desk replaying what was done offline, issue 19): the key is recorded with the action
+/// (`Desk::keyed`), so a replay answers `200 {"replayed": true, "consultation_id"}` and changes
+/// nothing; the same key with another request → `409 conflict`.
+async fn act_keyed<T, F>(
+    state: &IntakeState,
+    headers: &HeaderMap,
+    c: Caller,
+    action: &'static str,
+    id: i64,
+    raw: Value,
+    f: F,
+) -> Result<Json<Value>, ApiError>
+where
+    T: serde::Serialize + Send + 'static,
+    F: FnOnce(&mut renkei_core::desk::Desk, &str) -> renkei_core::Result<T> + Send + 'static,
+{
+    let Some(key) = crate::partner_api::idempotency_key(headers)? else {
+        return act(state, c, f).await;
+    };
+    let by = c.name();
+    let k = RequestKey::new(&key, &by, action, id, &raw);
+    let out = state
+        .with_desk(move |d| Ok(d.keyed(k, |d| f(d, &by))?))
+        .await?;
+    match out {
+        Keyed::Done(v) => {
+            state.hub().wake();
+            Ok(Json(serde_json::to_value(v).map_err(|e| {
+                ApiError::internal(format!("cannot serialise the answer: {e}"))
+            })?))
+        }
+        Keyed::Replayed { consultation_id } => Ok(Json(
+            json!({"replayed": true, "consultation_id": consultation_id}),
+        )),
+    }
 }
 
 #[derive(Deserialize)]
@@ -135,8 +192,12 @@ pub async fn take(
     Path(id): Path<String>,
     body: Body,
 ) -> Result<Json<Value>, ApiError> {
-    let (req, c, id): (Take, _, _) = body_and_caller(&state, &headers, body, &id).await?;
-    act(&state, c, move |d, by| d.take(id, req.version, by)).await
+    let (req, raw, c, id): (Take, _, _, _) =
+        keyed_body_and_caller(&state, &headers, body, &id).await?;
+    act_keyed(&state, &headers, c, "take", id, raw, move |d, by| {
+        d.take(id, req.version, by)
+    })
+    .await
 }
 
 #[derive(Deserialize)]
@@ -177,9 +238,13 @@ pub async fn status(
     Path(id): Path<String>,
     body: Body,
 ) -> Result<Json<Value>, ApiError> {
-    let (req, c, id): (SetStatus, _, _) = body_and_caller(&state, &headers, body, &id).await?;
+    let (req, raw, c, id): (SetStatus, _, _, _) =
+        keyed_body_and_caller(&state, &headers, body, &id).await?;
     let to: Status = code("status", &req.status)?;
-    act(&state, c, move |d, by| d.set_status(id, to, by)).await
+    act_keyed(&state, &headers, c, "status", id, raw, move |d, by| {
+        d.set_status(id, to, by)
+    })
+    .await
 }
 
 #[derive(Deserialize)]
@@ -230,9 +295,10 @@ pub async fn message(
     Path(id): Path<String>,
     body: Body,
 ) -> Result<Json<Value>, ApiError> {
-    let (req, c, id): (AddMessage, _, _) = body_and_caller(&state, &headers, body, &id).await?;
+    let (req, raw, c, id): (AddMessage, _, _, _) =
+        keyed_body_and_caller(&state, &headers, body, &id).await?;
     let kind = MessageKind::parse(&req.kind)?;
-    act(&state, c, move |d, by| {
+    act_keyed(&state, &headers, c, "messages", id, raw, move |d, by| {
         d.add_message(id, kind, &req.body, by)
     })
     .await
