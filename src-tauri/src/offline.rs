@@ -292,7 +292,8 @@ pub fn send_waiting(state: &DeskState) -> bool {
                     it.action,
                     e.code
                 );
-                state.internal(|d| Ok(d.hub_outbox_conflict(it.id, &e.message)?))
+                let words = refusal(&e);
+                state.internal(|d| Ok(d.hub_outbox_conflict(it.id, &words)?))
             }
         };
         match r {
@@ -304,6 +305,22 @@ pub fn send_waiting(state: &DeskState) -> bool {
         }
     }
     changed
+}
+
+/// The hub's refusal in the words the thread shows (Japanese first; the hub's own message kept
+/// for the rest).
+fn refusal(e: &CommandError) -> String {
+    match (e.code.as_str(), &e.owner) {
+        ("taken", Some(owner)) => {
+            format!("{owner}さんが先に担当していました（このPCの操作は反映していません）。")
+        }
+        ("invalid_transition", _) => format!(
+            "その間に状態が変わっていました（このPCの操作は反映していません）: {}",
+            e.message
+        ),
+        ("not_found", _) => "この相談はハブにありません（このPCの操作は反映していません）。".into(),
+        _ => e.message.clone(),
+    }
 }
 
 fn is_session_problem(e: &CommandError) -> bool {
@@ -360,6 +377,20 @@ mod tests {
             out[2]["owner"],
             Value::Null,
             "a refused take changes nothing"
+        );
+    }
+
+    #[test]
+    fn a_refusal_is_told_in_japanese_with_who_has_the_item() {
+        let mut taken = CommandError::new("taken", "大野さんが対応中です — 大野 took it");
+        taken.owner = Some("大野".into());
+        assert!(refusal(&taken).starts_with("大野さんが先に担当していました"));
+        let closed =
+            CommandError::new("invalid_transition", "cannot change status from 'resolved'");
+        assert!(refusal(&closed).contains("状態が変わっていました"));
+        assert!(
+            refusal(&closed).contains("resolved"),
+            "the hub's words are kept"
         );
     }
 

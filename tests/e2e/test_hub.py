@@ -169,12 +169,23 @@ def test_a_note_written_offline_reaches_the_hub_exactly_once_when_it_is_back(tmp
                                      "sender": {"name": "架空 看護"}})
         assert st == 201, body
         cid = body["id"]
+        st, body = server.post(key, {"external_id": "hub-offline-2", "category": "discharge",
+                                     "subject": "退院調整（架空）: 来週の退院", "body": "退院前カンファレンスの日程について",
+                                     "sender": {"name": "架空 連携"}})
+        assert st == 201, body
+        cid2 = body["id"]
         for d in (a, b):
-            wait_until(lambda d=d: cid in d.row_ids(), 10, what=f"#{cid} in the queue")
+            wait_until(lambda d=d: {cid, cid2} <= set(d.row_ids()), 10, what="both items in the queue")
+        open_detail(b, cid2)
+        b.click("#back")
+        b.one("#queue")
         open_detail(b, cid)
 
-        # The hub goes away. B keeps the thread and writes a note: kept, marked 未送信.
+        # The hub goes away. Meanwhile 大野 takes the second item at the hub itself (its CLI on
+        # its store) — B does not know.
         server.stop()
+        hub.cli("ack", cid2, "--by", DOCTOR[0])
+        # B keeps the thread and writes a note: kept, marked 未送信.
         note = "オフライン中のメモ（架空）: 訪問日の件、折り返し済み"
         b.click("#composer-kind button[data-kind='note']")
         b.fresh("#composer-body", lambda e: e.send_keys(note))
@@ -190,11 +201,14 @@ def test_a_note_written_offline_reaches_the_hub_exactly_once_when_it_is_back(tmp
         assert b.q(f"#queue .queue-row[data-id='{cid}'] .offline-tag[data-offline='pending']")
         b.screenshot("hub_offline_queue_b")
         assert notes_at_hub(hub, cid, note) == 0
+        # B takes the second item offline, from the kept thread: 未送信 too.
+        open_detail(b, cid2)
+        b.click("#ack")
+        wait_until(lambda: b.q("#consultation .offline-tag[data-offline='pending']"), 10, what="B's offline take marked")
 
         # The hub comes back on the same address: the note is sent once, B's mark goes away.
         server = Intake(hub, listen=f"127.0.0.1:{port}")
         wait_until(lambda: notes_at_hub(hub, cid, note) == 1, 20, what="the note at the hub")
-        wait_until(lambda: not b.q(".offline-tag"), 10, what="B's 未送信 mark gone")
         time.sleep(3.5)  # two more send rounds: nothing is sent twice
         assert notes_at_hub(hub, cid, note) == 1
         thread = hub.show(cid)["thread"]
@@ -203,6 +217,18 @@ def test_a_note_written_offline_reaches_the_hub_exactly_once_when_it_is_back(tmp
         open_detail(a, cid)
         wait_until(lambda: sum(note in m.text for m in a.q("#thread .msg[data-kind='note']")) == 1, 10, what="the note on A, once")
         a.screenshot("hub_offline_note_arrived_a")
+
+        # B's offline take lost to 大野's: shown as a conflict with the hub's words until B
+        # closes it; the hub kept 大野 as the owner.
+        wait_until(lambda: "大野さんが先に担当していました" in (b.text("#offline-conflicts") or ""), 15, what="the conflict on B")
+        assert hub.show(cid2)["owner"] == DOCTOR[0]
+        b.screenshot("hub_offline_conflict_b")
+        b.click("#offline-conflicts button")
+        wait_until(lambda: not b.q("#offline-conflicts"), 10, what="the conflict closed")
+        # Nothing is left marked on B: the note went, the conflict was read.
+        b.click("#back")
+        b.one("#queue")
+        wait_until(lambda: not b.q("#queue .offline-tag") and not b.q("#offline-banner"), 10, what="B's marks and banner gone")
     finally:
         server.stop()
         os.kill(dbus_pid, signal.SIGTERM)

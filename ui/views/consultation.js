@@ -99,6 +99,7 @@ function paint(first) {
     h("div", { class: "cons__meta" },
       h("span", { class: `badge badge--${d.urgency}`, id: "consultation-urgency" }, label("urgency", d.urgency)),
       h("span", { class: `status status--${d.status}`, id: "consultation-status" }, label("status", d.status)),
+      offlineTag(d),
       h("span", {}, label("category", d.category)),
       h("span", {}, "·"), h("b", {}, d.partner),
       h("span", { class: `chan chan--${d.channel}` }, channelIcon(d.channel), label("channel", d.channel)),

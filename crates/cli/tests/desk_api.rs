@@ -472,3 +472,46 @@ fn a_keyed_action_is_applied_once_however_often_it_is_sent_also_to_a_restarted_h
     assert_eq!(status_events(), before + 1);
     assert_eq!(b.row(id)["status"], "waiting_partner");
 }
+
+/// A connected PC logs a phone call (電話受付) at the hub: a new consultation on channel
+/// `phone`, entered by the session's staff; a bad form stores nothing.
+#[test]
+fn a_phone_call_logged_on_a_connected_pc_becomes_a_consultation_at_the_hub() {
+    let rig = HubRig::new();
+    let hub = rig.serve("hub");
+    let mut a = Pc::enroll(&hub.addr, &rig.device_code("受付PC"));
+    a.sign_in(CLERK);
+    let call = json!({
+        "partner": "みどり調剤薬局（架空）", "partner_kind": "pharmacy", "caller": "架空 薬剤師",
+        "category": "medication", "urgency": null, "summary": "在庫の確認（架空）", "notes": "午後に折り返し",
+    });
+    let (s, out) = a.call("POST", "/v1/desk/phone", Some(&call));
+    assert_eq!(s, 201, "{out}");
+    let id = out["id"].as_i64().expect("the new consultation's id");
+    let row = a.row(id);
+    assert_eq!(row["channel"], "phone", "{row}");
+    assert_eq!(row["subject"], "在庫の確認（架空）");
+    let entered: Vec<_> = rig
+        .audit()
+        .into_iter()
+        .filter(|e| e["action"] == "consultation.create")
+        .collect();
+    assert!(
+        entered.iter().any(|e| e["actor"] == CLERK.0),
+        "entered by the session's staff: {entered:?}"
+    );
+
+    let before = a.call("GET", "/v1/desk/queue", None).1["rows"]
+        .as_array()
+        .unwrap()
+        .len();
+    let mut bad = call.clone();
+    bad["category"] = json!("no_such_category");
+    let (s, e) = a.call("POST", "/v1/desk/phone", Some(&bad));
+    assert_eq!((s, e["code"].as_str()), (400, Some("invalid_input")), "{e}");
+    let after = a.call("GET", "/v1/desk/queue", None).1["rows"]
+        .as_array()
+        .unwrap()
+        .len();
+    assert_eq!(before, after, "a refused form stores nothing");
+}

@@ -4,10 +4,10 @@
 use crate::codes::{Category, Channel, PartnerKind, Urgency};
 use crate::error::{Error, Result};
 use crate::model::{NewConsultation, PartnerRef, Sender};
-use serde::Deserialize;
+use serde::{Deserialize, Serialize};
 
 /// The phone-call form as the UI sends it (codes as the contract's strings).
-#[derive(Debug, Clone, Default, Deserialize)]
+#[derive(Debug, Clone, Default, Deserialize, Serialize)]
 pub struct PhoneCall {
     pub partner: String,
     pub partner_kind: Option<String>,

@@ -10,7 +10,7 @@ use crate::url::HubUrl;
 use crate::{DeviceCredential, EventStream, HubError, Result};
 use renkei_core::model::{Message, QueueRow};
 use renkei_core::store::consultations::QueueFilter;
-use renkei_core::Status;
+use renkei_core::{Category, Status, Urgency};
 use serde::de::DeserializeOwned;
 use serde::Deserialize;
 use serde_json::{json, Value};
@@ -260,6 +260,65 @@ impl HubClient {
             &format!("/v1/desk/consultations/{id}/assign"),
             Some(&json!({ "owner": owner })),
         )
+    }
+
+    pub fn set_urgency(&self, id: i64, urgency: Urgency) -> Result<QueueRow> {
+        self.request(
+            "POST",
+            &format!("/v1/desk/consultations/{id}/urgency"),
+            Some(&json!({ "urgency": urgency.as_str() })),
+        )
+    }
+
+    pub fn set_category(&self, id: i64, category: Category) -> Result<QueueRow> {
+        self.request(
+            "POST",
+            &format!("/v1/desk/consultations/{id}/category"),
+            Some(&json!({ "category": category.as_str() })),
+        )
+    }
+
+    /// Snoozes for `minutes` from the hub's now (`None` wakes it).
+    pub fn snooze(&self, id: i64, minutes: Option<i64>) -> Result<QueueRow> {
+        self.request(
+            "POST",
+            &format!("/v1/desk/consultations/{id}/snooze"),
+            Some(&json!({ "minutes": minutes })),
+        )
+    }
+
+    /// A document's bytes and type (`GET /v1/desk/documents/{id}`, audited at the hub as read by
+    /// the session's staff).
+    pub fn document(&self, attachment_id: i64) -> Result<(String, Vec<u8>)> {
+        let mut req = self.http.get(
+            self.url
+                .join(&format!("/v1/desk/documents/{attachment_id}")),
+        );
+        if let Some(t) = &self.token {
+            req = req.bearer_auth(t);
+        }
+        if let Some(s) = self.session() {
+            req = req.header(SESSION_HEADER, s);
+        }
+        let resp = req.send().map_err(|e| self.send_error(&e))?;
+        if !resp.status().is_success() {
+            return answer::<Value>(resp).map(|_| (String::new(), Vec::new()));
+        }
+        let media = resp
+            .headers()
+            .get(reqwest::header::CONTENT_TYPE)
+            .and_then(|v| v.to_str().ok())
+            .unwrap_or("application/octet-stream")
+            .to_string();
+        let bytes = resp
+            .bytes()
+            .map_err(|e| HubError::Protocol(format!("cannot read the document: {e}")))?;
+        Ok((media, bytes.to_vec()))
+    }
+
+    /// Logs a phone call as a new consultation at the hub (`POST /v1/desk/phone`).
+    pub fn phone(&self, call: &Value) -> Result<Value> {
+        self.request("POST", "/v1/desk/phone", Some(call))
     }
 
     /// A note or phone log (`kind` `note` / `phone`).

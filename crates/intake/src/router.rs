@@ -48,6 +48,7 @@ pub fn router(state: IntakeState) -> Router {
         .route("/v1/desk/consultations/:id/reply", post(desk::reply))
         .route("/v1/desk/consultations/:id/snooze", post(desk::snooze))
         .route("/v1/desk/documents/:id", get(desk::document))
+        .route("/v1/desk/phone", post(desk::phone))
         .route("/v1/desk/events", get(events::events))
         .route("/v1/desk/presence", post(events::presence))
         .fallback(errors::not_found_fallback)

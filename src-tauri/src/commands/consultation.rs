@@ -1,11 +1,12 @@
 //! One consultation: detail, status, owner, urgency, category, snooze, thread messages, the
 //! phone-call form and the personal-data check of a draft. On a PC connected to a hub, the
-//! detail, take, status and note go to the hub ([`DeskState::hub_client`], the one switch).
+//! detail and every change go to the hub ([`DeskState::hub_client`], the one switch); the
+//! detail, take, status and note also work offline (`crate::offline`).
 
 use super::Code;
 use crate::error::CmdResult;
 use crate::state::DeskState;
-use renkei_core::model::{ConsultationDetail, IntakeOutcome, MessageKind, QueueRow};
+use renkei_core::model::{ConsultationDetail, MessageKind, QueueRow};
 use renkei_core::phone::PhoneCall;
 use renkei_core::pii::{self, PiiFlag};
 use renkei_core::{Category, Status, Urgency};
@@ -91,6 +92,9 @@ pub fn consultation_assign(
     owner: Option<String>,
 ) -> CmdResult<QueueRow> {
     let owner = owner.filter(|o| !o.trim().is_empty());
+    if state.hub_client().is_some() {
+        return state.remote_change(|h| h.assign(id, owner.as_deref()));
+    }
     state.act(|d, by| Ok(d.assign(id, owner.as_deref(), by)?))
 }
 
@@ -100,7 +104,11 @@ pub fn consultation_set_urgency(
     id: i64,
     urgency: Code<Urgency>,
 ) -> CmdResult<QueueRow> {
-    state.act(|d, by| Ok(d.set_urgency(id, urgency.get()?, by)?))
+    let urgency = urgency.get()?;
+    if state.hub_client().is_some() {
+        return state.remote_change(|h| h.set_urgency(id, urgency));
+    }
+    state.act(|d, by| Ok(d.set_urgency(id, urgency, by)?))
 }
 
 #[tauri::command]
@@ -109,7 +117,11 @@ pub fn consultation_set_category(
     id: i64,
     category: Code<Category>,
 ) -> CmdResult<QueueRow> {
-    state.act(|d, by| Ok(d.set_category(id, category.get()?, by)?))
+    let category = category.get()?;
+    if state.hub_client().is_some() {
+        return state.remote_change(|h| h.set_category(id, category));
+    }
+    state.act(|d, by| Ok(d.set_category(id, category, by)?))
 }
 
 /// Snoozes until `minutes` from now (`None` wakes it up).
@@ -119,6 +131,9 @@ pub fn consultation_snooze(
     id: i64,
     minutes: Option<i64>,
 ) -> CmdResult<QueueRow> {
+    if state.hub_client().is_some() {
+        return state.remote_change(|h| h.snooze(id, minutes));
+    }
     state.act(|d, by| {
         let until = minutes.map(|m| d.now() + chrono::Duration::minutes(m));
         Ok(d.snooze(id, until, by)?)
@@ -154,6 +169,11 @@ pub fn pii_scan(text: String) -> Vec<PiiFlag> {
 
 /// Logs a phone call as a new consultation (channel `phone`; the form is checked in the core).
 #[tauri::command]
-pub fn phone_intake(state: State<'_, DeskState>, call: PhoneCall) -> CmdResult<IntakeOutcome> {
-    state.act(|d, by| Ok(d.intake(call.into_consultation(by)?)?))
+pub fn phone_intake(state: State<'_, DeskState>, call: PhoneCall) -> CmdResult<Value> {
+    if state.hub_client().is_some() {
+        let body = serde_json::to_value(&call)
+            .map_err(|e| crate::error::CommandError::new("io", e.to_string()))?;
+        return state.remote_change(|h| h.phone(&body));
+    }
+    local(state.act(|d, by| Ok(d.intake(call.into_consultation(by)?)?)))
 }

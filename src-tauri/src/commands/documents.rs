@@ -18,6 +18,19 @@ use serde::Serialize;
 use std::path::PathBuf;
 use tauri::State;
 
+/// Dropped documents are taken in by this PC's own store only: on a PC connected to a hub they
+/// would not reach the other PCs, so the drop is refused with what to do (decision, issue 19:
+/// the hub's FAX folder and mailbox take documents in for everyone).
+fn not_connected(state: &DeskState) -> CmdResult<()> {
+    if state.hub_client().is_some() {
+        return Err(CommandError::new(
+            "hub_connected",
+            "このPCはハブに接続中のため、書類のドロップ取り込みはできません。ハブのFAXフォルダに保存するか、メールでハブの受信箱に送ってください。",
+        ));
+    }
+    Ok(())
+}
+
 /// Result of one file of a drop: the outcome or why it was refused.
 #[derive(Debug, Clone, Serialize)]
 pub struct FileImport {
@@ -52,6 +65,7 @@ pub fn import_document_bytes(
     to: Option<i64>,
     media_type: Option<String>,
 ) -> CmdResult<FileImport> {
+    not_connected(&state)?;
     let bytes = base64::engine::general_purpose::STANDARD
         .decode(bytes_b64.as_bytes())
         .map_err(|e| CommandError::new("invalid_input", format!("bytes: not base64 ({e})")))?;
@@ -65,6 +79,7 @@ pub fn import_document_paths(
     paths: Vec<PathBuf>,
     to: Option<i64>,
 ) -> CmdResult<Vec<FileImport>> {
+    not_connected(&state)?;
     state.act(|d, by| Ok(paths.iter().map(|p| import_path(d, p, to, by)).collect()))
 }
 
@@ -82,16 +97,34 @@ fn import_path(d: &mut Desk, path: &std::path::Path, to: Option<i64>, by: &str) 
 /// An image or PDF attachment as a `data:` URL for an inline preview (audited as a read).
 #[tauri::command]
 pub fn attachment_data_url(state: State<'_, DeskState>, attachment_id: i64) -> CmdResult<String> {
-    let (a, bytes) = state.act_quietly(|d, by| Ok(d.attachment_bytes(attachment_id, by)?))?;
+    let (media_type, bytes) = if state.hub_client().is_some() {
+        state.remote(|h| h.document(attachment_id))?
+    } else {
+        let (a, bytes) = state.act_quietly(|d, by| Ok(d.attachment_bytes(attachment_id, by)?))?;
+        (a.media_type, bytes)
+    };
     let b64 = base64::engine::general_purpose::STANDARD.encode(bytes);
-    Ok(format!("data:{};base64,{b64}", a.media_type))
+    Ok(format!("data:{media_type};base64,{b64}"))
 }
 
 /// Saves an attachment to a private temp folder and opens it with the system viewer.
 #[tauri::command]
 pub fn attachment_open(state: State<'_, DeskState>, attachment_id: i64) -> CmdResult<String> {
-    let (a, bytes) = state.act_quietly(|d, by| Ok(d.attachment_bytes(attachment_id, by)?))?;
-    let path = crate::opener::save_private(&a.name, &bytes)?;
+    let (name, bytes) = if state.hub_client().is_some() {
+        let (media, bytes) = state.remote(|h| h.document(attachment_id))?;
+        let ext = match media.as_str() {
+            "application/pdf" => "pdf",
+            "image/png" => "png",
+            "image/jpeg" => "jpg",
+            "image/tiff" => "tif",
+            _ => "bin",
+        };
+        (format!("document-{attachment_id}.{ext}"), bytes)
+    } else {
+        let (a, bytes) = state.act_quietly(|d, by| Ok(d.attachment_bytes(attachment_id, by)?))?;
+        (a.name, bytes)
+    };
+    let path = crate::opener::save_private(&name, &bytes)?;
     crate::opener::open_with_system(&path)?;
     Ok(path.display().to_string())
 }

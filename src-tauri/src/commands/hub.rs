@@ -61,6 +61,13 @@ pub fn hub_disconnect(state: State<'_, DeskState>) -> CmdResult<HubStatus> {
         }
     }
     state.hub().disconnect()?;
+    // What was read from that hub is not this PC's to keep (the outbox stays until closed).
+    if let Err(e) = state.internal(|d| Ok(d.hub_cache_clear()?)) {
+        tracing::warn!(
+            "the kept copies of the hub could not be removed: {}",
+            e.code
+        );
+    }
     state.lock()?;
     Ok(state.hub().status())
 }

@@ -359,6 +359,27 @@ pub async fn snooze(
     .await
 }
 
+/// `POST /v1/desk/phone` {the phone-call form: `renkei_core::phone::PhoneCall`} → `201` the
+/// intake outcome: a connected PC logs a call (電話受付) as a new consultation at the hub, taken
+/// by the session's staff (`PhoneCall::into_consultation` + `Desk::intake`, as the app does
+/// locally).
+pub async fn phone(
+    State(state): State<IntakeState>,
+    headers: HeaderMap,
+    body: Body,
+) -> Result<(axum::http::StatusCode, Json<Value>), ApiError> {
+    let call: renkei_core::phone::PhoneCall = json_body(&state, &headers, body).await?;
+    let c = caller(&state, &headers).await?;
+    let by = c.name();
+    let out = state
+        .with_desk(move |d| Ok(d.intake(call.into_consultation(&by)?)?))
+        .await?;
+    state.hub().wake();
+    let v = serde_json::to_value(out)
+        .map_err(|e| ApiError::internal(format!("cannot serialise the answer: {e}")))?;
+    Ok((axum::http::StatusCode::CREATED, Json(v)))
+}
+
 /// `GET /v1/desk/documents/{attachment_id}` → the document's bytes with its type
 /// (`Desk::attachment_bytes`: decrypted, audited `attachment.read` by the session's staff).
 pub async fn document(
