@@ -67,6 +67,8 @@ pub struct HubLink {
     generation: AtomicU64,
     /// The consultation open on this PC (presence 「閲覧中」).
     open_id: Mutex<Option<i64>>,
+    /// A change arrived from the hub since the watcher last looked at the hub's queue.
+    changed: AtomicBool,
 }
 
 fn poisoned() -> CommandError {
@@ -111,6 +113,7 @@ impl HubLink {
             last_seq: AtomicI64::new(-1),
             generation: AtomicU64::new(0),
             open_id: Mutex::new(None),
+            changed: AtomicBool::new(false),
         }
     }
 
@@ -182,6 +185,12 @@ impl HubLink {
     /// Sign-in / sign-out on the hub: the event stream follows the new session.
     pub fn session_changed(&self) {
         self.generation.fetch_add(1, Ordering::SeqCst);
+    }
+
+    /// Whether a change arrived from the hub since the last call (the notification watcher then
+    /// reads the hub's queue again).
+    pub fn take_changed(&self) -> bool {
+        self.changed.swap(false, Ordering::SeqCst)
     }
 
     /// The consultation open on this PC (`None`: none).
@@ -339,6 +348,8 @@ fn follow(app: AppHandle) {
                     hub.last_seq.fetch_max(seq, Ordering::SeqCst);
                     hub.online.store(true, Ordering::SeqCst);
                     let _ = app.emit(QUEUE_CHANGED, ());
+                    hub.changed.store(true, Ordering::SeqCst);
+                    state.wake();
                     let _ = app.emit(
                         HUB_CHANGED,
                         serde_json::json!({"consultation_id": data["consultation_id"], "kind": data["kind"]}),

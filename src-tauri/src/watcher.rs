@@ -17,6 +17,7 @@ use crate::state::DeskState;
 use renkei_core::feed::LiveNotifications;
 use renkei_core::model::QueueCounts;
 use renkei_core::policy::Notification;
+use renkei_core::queue_watch::QueueWatch;
 use renkei_core::store::consultations::QueueFilter;
 use renkei_core::Urgency;
 use std::sync::mpsc;
@@ -25,6 +26,9 @@ use tauri::{AppHandle, Emitter, Manager};
 
 /// The safety-net tick: the policy's clock, and any change no wake-up reported.
 const TICK: Duration = Duration::from_millis(1000);
+/// A connected PC reads the hub's queue when the hub says something changed, and at least this
+/// often (a missed event costs at most this long).
+const HUB_LOOK_EVERY: Duration = Duration::from_secs(30);
 /// After a wake-up: a moment for the writer to publish its commit.
 const SETTLE: Duration = Duration::from_millis(10);
 /// After a wake-up: look again this soon, and then once more, for a commit published after the
@@ -94,9 +98,25 @@ fn run(app: AppHandle, notifier: Notifier) {
     let mut follow_up = FOLLOW_UPS.len();
     // The day the evening handover (申し送り, counts only) was last shown.
     let mut handover_sent = None;
+    // On a PC connected to a hub: the policy over the hub's queue (issue 19), not the local feed.
+    let mut hub_watch: Option<QueueWatch> = None;
+    let mut hub_looked = std::time::Instant::now();
     loop {
         let now_visible = state.queue_in_front();
         let local_change = state.take_dirty();
+        if state.hub_client().is_some() {
+            let refresh = state.hub().take_changed() || hub_looked.elapsed() >= HUB_LOOK_EVERY;
+            if refresh {
+                hub_looked = std::time::Instant::now();
+            }
+            let focus = (now_visible != visible).then_some(now_visible);
+            let shown = hub_step(&app, &state, &mut hub_watch, refresh, focus);
+            show(&notifier, &shown);
+            visible = now_visible;
+            wait = sleep_until_woken(&woken, wait, &mut follow_up);
+            continue;
+        }
+        hub_watch = None;
         let tick = state.internal(|d| {
             let mut shown = Vec::new();
             if now_visible != visible {
@@ -141,15 +161,83 @@ fn run(app: AppHandle, notifier: Notifier) {
         // still finishing its commit (the WAL frames are written before the commit is
         // published): let it settle a moment, take the wake-ups of the burst as one step, and
         // look once more soon after.
-        match woken.recv_timeout(wait) {
-            Ok(()) => {
-                std::thread::sleep(SETTLE);
-                while woken.try_recv().is_ok() {}
-                follow_up = 0;
-            }
-            Err(_) => follow_up = follow_up.saturating_add(1),
+        wait = sleep_until_woken(&woken, wait, &mut follow_up);
+    }
+}
+
+/// Sleeps until woken or `wait` passed; answers how long the next sleep may be (a short
+/// follow-up look after a wake-up, else the tick).
+fn sleep_until_woken(
+    woken: &mpsc::Receiver<()>,
+    wait: Duration,
+    follow_up: &mut usize,
+) -> Duration {
+    match woken.recv_timeout(wait) {
+        Ok(()) => {
+            std::thread::sleep(SETTLE);
+            while woken.try_recv().is_ok() {}
+            *follow_up = 0;
         }
-        wait = FOLLOW_UPS.get(follow_up).copied().unwrap_or(TICK);
+        Err(_) => *follow_up = follow_up.saturating_add(1),
+    }
+    FOLLOW_UPS.get(*follow_up).copied().unwrap_or(TICK)
+}
+
+/// One round on a PC connected to a hub, for whoever is signed in here: read the hub's open
+/// queue when it changed (or every [`HUB_LOOK_EVERY`]), feed the policy, tick it. Signed out or
+/// locked: nothing rings (the next person starts afresh). The hub unreachable: the policy keeps
+/// ticking on what it knew (an untaken urgent item keeps repeating).
+fn hub_step(
+    app: &AppHandle,
+    state: &DeskState,
+    watch: &mut Option<QueueWatch>,
+    refresh: bool,
+    focus: Option<bool>,
+) -> Vec<Notification> {
+    if state.signed_in().is_none() {
+        *watch = None;
+        return Vec::new();
+    }
+    let Ok(now) = state.internal(|d| Ok(d.now())) else {
+        return Vec::new();
+    };
+    let w = watch.get_or_insert_with(|| QueueWatch::new(hub_policy_settings(state)));
+    let mut shown = Vec::new();
+    if let Some(v) = focus {
+        shown.extend(w.focus(now, v));
+    }
+    let rows = if refresh || !w.started() {
+        state
+            .remote(|h| h.queue(&QueueFilter::default()))
+            .ok()
+            .map(|(_, rows)| rows)
+    } else {
+        None
+    };
+    match rows {
+        Some(rows) => {
+            shown.extend(w.observe(now, &rows));
+            crate::tray::show_counts(app, &QueueCounts::of(&rows));
+        }
+        None => shown.extend(w.tick(now)),
+    }
+    if !shown.is_empty() {
+        let _ = state.internal(|d| Ok(renkei_core::feed::log_notifications(d, &shown)?));
+    }
+    shown
+}
+
+/// The clinic's notification settings as the hub has them (the local store's as a fallback).
+fn hub_policy_settings(state: &DeskState) -> renkei_core::policy::PolicySettings {
+    let remote = state
+        .remote(|h| h.request::<serde_json::Value>("GET", "/v1/desk/settings", None))
+        .ok()
+        .and_then(|v| serde_json::from_value::<renkei_core::settings::Settings>(v).ok());
+    match remote {
+        Some(s) => s.policy_settings(),
+        None => state
+            .internal(|d| Ok(d.settings().policy_settings()))
+            .unwrap_or_default(),
     }
 }
 

@@ -383,10 +383,11 @@ def test_drop_pdf_creates_a_consultation_and_refuses_a_fake(demo_store, launch):
 class Monitor:
     """dbus-monitor on the suite's session bus, reading lines in a thread."""
 
-    def __init__(self, *extra_rules):
+    def __init__(self, *extra_rules, address=None):
+        env = dict(os.environ, DBUS_SESSION_BUS_ADDRESS=address) if address else None
         self.proc = subprocess.Popen(
             ["dbus-monitor", "interface='org.freedesktop.Notifications'", *extra_rules],
-            stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True, bufsize=1,
+            stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True, bufsize=1, env=env,
         )
         self.lines: list[str] = []
         self.thread = threading.Thread(target=self._read, daemon=True)

@@ -22,6 +22,7 @@ from selenium.webdriver.common.action_chains import ActionChains
 from selenium.webdriver.common.keys import Keys
 
 from conftest import CLI, Intake, Store, wait_until
+from test_desk import Monitor
 
 DOCTOR, CLERK = ("大野", "1234"), ("田村", "5678")
 
@@ -112,6 +113,23 @@ def test_two_desks_share_the_queue_live_and_a_revoked_pc_is_locked_out(tmp_path,
         # The hub recorded who took it, from A's session.
         shown = hub.show(cid)
         assert shown["owner"] == DOCTOR[0] and shown["status"] == "acknowledged"
+
+        # Notifications once per clinic: an urgent arrival at the hub rings on both signed-in
+        # PCs (each on its own D-Bus session), with no subject or text in it.
+        mon_a, mon_b = Monitor(), Monitor(address=dbus_addr)
+        try:
+            st, body = server.post(key, {"external_id": "hub-e2e-urgent", "category": "other", "urgency": "urgent",
+                                         "subject": "至急（架空）: 呼吸状態の悪化", "body": "至急ご連絡ください",
+                                         "sender": {"name": "架空 看護"}})
+            assert st == 201, body
+            for name, mon in (("A", mon_a), ("B", mon_b)):
+                wait_until(lambda mon=mon: mon.notify_calls(), 10, what=f"the urgent notification on {name}")
+                text = "\n".join(mon.notify_calls()[0])
+                assert "至急" in text, text
+                assert "呼吸状態" not in text and "ご連絡ください" not in text, f"no message text: {text}"
+        finally:
+            mon_a.stop()
+            mon_b.stop()
 
         # Revoked: B is locked out with a clear message at its next request / when the hub ends
         # its stream.

@@ -292,16 +292,22 @@ impl LiveNotifications {
     }
 
     fn log(&self, desk: &mut Desk, ns: &[Notification]) -> Result<()> {
-        for n in ns {
-            desk.log_notification(
-                &n.ids,
-                n.urgency.as_str(),
-                &n.title,
-                &n.body,
-                &n.reason,
-                n.at,
-            )?;
-        }
-        Ok(())
+        log_notifications(desk, ns)
     }
+}
+
+/// Records what was shown, for 「通知の履歴」 (why did I get this): the local feed's and a
+/// connected PC's ([`crate::queue_watch::QueueWatch`]) notifications alike.
+pub fn log_notifications(desk: &mut Desk, ns: &[Notification]) -> Result<()> {
+    for n in ns {
+        desk.log_notification(
+            &n.ids,
+            n.urgency.as_str(),
+            &n.title,
+            &n.body,
+            &n.reason,
+            n.at,
+        )?;
+    }
+    Ok(())
 }

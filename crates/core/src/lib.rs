@@ -26,6 +26,7 @@ pub mod phone;
 pub mod pii;
 pub mod policy;
 pub mod problem;
+pub mod queue_watch;
 pub mod receipt;
 pub mod report;
 pub mod settings;
