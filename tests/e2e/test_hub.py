@@ -65,34 +65,54 @@ def owner_on(desk, cid):
     return None
 
 
-def test_two_desks_share_the_queue_live_and_a_revoked_pc_is_locked_out(tmp_path, launch):
-    hub = Store(tmp_path / "hub")
-    hub.cli("init")
-    add_staff(hub, DOCTOR[0], "admin", DOCTOR[1], DOCTOR[0])
-    add_staff(hub, CLERK[0], "clerk", CLERK[1], DOCTOR[0])
-    key = hub.partner()["api_key"]
-    server = Intake(hub)
-    dbus_addr, dbus_pid = own_dbus()
-    try:
-        code_a = hub.cli("device", "add", "--name", "受付PC", "--json", json_out=True)["code"]
-        code_b = hub.cli("device", "add", "--name", "看護師PC", "--json", json_out=True)["code"]
-        a = launch(desk_store(tmp_path / "a", server.url, code_a), staff=None, profile="a")
-        b = launch(desk_store(tmp_path / "b", server.url, code_b, dbus_addr), staff=None, profile="b")
-        # Connected: both start locked and offer the hub's staff.
-        for d in (a, b):
-            wait_until(d.locked, 15, what="the lock screen of a connected PC")
-            wait_until(lambda d=d: set(d.lock_names() or []) >= {DOCTOR[0], CLERK[0]}, 15, what="the hub's staff")
-        a.sign_in(*DOCTOR)
-        b.sign_in(*CLERK)
+class TwoDesks:
+    """A hub (`renkei serve` on SQLite) with 大野 (admin) and 田村 (clerk) and a partner, and two
+    apps enrolled on it unattended: A signed in as 大野, B as 田村 on its own D-Bus session.
+    Both start locked and offer the hub's staff (checked)."""
 
+    def __init__(self, tmp_path, launch):
+        self.hub = Store(tmp_path / "hub")
+        self.hub.cli("init")
+        add_staff(self.hub, DOCTOR[0], "admin", DOCTOR[1], DOCTOR[0])
+        add_staff(self.hub, CLERK[0], "clerk", CLERK[1], DOCTOR[0])
+        self.key = self.hub.partner()["api_key"]
+        self.server = Intake(self.hub)
+        self.dbus_addr, self.dbus_pid = own_dbus()
+        try:
+            code_a = self.hub.cli("device", "add", "--name", "受付PC", "--json", json_out=True)["code"]
+            code_b = self.hub.cli("device", "add", "--name", "看護師PC", "--json", json_out=True)["code"]
+            self.a = launch(desk_store(tmp_path / "a", self.server.url, code_a), staff=None, profile="a")
+            self.b = launch(desk_store(tmp_path / "b", self.server.url, code_b, self.dbus_addr), staff=None, profile="b")
+            for d in (self.a, self.b):
+                wait_until(d.locked, 15, what="the lock screen of a connected PC")
+                wait_until(lambda d=d: set(d.lock_names() or []) >= {DOCTOR[0], CLERK[0]}, 15, what="the hub's staff")
+            self.a.sign_in(*DOCTOR)
+            self.b.sign_in(*CLERK)
+        except BaseException:
+            self.close()
+            raise
+
+    def arrival(self, external_id, subject, body, category="info", **extra):
+        """A partner's consultation POSTed to the hub; both queues show it (live). Its id."""
+        st, out = self.server.post(self.key, {"external_id": external_id, "category": category, "subject": subject,
+                                              "body": body, "sender": {"name": "架空 連携"}, **extra})
+        assert st == 201, out
+        for d in (self.a, self.b):
+            wait_until(lambda d=d: out["id"] in d.row_ids(), 10, what=f"#{out['id']} in the queue")
+        return out["id"]
+
+    def close(self):
+        self.server.stop()
+        with contextlib.suppress(ProcessLookupError):
+            os.kill(self.dbus_pid, signal.SIGTERM)
+
+
+def test_two_desks_share_the_queue_live_and_a_revoked_pc_is_locked_out(tmp_path, launch):
+    desks = TwoDesks(tmp_path, launch)
+    hub, a, b, server, key, dbus_addr = desks.hub, desks.a, desks.b, desks.server, desks.key, desks.dbus_addr
+    try:
         # A partner's consultation arrives at the hub: both queues show it (live).
-        st, body = server.post(key, {"external_id": "hub-e2e-1", "category": "discharge",
-                                     "subject": "退院調整のご相談（架空）", "body": "来週退院予定の方について",
-                                     "sender": {"name": "架空 連携"}})
-        assert st == 201, body
-        cid = body["id"]
-        for d in (a, b):
-            wait_until(lambda d=d: cid in d.row_ids(), 10, what=f"#{cid} in the queue")
+        cid = desks.arrival("hub-e2e-1", "退院調整のご相談（架空）", "来週退院予定の方について", category="discharge")
 
         # B opens it (presence 閲覧中 on A's detail), A takes it from the detail view.
         open_detail(a, cid)
@@ -151,8 +171,7 @@ def test_two_desks_share_the_queue_live_and_a_revoked_pc_is_locked_out(tmp_path,
         assert cid in a.row_ids()
         a.screenshot("hub_offline_banner_a")
     finally:
-        server.stop()
-        os.kill(dbus_pid, signal.SIGTERM)
+        desks.close()
 
 
 def notes_at_hub(hub, cid, text):
@@ -164,36 +183,13 @@ def test_a_note_written_offline_reaches_the_hub_exactly_once_when_it_is_back(tmp
     """Issue 19, offline: the hub stops; B still shows the queue and the opened thread under the
     offline banner; a note written on B is kept (「未送信」); the hub comes back on the same
     address; the note arrives once — also after further send rounds — and A shows it."""
-    hub = Store(tmp_path / "hub")
-    hub.cli("init")
-    add_staff(hub, DOCTOR[0], "admin", DOCTOR[1], DOCTOR[0])
-    add_staff(hub, CLERK[0], "clerk", CLERK[1], DOCTOR[0])
-    key = hub.partner()["api_key"]
-    server = Intake(hub)
-    port = server.url.rsplit(":", 1)[1]
-    dbus_addr, dbus_pid = own_dbus()
+    desks = TwoDesks(tmp_path, launch)
+    hub, a, b = desks.hub, desks.a, desks.b
+    port = desks.server.url.rsplit(":", 1)[1]
     try:
-        code_a = hub.cli("device", "add", "--name", "受付PC", "--json", json_out=True)["code"]
-        code_b = hub.cli("device", "add", "--name", "看護師PC", "--json", json_out=True)["code"]
-        a = launch(desk_store(tmp_path / "a", server.url, code_a), staff=None, profile="a")
-        b = launch(desk_store(tmp_path / "b", server.url, code_b, dbus_addr), staff=None, profile="b")
-        for d in (a, b):
-            wait_until(d.locked, 15, what="the lock screen of a connected PC")
-            wait_until(lambda d=d: set(d.lock_names() or []) >= {DOCTOR[0], CLERK[0]}, 15, what="the hub's staff")
-        a.sign_in(*DOCTOR)
-        b.sign_in(*CLERK)
-        st, body = server.post(key, {"external_id": "hub-offline-1", "category": "info",
-                                     "subject": "情報共有（架空）: 訪問日程の変更", "body": "来週の訪問日を変更したいです",
-                                     "sender": {"name": "架空 看護"}})
-        assert st == 201, body
-        cid = body["id"]
-        st, body = server.post(key, {"external_id": "hub-offline-2", "category": "discharge",
-                                     "subject": "退院調整（架空）: 来週の退院", "body": "退院前カンファレンスの日程について",
-                                     "sender": {"name": "架空 連携"}})
-        assert st == 201, body
-        cid2 = body["id"]
-        for d in (a, b):
-            wait_until(lambda d=d: {cid, cid2} <= set(d.row_ids()), 10, what="both items in the queue")
+        cid = desks.arrival("hub-offline-1", "情報共有（架空）: 訪問日程の変更", "来週の訪問日を変更したいです")
+        cid2 = desks.arrival("hub-offline-2", "退院調整（架空）: 来週の退院", "退院前カンファレンスの日程について",
+                             category="discharge")
         open_detail(b, cid2)
         b.click("#back")
         b.one("#queue")
@@ -201,7 +197,7 @@ def test_a_note_written_offline_reaches_the_hub_exactly_once_when_it_is_back(tmp
 
         # The hub goes away. Meanwhile 大野 takes the second item at the hub itself (its CLI on
         # its store) — B does not know.
-        server.stop()
+        desks.server.stop()
         hub.cli("ack", cid2, "--by", DOCTOR[0])
         # B keeps the thread and writes a note: kept, marked 未送信.
         note = "オフライン中のメモ（架空）: 訪問日の件、折り返し済み"
@@ -225,7 +221,7 @@ def test_a_note_written_offline_reaches_the_hub_exactly_once_when_it_is_back(tmp
         wait_until(lambda: b.q("#consultation .offline-tag[data-offline='pending']"), 10, what="B's offline take marked")
 
         # The hub comes back on the same address: the note is sent once, B's mark goes away.
-        server = Intake(hub, listen=f"127.0.0.1:{port}")
+        desks.server = Intake(hub, listen=f"127.0.0.1:{port}")
         wait_until(lambda: notes_at_hub(hub, cid, note) == 1, 20, what="the note at the hub")
         time.sleep(3.5)  # two more send rounds: nothing is sent twice
         assert notes_at_hub(hub, cid, note) == 1
@@ -248,8 +244,7 @@ def test_a_note_written_offline_reaches_the_hub_exactly_once_when_it_is_back(tmp
         b.one("#queue")
         wait_until(lambda: not b.q("#queue .offline-tag") and not b.q("#offline-banner"), 10, what="B's marks and banner gone")
     finally:
-        server.stop()
-        os.kill(dbus_pid, signal.SIGTERM)
+        desks.close()
 
 
 def make_certs(d):
