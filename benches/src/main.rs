@@ -103,6 +103,15 @@ fn main() -> Result<()> {
     if wants(&a, "policy") {
         bench_policy(&a, &mut r)?;
     }
+    // For profiling the week alone (`--only policy-week`, e.g. under `perf record`).
+    if a.only
+        .as_ref()
+        .is_some_and(|o| o.iter().any(|x| x == "policy-week"))
+    {
+        for _ in 0..5 {
+            eprintln!("week (ms per day): {:.1?}", policy::week(1_000));
+        }
+    }
     // The hub part needs a PostgreSQL: only when asked for (scripts/bench.sh provides one).
     if a.only
         .as_ref()
@@ -492,6 +501,34 @@ fn bench_policy(a: &Args, r: &mut Report) -> Result<()> {
         );
         prev = Some(*p50);
     }
+    for (k, ms) in p.week_ms.iter().enumerate() {
+        r.row(
+            &format!(
+                "policy, a week of 1,000-consultation days in one run: day {}",
+                k + 1
+            ),
+            *ms,
+            "ms",
+            "events + ticks of that day (best of 3 weeks)",
+        );
+    }
+    r.ratio(
+        "policy_busy_day_p95_ms",
+        p.synthetic.p95_ms,
+        "<= 100 ms (scenario::run, the synthetic day of 1,000 consultations)",
+        Some(p.synthetic.p95_ms <= 100.0),
+    );
+    // Flat: the busiest of days 5–7 against day 2 — the first day that, like every later one,
+    // starts with the day before's backlog (day 1 starts empty). A policy whose cost grew with
+    // what it has seen would show it here; ±30 % is this machine's run-to-run noise.
+    let late = p.week_ms[4..].iter().cloned().fold(0.0, f64::max);
+    let week = late / p.week_ms[1].max(1e-9);
+    r.ratio(
+        "policy_week_late_vs_day2",
+        week,
+        "<= 1.3 (flat across a week in one run)",
+        Some(week <= 1.3),
+    );
     r.ratio("policy_events_per_sec", p.events_per_sec, "info", None);
     r.ratio(
         "scenario_busy_weekday_ms",

@@ -64,6 +64,81 @@ pub fn busy_day(threads: usize, seed: u64) -> Vec<(DateTime<Utc>, PolicyEvent)> 
     ev
 }
 
+/// Day `k` (0-based) of a busy week: the synthetic day of `threads` consultations moved `k`
+/// days on, with ids of its own — plus, at 10:00 that day, the clinic closing what the day
+/// before left open (taking what nobody took, resolving the rest), so the open backlog stays
+/// the size of about one day, as in a clinic that works its queue.
+pub fn week_day(threads: usize, k: i64) -> Vec<(DateTime<Utc>, PolicyEvent)> {
+    let shifted = |k: i64| -> Vec<(DateTime<Utc>, PolicyEvent)> {
+        let re = |id: &str| format!("d{k}-{id}");
+        busy_day(threads, 11 + k as u64)
+            .into_iter()
+            .map(|(at, e)| {
+                let e = match e {
+                    PolicyEvent::Arrive(mut a) => {
+                        a.id = re(&a.id);
+                        PolicyEvent::Arrive(a)
+                    }
+                    PolicyEvent::Read { id } => PolicyEvent::Read { id: re(&id) },
+                    PolicyEvent::Ack { id } => PolicyEvent::Ack { id: re(&id) },
+                    PolicyEvent::Resolve { id } => PolicyEvent::Resolve { id: re(&id) },
+                    other => other,
+                };
+                (at + Duration::days(k), e)
+            })
+            .collect()
+    };
+    let mut events = shifted(k);
+    if k > 0 {
+        let mut open: std::collections::BTreeMap<String, bool> = Default::default();
+        for (_, e) in shifted(k - 1) {
+            match e {
+                PolicyEvent::Arrive(a) => {
+                    open.entry(a.id).or_insert(false);
+                }
+                PolicyEvent::Ack { id } => {
+                    open.insert(id, true);
+                }
+                PolicyEvent::Resolve { id } => {
+                    open.remove(&id);
+                }
+                _ => {}
+            }
+        }
+        let at = gen::bench_now() + Duration::days(k); // 10:00 JST
+        for (id, acked) in open {
+            if !acked {
+                events.push((at, PolicyEvent::Ack { id: id.clone() }));
+            }
+            events.push((at, PolicyEvent::Resolve { id }));
+        }
+        events.sort_by_key(|e| e.0);
+    }
+    events
+}
+
+/// A week of busy days through ONE policy (as a desk left running): the time each day's
+/// events and ticks take, in ms. Flat = what the policy remembers does not pile up.
+pub fn week(threads: usize) -> Vec<f64> {
+    let mut p = NotificationPolicy::new(PolicySettings::default());
+    let mut per_day = Vec::new();
+    for k in 0..7 {
+        let events = week_day(threads, k);
+        let t = Instant::now();
+        for (at, e) in &events {
+            while let Some(w) = p.next_wakeup() {
+                if w >= *at {
+                    break;
+                }
+                p.tick(w);
+            }
+            p.handle(*at, e.clone());
+        }
+        per_day.push(t.elapsed().as_secs_f64() * 1000.0);
+    }
+    per_day
+}
+
 /// Feeds events through `handle`, calling `tick` at every wakeup the policy asks for before
 /// the next event. Returns (events handled, notifications).
 pub fn drive(events: &[(DateTime<Utc>, PolicyEvent)]) -> (usize, usize) {
@@ -136,6 +211,8 @@ pub struct PolicyFigures {
     /// `scenario::run` of synthetic days: (threads, events, p50 ms, p95 ms, output
     /// fingerprint).
     pub run_scaling: Vec<(usize, usize, f64, f64, u64)>,
+    /// A week of 1,000-consultation days through one policy: ms per day (best of 3 weeks).
+    pub week_ms: Vec<f64>,
 }
 
 /// A fingerprint of a run's output lines (same output, same fingerprint: optimisations of the
@@ -206,5 +283,10 @@ pub fn measure(repo: &Path) -> Result<PolicyFigures> {
         synthetic_events: out.summary.events,
         synthetic_notifications: out.summary.notifications,
         run_scaling,
+        week_ms: (0..3)
+            .map(|_| week(1_000))
+            .fold(vec![f64::MAX; 7], |best, w| {
+                best.iter().zip(&w).map(|(a, b)| a.min(*b)).collect()
+            }),
     })
 }

@@ -82,10 +82,16 @@ fn statutory_holiday(date: NaiveDate) -> Option<&'static str> {
     if name.is_some() {
         return name;
     }
-    if is(nth_weekday(y, 1, Weekday::Mon, 2)) {
+    // The rest are Mondays (Happy Monday) or the Olympic years' moves: most dates end here
+    // without a weekday-of-month computation (the calendar asks for every day it walks — this
+    // was a fifth of the notification policy's time, docs/benchmarks.md).
+    if date.weekday() != Weekday::Mon && !(2020..=2021).contains(&y) && (m, d) != (8, 11) {
+        return None;
+    }
+    if m == 1 && is(nth_weekday(y, 1, Weekday::Mon, 2)) {
         return Some("成人の日");
     }
-    if is(nth_weekday(y, 9, Weekday::Mon, 3)) {
+    if m == 9 && is(nth_weekday(y, 9, Weekday::Mon, 3)) {
         return Some("敬老の日");
     }
     // Tokyo Olympics moved 海の日, スポーツの日 and 山の日 in 2020 and 2021.
@@ -103,11 +109,11 @@ fn statutory_holiday(date: NaiveDate) -> Option<&'static str> {
             _ => None,
         },
         _ => {
-            if is(nth_weekday(y, 7, Weekday::Mon, 3)) {
+            if m == 7 && is(nth_weekday(y, 7, Weekday::Mon, 3)) {
                 Some("海の日")
             } else if (m, d) == (8, 11) {
                 Some("山の日")
-            } else if is(nth_weekday(y, 10, Weekday::Mon, 2)) {
+            } else if m == 10 && is(nth_weekday(y, 10, Weekday::Mon, 2)) {
                 Some("スポーツの日")
             } else {
                 None
