@@ -72,8 +72,17 @@ impl Default for ClinicCalendar {
     }
 }
 
+/// "HH:MM" (one or two digits each) → the time. By hand, not `parse_from_str`: the calendar
+/// parses its settings on every question, and a format-string parse was ~15 % of the
+/// notification policy's time (docs/benchmarks.md).
 fn parse_hm(s: &str) -> Option<NaiveTime> {
-    NaiveTime::parse_from_str(s.trim(), "%H:%M").ok()
+    let (h, m) = s.trim().split_once(':')?;
+    let num = |t: &str| {
+        (!t.is_empty() && t.len() <= 2 && t.bytes().all(|b| b.is_ascii_digit()))
+            .then(|| t.parse::<u32>().ok())
+            .flatten()
+    };
+    NaiveTime::from_hms_opt(num(h)?, num(m)?, 0)
 }
 
 fn parse_md(s: &str) -> Option<(u32, u32)> {
@@ -334,6 +343,18 @@ impl ClinicCalendar {
 
 #[cfg(test)]
 mod tests {
+
+    #[test]
+    fn hours_parse_as_hh_mm_and_nothing_else() {
+        let t = |h, m| NaiveTime::from_hms_opt(h, m, 0);
+        assert_eq!(parse_hm("09:00"), t(9, 0));
+        assert_eq!(parse_hm(" 9:30 "), t(9, 30));
+        assert_eq!(parse_hm("23:59"), t(23, 59));
+        for bad in ["24:00", "12:60", "+9:00", "09:00:00", "0900", "", ":", "9:", "ab:cd", "１０:００"] {
+            assert_eq!(parse_hm(bad), None, "{bad:?}");
+        }
+    }
+
     use super::*;
     use crate::clock::parse_rfc3339;
 
