@@ -262,9 +262,9 @@ def make_certs(d):
 class TlsHub:
     """`renkei serve --tls-cert --tls-key` on a free port."""
 
-    def __init__(self, store, certs):
+    def __init__(self, store, certs, listen="127.0.0.1:0"):
         self.proc = subprocess.Popen(
-            [str(CLI), "serve", "--listen", "127.0.0.1:0", "--tls-cert", str(certs / "server.pem"), "--tls-key", str(certs / "server.key")],
+            [str(CLI), "serve", "--listen", listen, "--tls-cert", str(certs / "server.pem"), "--tls-key", str(certs / "server.key")],
             env=store.env, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, start_new_session=True)
         line = self.proc.stdout.readline()
         port = line.strip().rsplit(":", 1)[1]
@@ -318,6 +318,20 @@ def test_settings_connects_to_a_https_hub_after_the_fingerprint_is_confirmed(tmp
         assert "接続中" in d.text("#hub-state")
         d.js("document.getElementById('hub-section').scrollIntoView({block: 'start'})")
         d.screenshot("hub_settings_connected")
+
+        # A wrong certificate at the hub's address (someone in between, or a renewal with a new
+        # key): the PC refuses it in the handshake — before its token or session is sent — and
+        # says so; it does not fall back to trusting it.
+        port = server.url.rsplit(":", 1)[1]
+        server.stop()
+        make_certs(tmp_path / "other")
+        server = TlsHub(hub, tmp_path / "other", listen=f"127.0.0.1:{port}")
+        d.click("#nav-queue")
+        wait_until(lambda: "証明書" in (d.text("#toast") or ""), 10, what="the changed certificate refused")
+        assert "確認済みのものと違います" in d.text("#toast")
+        d.screenshot("hub_certificate_changed")
+        creds = json.loads((pc.dir / "hub-device.json").read_text())
+        assert creds["fingerprint"] == fp, "the pin stays the confirmed certificate"
     finally:
         server.stop()
 
