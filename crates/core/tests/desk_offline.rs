@@ -345,3 +345,55 @@ fn the_outbox_keeps_order_keys_and_conflicts_until_dismissed() {
         [status.id, n2.id]
     );
 }
+
+#[test]
+fn offline_sign_in_works_only_for_who_signed_in_here_with_the_same_pin() {
+    let d = tempfile::tempdir().unwrap();
+    let key = StoreKey::random();
+    let c = clock();
+    let dir = || common::backends::sqlite_dir(d.path());
+    let mut desk = open(dir(), &key, c.clone());
+    let tamura = json!({"id": 2, "name": "田村", "role": "clerk"});
+    desk.hub_pin_keep(&tamura, "5678").unwrap();
+    // What is kept is a verifier, not the PIN.
+    let (kept, _) = desk
+        .hub_cache_get(&renkei_core::store::hub_local::pin_key("田村"))
+        .unwrap()
+        .unwrap();
+    assert!(!kept.contains("5678") && kept.contains("$argon2"), "{kept}");
+
+    // The app restarts while the hub is unreachable.
+    drop(desk);
+    let mut desk = open(dir(), &key, c.clone());
+    assert_eq!(desk.hub_pin_people().unwrap(), vec![tamura.clone()]);
+    assert_eq!(desk.hub_pin_check("田村", "5678").unwrap(), tamura);
+    // Someone who never signed in on this PC: refused, and told why.
+    let e = desk.hub_pin_check("大野", "1234").unwrap_err();
+    assert!(matches!(e, Error::Unauthorized(_)), "{e:?}");
+    assert!(e.to_string().contains("once the network"), "{e}");
+
+    // Wrong PINs: after OFFLINE_PIN_TRIES in a row even the right one waits for the hub.
+    let tries = renkei_core::desk::OFFLINE_PIN_TRIES;
+    for _ in 0..tries - 1 {
+        assert!(matches!(
+            desk.hub_pin_check("田村", "0000").unwrap_err(),
+            Error::Unauthorized(_)
+        ));
+    }
+    desk.hub_pin_check("田村", "5678").unwrap(); // the right one resets the count
+    for _ in 0..tries {
+        assert!(matches!(
+            desk.hub_pin_check("田村", "0000").unwrap_err(),
+            Error::Unauthorized(_)
+        ));
+    }
+    let e = desk.hub_pin_check("田村", "5678").unwrap_err();
+    assert!(matches!(e, Error::LockedOut(_)), "{e:?}");
+    // A sign-in at the hub keeps a fresh verifier (a changed PIN counts from then on).
+    desk.hub_pin_keep(&tamura, "2468").unwrap();
+    assert!(desk.hub_pin_check("田村", "5678").is_err());
+    assert_eq!(desk.hub_pin_check("田村", "2468").unwrap(), tamura);
+    // 切断 forgets them.
+    desk.hub_cache_clear().unwrap();
+    assert!(desk.hub_pin_people().unwrap().is_empty());
+}
