@@ -296,7 +296,9 @@ def test_after_a_restart_while_offline_who_signed_in_here_before_can_work(tmp_pa
 
         # The hub is back: the PC opens 田村's hub session itself and sends the note once.
         server = Intake(hub, listen=f"127.0.0.1:{port}")
+        t0 = time.monotonic()
         wait_until(lambda: notes_at_hub(hub, cid, note) == 1, 20, what="the note at the hub")
+        print(f"hub back → offline note at the hub: {(time.monotonic() - t0) * 1000:.0f} ms")
         time.sleep(3.5)
         assert notes_at_hub(hub, cid, note) == 1
         sent = next(m for m in hub.show(cid)["thread"] if m["body"] == note)
