@@ -29,7 +29,7 @@ unit:
 ## suite, the Desk store tests and the `renkei serve` process tests — not the whole workspace twice.
 unit-pg: test-deps
 	RENKEI_TEST_REQUIRE_PG=1 ./scripts/with-postgres.sh $(CARGO) test -p renkei-core -p renkei-cli \
-	  --test store_conformance --test desk_store --test desk_hub --test serve --test hub \
+	  --test store_conformance --test desk_store --test desk_hub --test desk_offline --test serve --test hub \
 	  --test desk_api --test desk_live --test receipt
 
 ## Everything CI runs.

@@ -271,7 +271,7 @@ pub fn send_waiting(state: &DeskState) -> bool {
     let Some(me) = state.signed_in() else {
         return false;
     };
-    if client.session().is_none() {
+    if client.session().is_none() && !open_session(state, &me.name) {
         return false;
     }
     let mut changed = false;
@@ -305,6 +305,38 @@ pub fn send_waiting(state: &DeskState) -> bool {
         }
     }
     changed
+}
+
+/// Signed in while the hub was unreachable: opens the hub session with the PIN kept in memory
+/// once the hub answers. The hub refuses it (the PIN was changed, the profile deactivated
+/// meanwhile) → the app locks: that person signs in again against the hub.
+pub fn open_session(state: &DeskState, name: &str) -> bool {
+    // One opener at a time (the sender thread and a command may both try): the second sees
+    // the session the first opened.
+    static OPENING: std::sync::Mutex<()> = std::sync::Mutex::new(());
+    let _one = OPENING.lock().unwrap_or_else(|p| p.into_inner());
+    if state.hub_client().is_some_and(|c| c.session().is_some()) {
+        return true;
+    }
+    let Some(pin) = state.take_hub_pin() else {
+        return false;
+    };
+    match state.hub().call(|c| c.sign_in(name, &pin)) {
+        Ok(s) => {
+            state.hub().session_changed();
+            let _ = state.internal(|d| Ok(d.hub_pin_keep(&s.staff, &pin)?));
+            true
+        }
+        Err(e) if is_offline(&e) => {
+            state.keep_hub_pin(pin);
+            false
+        }
+        Err(e) => {
+            tracing::info!("the hub refused the offline sign-in: {}", e.code);
+            let _ = state.lock();
+            false
+        }
+    }
 }
 
 /// The hub's refusal in the words the thread shows (Japanese first; the hub's own message kept

@@ -22,6 +22,10 @@ struct Session {
     /// ([`DeskState::declare`]).
     declared: Option<String>,
     last_activity: Instant,
+    /// Connected PC, signed in while the hub was unreachable (checked against the kept
+    /// verifier): the PIN, in memory only, to open this person's hub session once the hub
+    /// answers ([`crate::offline::send_waiting`]). Dropped at lock and once used.
+    hub_pin: Option<String>,
 }
 
 /// Shared by commands, the store watcher and the drop handler.
@@ -77,6 +81,7 @@ impl DeskState {
                 staff: None,
                 declared: None,
                 last_activity: Instant::now(),
+                hub_pin: None,
             }),
         }
     }
@@ -103,8 +108,13 @@ impl DeskState {
         &self,
         f: impl FnOnce(&HubClient) -> renkei_hubclient::Result<T>,
     ) -> CmdResult<T> {
-        if self.session()?.staff.is_none() {
+        let me = self.session()?.staff.as_ref().map(|s| s.name.clone());
+        let Some(me) = me else {
             return Err(locked_error());
+        };
+        // Signed in while the hub was unreachable: open the hub session first.
+        if self.hub.client().is_some_and(|c| c.session().is_none()) {
+            crate::offline::open_session(self, &me);
         }
         let r = self.hub.call(f);
         if let Err(e) = &r {
@@ -178,11 +188,31 @@ impl DeskState {
     /// The sign-in list: the hub's staff when connected, else the local profiles.
     pub fn sign_in_list(&self) -> CmdResult<Vec<Staff>> {
         if self.hub.is_connected() {
-            let v = self.hub.call(|c| c.staff())?;
-            let list = v.as_array().cloned().unwrap_or_default();
+            let list = match self.hub.call(|c| c.staff()) {
+                Ok(v) => v.as_array().cloned().unwrap_or_default(),
+                // Unreachable: who signed in on this PC before can sign in offline.
+                Err(e) if crate::offline::is_offline(&e) => {
+                    self.internal(|d| Ok(d.hub_pin_people()?))?
+                }
+                Err(e) => return Err(e),
+            };
             return Ok(list.iter().filter_map(staff_of).collect());
         }
         self.internal(|d| Ok(d.staff()?.into_iter().filter(|s| s.active).collect()))
+    }
+
+    /// The PIN of an offline sign-in, taken (used once) to open the hub session.
+    pub fn take_hub_pin(&self) -> Option<String> {
+        self.session().ok().and_then(|mut s| s.hub_pin.take())
+    }
+
+    /// Puts back the PIN of an offline sign-in (the hub did not answer yet).
+    pub fn keep_hub_pin(&self, pin: String) {
+        if let Ok(mut s) = self.session() {
+            if s.staff.is_some() {
+                s.hub_pin = Some(pin);
+            }
+        }
     }
 
     /// Whether the app is locked now.
@@ -245,13 +275,35 @@ impl DeskState {
 
     /// Checks the PIN in the core (audited, lock-out after wrong PINs) — on the hub when this
     /// PC is connected, which opens the hub session every later request carries — and unlocks.
+    ///
+    /// Connected and the hub unreachable: the PIN is checked against the verifier kept at this
+    /// person's last sign-in at the hub on this PC (docs/operations.md); the hub session is
+    /// opened when the hub answers again.
     pub fn sign_in(&self, name: &str, pin: &str) -> CmdResult<Staff> {
+        let mut hub_pin = None;
         let staff = if self.hub.is_connected() {
-            let s = self.hub.call(|c| c.sign_in(name, pin))?;
-            self.hub.session_changed();
-            staff_of(&s.staff).ok_or_else(|| {
-                CommandError::new("hub_protocol", "the hub answered a sign-in without a name")
-            })?
+            match self.hub.call(|c| c.sign_in(name, pin)) {
+                Ok(s) => {
+                    self.hub.session_changed();
+                    if let Err(e) = self.internal(|d| Ok(d.hub_pin_keep(&s.staff, pin)?)) {
+                        tracing::warn!("the offline sign-in could not be kept: {}", e.code);
+                    }
+                    staff_of(&s.staff).ok_or_else(|| {
+                        CommandError::new(
+                            "hub_protocol",
+                            "the hub answered a sign-in without a name",
+                        )
+                    })?
+                }
+                Err(e) if crate::offline::is_offline(&e) => {
+                    let v = self.internal(|d| Ok(d.hub_pin_check(name, pin)?))?;
+                    hub_pin = Some(pin.to_string());
+                    staff_of(&v).ok_or_else(|| {
+                        CommandError::new("integrity", "the kept sign-in has no name")
+                    })?
+                }
+                Err(e) => return Err(e),
+            }
         } else {
             self.internal(|d| Ok(d.sign_in(name, pin)?))?
         };
@@ -259,6 +311,7 @@ impl DeskState {
             let mut s = self.session()?;
             s.staff = Some(staff.clone());
             s.last_activity = Instant::now();
+            s.hub_pin = hub_pin;
         }
         self.emit_lock(false);
         Ok(staff)
@@ -267,7 +320,11 @@ impl DeskState {
     /// Locks now (🔒, Ctrl+L, idle). Returns whether the app is locked (not when no profile
     /// has a PIN: there is nobody to unlock as).
     pub fn lock(&self) -> CmdResult<bool> {
-        self.session()?.staff = None;
+        {
+            let mut s = self.session()?;
+            s.staff = None;
+            s.hub_pin = None;
+        }
         if let Some(c) = self.hub.client() {
             if c.session().is_some() {
                 let _ = c.sign_out();

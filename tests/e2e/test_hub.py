@@ -247,6 +247,67 @@ def test_a_note_written_offline_reaches_the_hub_exactly_once_when_it_is_back(tmp
         desks.close()
 
 
+def test_after_a_restart_while_offline_who_signed_in_here_before_can_work(tmp_path, launch):
+    """Issue 19, offline: the app restarts while the hub is stopped. Only staff who signed in on
+    this PC before are offered (their PIN checked against the verifier kept at that sign-in);
+    the kept queue and thread are shown; a note waits as 未送信; the hub back → the PC opens the
+    hub session with the PIN kept in memory and the note arrives once, by that person."""
+    hub = Store(tmp_path / "hub")
+    hub.cli("init")
+    add_staff(hub, DOCTOR[0], "admin", DOCTOR[1], DOCTOR[0])
+    add_staff(hub, CLERK[0], "clerk", CLERK[1], DOCTOR[0])
+    key = hub.partner()["api_key"]
+    server = Intake(hub)
+    port = server.url.rsplit(":", 1)[1]
+    try:
+        code = hub.cli("device", "add", "--name", "看護師PC", "--json", json_out=True)["code"]
+        store = desk_store(tmp_path / "b", server.url, code)
+        b = launch(store, staff=None, profile="b")
+        wait_until(b.locked, 15, what="the lock screen of a connected PC")
+        wait_until(lambda: set(b.lock_names() or []) >= {DOCTOR[0], CLERK[0]}, 15, what="the hub's staff")
+        b.sign_in(*CLERK)
+        st, body = server.post(key, {"external_id": "hub-restart-1", "category": "info",
+                                     "subject": "情報共有（架空）: 服薬の変更", "body": "来週から服薬が変わります",
+                                     "sender": {"name": "架空 薬局"}})
+        assert st == 201, body
+        cid = body["id"]
+        wait_until(lambda: cid in b.row_ids(), 10, what="the item on B")
+        open_detail(b, cid)
+        b.stop()
+
+        # The hub goes away; the app starts again on the same PC.
+        server.stop()
+        b = launch(store, staff=None, profile="b")
+        wait_until(b.locked, 20, what="the lock screen")
+        wait_until(lambda: (b.lock_names() or []) == [CLERK[0]], 20, what="only 田村, who signed in here")
+        b.screenshot("hub_offline_restart_lock_b")
+        b.sign_in(*CLERK)
+        wait_until(lambda: cid in b.row_ids(), 10, what="the kept queue")
+        assert "オフライン" in (b.text("#offline-banner") or "")
+        open_detail(b, cid)
+        assert any("来週から服薬が変わります" in m.text for m in b.q("#thread .msg")), "the kept thread"
+        note = "再起動後のメモ（架空）: 薬局に確認済み"
+        b.click("#composer-kind button[data-kind='note']")
+        b.fresh("#composer-body", lambda e: e.send_keys(note))
+        b.click("#composer-save")
+        wait_until(lambda: b.q("#thread .msg[data-kind='note'] .offline-tag[data-offline='pending']"), 10, what="the note marked 未送信")
+        b.screenshot("hub_offline_restart_note_b")
+        assert notes_at_hub(hub, cid, note) == 0
+
+        # The hub is back: the PC opens 田村's hub session itself and sends the note once.
+        server = Intake(hub, listen=f"127.0.0.1:{port}")
+        t0 = time.monotonic()
+        wait_until(lambda: notes_at_hub(hub, cid, note) == 1, 20, what="the note at the hub")
+        print(f"hub back → offline note at the hub: {(time.monotonic() - t0) * 1000:.0f} ms")
+        time.sleep(3.5)
+        assert notes_at_hub(hub, cid, note) == 1
+        sent = next(m for m in hub.show(cid)["thread"] if m["body"] == note)
+        assert sent["author"] == CLERK[0]
+        wait_until(lambda: not b.q("#thread .offline-tag") and not b.q("#offline-banner"), 15, what="B's marks and banner gone")
+    finally:
+        server.stop()
+
+
 def make_certs(d):
     """A throw-away CA and a certificate for localhost / 127.0.0.1 (as crates/cli/tests/common/tls.rs)."""
     d.mkdir(parents=True, exist_ok=True)

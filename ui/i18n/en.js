@@ -165,6 +165,7 @@ export default {
   lock: {
     title: "Locked", lead: "Choose your name and enter your PIN.", who: "Who are you?", pin: "PIN", ok: "Unlock",
     wrong: "Wrong name or PIN. Try again.", lockedOut: "Too many wrong PINs: this name is locked for {n} minute(s). Wait, or ask an administrator to reset the PIN.",
+    offlineNotHere: "The hub cannot be reached: only people who signed in on this PC before can sign in now. Sign in once the network is back.", offlineLocked: "Too many wrong PINs while the hub cannot be reached. Sign in once the hub answers again.",
     noPin: "No PIN is set for this name. Ask an administrator.", disabled: "This profile has been deactivated. Ask an administrator.",
     failed: "Could not unlock.", chooseName: "Choose your name.", enterPin: "Enter your PIN.",
     now: "Lock the screen (Ctrl+L)", notAvailable: "No staff profile has a PIN, so the app cannot lock (Settings → Staff).",

@@ -12,6 +12,9 @@ const HUB_CODES = new Set(["device_revoked", "hub_unreachable", "hub_certificate
 
 /** The Japanese sentence for a failed sign-in. */
 export function signInError(e) {
+  // A connected PC while the hub is unreachable (docs/operations.md: offline sign-in).
+  if (e?.code === "locked_out" && /hub is unreachable/.test(e.message || "")) return t("lock.offlineLocked");
+  if (e?.code === "unauthorized" && /hub was reachable/.test(e.message || "")) return t("lock.offlineNotHere");
   if (e?.code === "locked_out") {
     const m = /(\d+)/.exec(e.message || "");
     return t("lock.lockedOut", { n: m ? m[1] : "5" });

@@ -338,3 +338,73 @@ fn the_credential_is_kept_private_when_there_is_no_keyring() {
     credential::delete(tmp.path()).unwrap();
     assert_eq!(credential::load(tmp.path()).unwrap(), None);
 }
+
+/// Issue 19, offline: what the desk's outbox sends (`send_keyed`) reaches the hub once — sent
+/// again after a lost answer, refused while the hub is down, sent again to the restarted hub on
+/// the same address — attributed to the session; a take that lost meanwhile is refused each
+/// time with the owner's name (the desk shows it as a conflict).
+#[test]
+fn an_outbox_note_is_applied_once_across_lost_answers_and_a_hub_restart() {
+    let rig = HubRig::new();
+    let hub = rig.serve("hub1");
+    let addr = hub.addr.clone();
+    let url = HubUrl::parse(&format!("http://{addr}")).unwrap();
+    let mut b = HubClient::new(url, None).unwrap();
+    b.enroll(&rig.device_code("看護師PC"), None).unwrap();
+    b.sign_in(CLERK.0, CLERK.1).unwrap();
+    let id = rig.arrival(&addr, "hc-offline-1");
+    let version = b.show(id, false).unwrap()["version"].as_i64().unwrap();
+    let text = "オフライン中のメモ（架空）";
+    let notes = |b: &HubClient| {
+        b.show(id, false).unwrap()["thread"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .filter(|m| m["kind"] == "note" && m["body"] == text)
+            .count()
+    };
+    let note = serde_json::json!({"body": text});
+
+    let first = b.send_keyed("note", id, &note, "desk-n1").unwrap();
+    assert_eq!(first["author"], CLERK.0, "{first}");
+    // The answer was lost: the desk sends it again.
+    let again = b.send_keyed("note", id, &note, "desk-n1").unwrap();
+    assert_eq!(again["replayed"], true, "{again}");
+    assert_eq!(notes(&b), 1);
+
+    // Meanwhile 大野 takes it at the hub (its CLI) and the hub stops.
+    rig.cli(&["ack", &id.to_string(), "--by", DOCTOR.0]);
+    drop(hub);
+    match b.send_keyed("note", id, &note, "desk-n1") {
+        Err(e @ HubError::Unreachable { .. }) => assert_eq!(e.code(), "hub_unreachable"),
+        other => panic!("{other:?}"),
+    }
+    let _hub = start_args(
+        &rig.data,
+        &rig.key,
+        rig.tmp.path().join("hub2.log"),
+        &[],
+        &["--listen", &addr],
+    );
+    let again = b.send_keyed("note", id, &note, "desk-n1").unwrap();
+    assert_eq!(again["replayed"], true, "{again}");
+    assert_eq!(notes(&b), 1);
+    // B's take from before (the version it saw): refused with 大野's name, each time.
+    for _ in 0..2 {
+        match b.send_keyed(
+            "take",
+            id,
+            &serde_json::json!({"version": version}),
+            "desk-t1",
+        ) {
+            Err(e @ HubError::Api { status: 409, .. }) => {
+                assert_eq!(e.code(), "taken");
+                if let HubError::Api { owner, .. } = &e {
+                    assert_eq!(owner.as_deref(), Some(DOCTOR.0));
+                }
+            }
+            other => panic!("{other:?}"),
+        }
+    }
+    assert_eq!(b.show(id, false).unwrap()["owner"], DOCTOR.0);
+}

@@ -9,8 +9,14 @@
 use super::Desk;
 use crate::error::{Error, Result};
 use crate::store::hub_local::{self, OutboxItem};
+use crate::store::staff::{pin_matches, pin_verifier};
 use chrono::{DateTime, Utc};
 use rand::RngCore;
+use serde_json::{json, Value};
+
+/// Wrong PINs accepted at the offline sign-in of one person before it is refused until the hub
+/// answers again (the hub's own lock-out cannot be asked then).
+pub const OFFLINE_PIN_TRIES: i64 = 5;
 
 /// The actions that may wait in the outbox.
 pub const OUTBOX_ACTIONS: [&str; 3] = ["take", "status", "note"];
@@ -97,5 +103,62 @@ impl Desk {
                 "no unresolved offline action {id}: it was already sent or closed"
             )))
         }
+    }
+
+    /// After a sign-in the hub accepted: keeps an argon2 verifier of `pin` (never the PIN)
+    /// with the hub's profile `staff` (`{id, name, role}`), so this person can sign in on
+    /// this PC while the hub is unreachable (docs/operations.md). Replaces an older one.
+    pub fn hub_pin_keep(&mut self, staff: &Value, pin: &str) -> Result<()> {
+        let name = staff
+            .get("name")
+            .and_then(Value::as_str)
+            .ok_or_else(|| Error::invalid("staff", "the hub's profile has no name"))?;
+        let body = json!({"staff": staff, "verifier": pin_verifier(pin)?, "wrong": 0});
+        self.hub_cache_put(&hub_local::pin_key(name), &body.to_string())
+    }
+
+    /// The profiles that can sign in on this PC while the hub is unreachable, by name.
+    pub fn hub_pin_people(&mut self) -> Result<Vec<Value>> {
+        let bodies = self
+            .store
+            .read(|db| hub_local::cache_prefixed(db, "pin:"))?;
+        Ok(bodies
+            .iter()
+            .filter_map(|b| serde_json::from_str::<Value>(b).ok())
+            .filter_map(|v| v.get("staff").cloned())
+            .collect())
+    }
+
+    /// The offline sign-in: checks `pin` against the verifier kept at `name`'s last sign-in at
+    /// the hub; answers the hub's profile. After [`OFFLINE_PIN_TRIES`] wrong PINs in a row it
+    /// is refused until a sign-in at the hub (which keeps a fresh verifier).
+    pub fn hub_pin_check(&mut self, name: &str, pin: &str) -> Result<Value> {
+        let key = hub_local::pin_key(name);
+        let Some((body, _)) = self.hub_cache_get(&key)? else {
+            return Err(Error::Unauthorized(format!(
+                "{name} has not signed in on this PC while the hub was reachable, so the PIN \
+                 cannot be checked now; sign in once the network to the hub is back"
+            )));
+        };
+        let mut v: Value = serde_json::from_str(&body).map_err(|e| {
+            Error::Integrity(format!("the kept sign-in of {name} is unreadable: {e}"))
+        })?;
+        let wrong = v.get("wrong").and_then(Value::as_i64).unwrap_or(0);
+        if wrong >= OFFLINE_PIN_TRIES {
+            return Err(Error::LockedOut(
+                "too many wrong PINs while the hub is unreachable: sign in once the hub answers again"
+                    .into(),
+            ));
+        }
+        let verifier = v.get("verifier").and_then(Value::as_str).unwrap_or("");
+        let ok = pin_matches(verifier, pin);
+        v["wrong"] = json!(if ok { 0 } else { wrong + 1 });
+        self.hub_cache_put(&key, &v.to_string())?;
+        if !ok {
+            return Err(Error::Unauthorized(
+                "the name or PIN is wrong; try again".into(),
+            ));
+        }
+        Ok(v["staff"].clone())
     }
 }

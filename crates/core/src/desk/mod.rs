@@ -40,6 +40,7 @@ pub use consultation::sort_rows;
 pub use documents::{safe_file_name, Document, ImportOutcome};
 pub use dropped::DropOutcome;
 pub use hub::{DeskSession, Keyed, SessionProblem};
+pub use hub_local::{OFFLINE_PIN_TRIES, OUTBOX_ACTIONS};
 pub use intake::BatchItem;
 pub use mail::MailOutcome;
 pub use maintenance::{BackupStatus, CheckReport};

@@ -37,6 +37,20 @@ pub fn cache_get(db: &dyn Db, key: &str) -> Result<Option<(String, DateTime<Utc>
     )
 }
 
+/// The cache key of the offline sign-in verifier of staff member `name`.
+pub fn pin_key(name: &str) -> String {
+    format!("pin:{name}")
+}
+
+/// Every kept body whose key starts with `prefix`, by key.
+pub fn cache_prefixed(db: &dyn Db, prefix: &str) -> Result<Vec<String>> {
+    db.query_map(
+        "SELECT body FROM hub_cache WHERE substr(key, 1, length(?1)) = ?1 ORDER BY key",
+        args![prefix],
+        |r| r.get(0),
+    )
+}
+
 /// Forgets everything read from a hub (disconnecting from it).
 pub fn cache_clear(db: &dyn Db) -> Result<()> {
     db.execute("DELETE FROM hub_cache", args![])?;

@@ -83,6 +83,22 @@ pub struct Staff {
     pub has_pin: bool,
 }
 
+/// Whether `pin` matches the argon2 PHC string `hash` (an unreadable hash matches nothing).
+pub fn pin_matches(hash: &str, pin: &str) -> bool {
+    PasswordHash::new(hash)
+        .map(|h| {
+            Argon2::default()
+                .verify_password(pin.as_bytes(), &h)
+                .is_ok()
+        })
+        .unwrap_or(false)
+}
+
+/// An argon2 verifier (PHC string, fresh salt) of `pin`.
+pub fn pin_verifier(pin: &str) -> Result<String> {
+    hash_pin(pin)
+}
+
 fn hash_pin(pin: &str) -> Result<String> {
     let salt = SaltString::generate(&mut OsRng);
     Argon2::default()
@@ -255,14 +271,7 @@ pub fn verify(db: &dyn Db, name: &str, pin: &str, now: DateTime<Utc>) -> Result<
             "no PIN set for this profile; ask an administrator".into(),
         ));
     };
-    let ok = PasswordHash::new(&hash)
-        .map(|h| {
-            Argon2::default()
-                .verify_password(pin.as_bytes(), &h)
-                .is_ok()
-        })
-        .unwrap_or(false);
-    if ok {
+    if pin_matches(&hash, pin) {
         db.execute(
             "UPDATE staff SET failed_attempts = 0, locked_until = NULL WHERE id = ?1",
             args![id],
