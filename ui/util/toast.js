@@ -6,6 +6,11 @@ import { t } from "../i18n/index.js";
 export function toast(text, { kind = "info", detail = "", code = "", ms = 6000 } = {}) {
   const box = document.getElementById("toast");
   const el = h("div", { class: `toast toast--${kind}`, dataset: { code: code || null, kind } }, text, detail ? h("small", {}, detail) : null);
+  // The same message again while it is still shown (two actions kept offline, a burst of the
+  // same refusal): one toast, shown for the full time again — not a stack of copies.
+  for (const old of [...box.children]) {
+    if (old.textContent === el.textContent && old.dataset.kind === kind) old.remove();
+  }
   box.append(el);
   setTimeout(() => el.remove(), kind === "error" ? ms + 4000 : ms);
   return el;
