@@ -112,11 +112,9 @@ fn main() -> Result<()> {
             eprintln!("week (ms per day): {:.1?}", policy::week(1_000));
         }
     }
-    // The hub part needs a PostgreSQL: only when asked for (scripts/bench.sh provides one).
-    if a.only
-        .as_ref()
-        .is_some_and(|o| o.iter().any(|x| x == "hub"))
-    {
+    // The hub part needs a PostgreSQL: only when asked for (`--hub` or `--only hub`;
+    // scripts/bench.sh provides the cluster and passes `--hub` in a full run).
+    if a.hub || a.only.as_ref().is_some_and(|o| o.iter().any(|x| x == "hub")) {
         bench_hub(&a, &mut r)?;
     }
     if let Some(d) = &a.desktop {
