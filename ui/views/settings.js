@@ -84,6 +84,9 @@ export async function mountSettings(container, acts) {
   replace(container, h("section", { class: "page", id: "view-settings" }, h("h1", {}, t("settings.title")), form, hub, h("hr"), staffBox, editor));
   try {
     const [s, a, holidays, staff] = await Promise.all([api.settings(), api.appInfo(), api.holidays(6), api.staffAll()]);
+    // Connected to a hub (issue 19): the clinic's settings and staff are the hub's — shown
+    // read-only here; the data folder, store key and backup below are this PC's own.
+    const hubManaged = !!a.hub_connected;
     replace(info,
       h("dt", {}, t("settings.clinic")), h("dd", {}, s.clinic_name),
       h("dt", {}, t("settings.hours")), h("dd", {}, `${s.calendar.open}–${s.calendar.close}`),
@@ -93,9 +96,6 @@ export async function mountSettings(container, acts) {
       h("dt", {}, t("settings.latestBackup")), backupInfo(a.backup),
       h("dt", {}, t("settings.version")), h("dd", {}, a.version),
       hubManaged ? h("dd", { class: "hint", id: "settings-local-note" }, t("settings.localOnly")) : null);
-    // Connected to a hub (issue 19): the clinic's settings and staff are the hub's — shown
-    // read-only here; the data folder, store key and backup below are this PC's own.
-    const hubManaged = !!a.hub_connected;
     const mayAdmin = mayAdminister() && !hubManaged;
     const err = h("p", { id: "settings-error", class: "settings__error", role: "alert" });
     const saveAll = h("button", { class: "btn btn--primary", id: "settings-save", type: "submit", disabled: !mayAdmin }, t("settings.saveClinic"));
