@@ -419,6 +419,13 @@ def test_urgency_owner_and_a_hub_document_reach_the_other_pc_and_settings_are_th
         assert b.text("#clinic-info"), "the clinic's name and hours are shown"
         assert "ローカル" in (b.text("#settings-local-note") or "")
         b.one("#staff-hub-managed")
+        # Even the administrator (大野 on A) cannot save them from a desk.
+        a.click("#nav-settings")
+        assert wait_until(lambda: a.q("#settings-hub-managed"), 10, soft=True), a.toasts()
+        assert a.js("return document.getElementById('settings-save').disabled") is True
+        assert a.js("return document.querySelector('#settings fieldset.settings__body').disabled") is True
+        assert not a.q("#settings-readonly"), "the admin sees the hub note, not the role note"
+        b.js("document.getElementById('settings-local-note').scrollIntoView({block: 'start'})")
         b.screenshot("hub_settings_read_only_b")
     finally:
         desks.close()

@@ -96,7 +96,7 @@ export default {
     empty: "No entries.", cols: { at: "When", actor: "Actor", action: "Action", target: "Target", detail: "Detail" },
   },
   settings: {
-    hubManaged: "Settings are managed by the hub: read-only on this PC (an administrator changes them on the hub).", localOnly: "The data folder, store key and backup are this PC's local store, not the hub's data.",
+    localLabel: "This PC's store", hubManaged: "Settings are managed by the hub: read-only on this PC (an administrator changes them on the hub).", localOnly: "The data folder, store key and backup are this PC's local store, not the hub's data.",
     title: "Settings", staff: "My name (user of this PC)", staffHint: "Used for the audit trail.",
     displaySize: "Display size", displaySizeHint: "A setting of this PC only. Choose 110 % or 125 % when text looks small; Ctrl + / − work too.",
     autostart: "Start Renkei Desk with this PC (waits in the tray and notifies)", autostartHint: "A setting of this PC and user only. Recommended on the reception PC.",

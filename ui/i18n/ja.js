@@ -96,7 +96,7 @@ export default {
     empty: "記録はありません。", cols: { at: "日時", actor: "操作者", action: "操作", target: "対象", detail: "内容" },
   },
   settings: {
-    hubManaged: "設定はハブで管理されています。この PC では表示のみです（変更は管理者がハブ側で行います）。", localOnly: "データの保存先・保存キー・バックアップはこの PC のローカル保存分です（ハブのデータではありません）。",
+    localLabel: "この PC の保存分", hubManaged: "設定はハブで管理されています。この PC では表示のみです（変更は管理者がハブ側で行います）。", localOnly: "データの保存先・保存キー・バックアップはこの PC のローカル保存分です（ハブのデータではありません）。",
     title: "設定", staff: "自分の名前（この端末の担当者）", staffHint: "操作の記録に使います。",
     displaySize: "表示の大きさ", displaySizeHint: "この PC だけの設定です。文字や画面が小さいときは 110 % か 125 % に。Ctrl と + / − でも変えられます。",
     autostart: "PC の起動時に Renkei Desk を開く（トレイで待機し、相談が来たら通知します）", autostartHint: "この PC とこのユーザーだけの設定です。受付の PC では オン をおすすめします。",

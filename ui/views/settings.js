@@ -95,6 +95,7 @@ export async function mountSettings(container, acts) {
       h("dt", {}, t("settings.selfCheck")), selfCheckInfo(a.self_check),
       h("dt", {}, t("settings.latestBackup")), backupInfo(a.backup),
       h("dt", {}, t("settings.version")), h("dd", {}, a.version),
+      hubManaged ? h("dt", {}, t("settings.localLabel")) : null,
       hubManaged ? h("dd", { class: "hint", id: "settings-local-note" }, t("settings.localOnly")) : null);
     const mayAdmin = mayAdminister() && !hubManaged;
     const err = h("p", { id: "settings-error", class: "settings__error", role: "alert" });
