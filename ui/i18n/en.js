@@ -206,6 +206,8 @@ export default {
   errors: {
     needName: "Set your name first (staff, top right).",
     taken: "{owner} is handling this already. The queue was refreshed.",
+    hub_managed: "Settings and staff are managed by the hub and cannot be changed on this PC; an administrator changes them on the hub.",
+    hub_bad_answer: "The hub's answer could not be read; update the app and the hub to the same version.",
     hub_unreachable: "Cannot reach the hub. Check the network and the hub.",
     hub_certificate_changed: "The hub's certificate is not the one confirmed. Connection stopped; ask the administrator.",
     device_revoked: "This PC's hub access was revoked. Ask the administrator for a new code.",
