@@ -347,6 +347,11 @@ fn follow(app: AppHandle) {
                 Ok(HubEvent::Change { seq, data }) => {
                     hub.last_seq.fetch_max(seq, Ordering::SeqCst);
                     hub.online.store(true, Ordering::SeqCst);
+                    if is_read_only(data["kind"].as_str()) {
+                        // A read (someone opened a document): nothing shown changed — a repaint
+                        // would only drop the preview the reader just opened.
+                        continue;
+                    }
                     let _ = app.emit(QUEUE_CHANGED, ());
                     hub.changed.store(true, Ordering::SeqCst);
                     state.wake();
@@ -384,5 +389,20 @@ fn presence(app: AppHandle) {
                 let _ = c.presence(id, "viewing");
             }
         }
+    }
+}
+
+/// Audit kinds that record a read (`attachment.read`, …): they change nothing a desk shows.
+fn is_read_only(kind: Option<&str>) -> bool {
+    kind.is_some_and(|k| k.ends_with(".read"))
+}
+
+#[cfg(test)]
+mod read_kinds {
+    #[test]
+    fn reads_are_not_changes() {
+        assert!(super::is_read_only(Some("attachment.read")));
+        assert!(!super::is_read_only(Some("consultation.assign")));
+        assert!(!super::is_read_only(None));
     }
 }

@@ -16,6 +16,7 @@ import signal
 import ssl
 import subprocess
 import time
+import urllib.parse
 import urllib.request
 
 from selenium.webdriver.common.action_chains import ActionChains
@@ -407,3 +408,99 @@ def post_tls(url, api_key, ca):
     opener = urllib.request.build_opener(urllib.request.ProxyHandler({}), urllib.request.HTTPSHandler(context=ctx))
     with opener.open(req, timeout=10) as r:
         return r.status, json.loads(r.read())
+
+
+def post_attachment(server, api_key, cid, name, data, media_type="application/pdf"):
+    """A partner attaches a document to consultation `cid` at the hub (raw body). The reply."""
+    req = urllib.request.Request(
+        f"{server.url}/v1/consultations/{cid}/attachments", data=data, method="POST",
+        headers={"Authorization": f"Bearer {api_key}", "Content-Type": media_type,
+                 "X-Filename": urllib.parse.quote(name)},
+    )
+    opener = urllib.request.build_opener(urllib.request.ProxyHandler({}))
+    with opener.open(req, timeout=10) as r:
+        return r.status, json.loads(r.read())
+
+
+def test_urgency_owner_and_a_hub_document_reach_the_other_pc_and_settings_are_the_hubs(tmp_path, launch):
+    """A changes the urgency and assigns an owner → B shows both within 1 s; a PDF a partner
+    attached at the hub previews on B (the bytes come through `/v1/desk/documents/:id`); the
+    settings view on a connected PC shows the hub's clinic settings read-only."""
+    from test_desk import tiny_pdf
+
+    desks = TwoDesks(tmp_path, launch)
+    a, b, server, key = desks.a, desks.b, desks.server, desks.key
+    try:
+        cid = desks.arrival("hub-e2e-urg", "訪問日程のご相談（架空）", "来週の訪問日を調整したい")
+        pdf = tiny_pdf("hub e2e")
+        st, att = post_attachment(server, key, cid, "紹介状_ハブ.pdf", pdf)
+        assert st == 201, att
+
+        # A: urgency → urgent; B's queue shows it within 1 s.
+        open_detail(a, cid)
+        urgency = lambda: next((r[1] for r in b.rows() if r[0] == cid), None)  # noqa: E731
+        assert urgency() != "urgent"
+        t0 = time.monotonic()
+        a.js("const s = document.getElementById('urgency-select'); s.value = 'urgent';"
+             " s.dispatchEvent(new Event('change'));")
+        wait_until(lambda: urgency() == "urgent", 5, interval=0.01, what="B shows 至急")
+        urgency_ms = (time.monotonic() - t0) * 1000
+        print(f"urgency on A → shown on B: {urgency_ms:.0f} ms")
+
+        # A: assign 田村 (the hub's staff are offered in the datalist); B shows the owner.
+        wait_until(lambda: CLERK[0] in (a.js("return [...document.querySelectorAll('#staff-list option')]"
+                                              ".map(o => o.value).join(',')") or ""), 5, what="the hub's staff in the datalist")
+
+        def assign():
+            a.fresh("#owner-input", lambda e: (e.clear(), e.send_keys(CLERK[0])))
+            if a.js("return document.getElementById('owner-input').value") != CLERK[0]:
+                return False
+            t = time.monotonic()
+            a.click("#assign")
+            ok = wait_until(lambda: owner_on(b, cid) == CLERK[0], 2, interval=0.01, what="owner on B", soft=True)
+            return ok and time.monotonic() - t
+
+        assign_s = wait_until(assign, 10, interval=0.2, what="owner 田村 shown on B")
+        print(f"assign on A → owner shown on B: {assign_s * 1000:.0f} ms")
+        assert urgency_ms < 1000 and assign_s < 1.0, (urgency_ms, assign_s)
+        shown = desks.hub.show(cid)
+        assert shown["urgency"] == "urgent" and shown["owner"] == CLERK[0], shown
+        b.screenshot("hub_urgency_owner_on_b")
+
+        # B previews the partner's PDF: the first page drawn from the hub's bytes.
+        open_detail(b, cid)
+        item = f"#attachments .att__item[data-id='{att['id']}']"
+        b.one(item)
+
+        # A late repaint of the detail (the hub's events for the urgency/owner changes) can
+        # replace the list under the click: click again if no preview started.
+        def preview():
+            if not b.q(f"{item} .att__preview--pdf"):
+                b.click(f"{item} button")
+            return wait_until(lambda: b.attr(f"{item} .att__preview--pdf", "data-state") == "ok", 3, soft=True)
+
+        shown_ok = wait_until(preview, 15, interval=0.2, soft=True)
+        assert shown_ok, (b.js("const e = document.querySelector(arguments[0]); return e && e.outerHTML;", item), b.toasts())
+        b.screenshot("hub_pdf_preview_on_b")
+
+        # Settings on a connected PC: the hub's clinic settings, read-only, with the note.
+        b.click("#back")
+        b.one("#queue")
+        b.click("#nav-settings")
+        assert wait_until(lambda: b.q("#settings-hub-managed"), 10, soft=True), (b.toasts(), b.text("#view-settings"))
+        assert "設定はハブで管理されています" in b.text("#settings-hub-managed")
+        assert b.js("return document.querySelector('#settings fieldset.settings__body').disabled") is True
+        assert b.js("return document.getElementById('settings-save').disabled") is True
+        assert b.text("#clinic-info"), "the clinic's name and hours are shown"
+        assert "ローカル" in (b.text("#settings-local-note") or "")
+        b.one("#staff-hub-managed")
+        # Even the administrator (大野 on A) cannot save them from a desk.
+        a.click("#nav-settings")
+        assert wait_until(lambda: a.q("#settings-hub-managed"), 10, soft=True), a.toasts()
+        assert a.js("return document.getElementById('settings-save').disabled") is True
+        assert a.js("return document.querySelector('#settings fieldset.settings__body').disabled") is True
+        assert not a.q("#settings-readonly"), "the admin sees the hub note, not the role note"
+        b.js("document.getElementById('settings-local-note').scrollIntoView({block: 'start'})")
+        b.screenshot("hub_settings_read_only_b")
+    finally:
+        desks.close()

@@ -96,6 +96,7 @@ export default {
     empty: "No entries.", cols: { at: "When", actor: "Actor", action: "Action", target: "Target", detail: "Detail" },
   },
   settings: {
+    localLabel: "This PC's store", hubManaged: "Settings are managed by the hub: read-only on this PC (an administrator changes them on the hub).", localOnly: "The data folder, store key and backup are this PC's local store, not the hub's data.",
     title: "Settings", staff: "My name (user of this PC)", staffHint: "Used for the audit trail.",
     displaySize: "Display size", displaySizeHint: "A setting of this PC only. Choose 110 % or 125 % when text looks small; Ctrl + / − work too.",
     autostart: "Start Renkei Desk with this PC (waits in the tray and notifies)", autostartHint: "A setting of this PC and user only. Recommended on the reception PC.",
@@ -206,6 +207,8 @@ export default {
   errors: {
     needName: "Set your name first (staff, top right).",
     taken: "{owner} is handling this already. The queue was refreshed.",
+    hub_managed: "Settings and staff are managed by the hub and cannot be changed on this PC; an administrator changes them on the hub.",
+    hub_bad_answer: "The hub's answer could not be read; update the app and the hub to the same version.",
     hub_unreachable: "Cannot reach the hub. Check the network and the hub.",
     hub_certificate_changed: "The hub's certificate is not the one confirmed. Connection stopped; ask the administrator.",
     device_revoked: "This PC's hub access was revoked. Ask the administrator for a new code.",

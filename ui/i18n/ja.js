@@ -96,6 +96,7 @@ export default {
     empty: "記録はありません。", cols: { at: "日時", actor: "操作者", action: "操作", target: "対象", detail: "内容" },
   },
   settings: {
+    localLabel: "この PC の保存分", hubManaged: "設定はハブで管理されています。この PC では表示のみです（変更は管理者がハブ側で行います）。", localOnly: "データの保存先・保存キー・バックアップはこの PC のローカル保存分です（ハブのデータではありません）。",
     title: "設定", staff: "自分の名前（この端末の担当者）", staffHint: "操作の記録に使います。",
     displaySize: "表示の大きさ", displaySizeHint: "この PC だけの設定です。文字や画面が小さいときは 110 % か 125 % に。Ctrl と + / − でも変えられます。",
     autostart: "PC の起動時に Renkei Desk を開く（トレイで待機し、相談が来たら通知します）", autostartHint: "この PC とこのユーザーだけの設定です。受付の PC では オン をおすすめします。",
@@ -206,6 +207,8 @@ export default {
   errors: {
     needName: "先に「自分の名前」を設定してください（右上の担当者）。",
     taken: "{owner}さんが対応中です。一覧を更新しました。",
+    hub_managed: "設定とスタッフはハブで管理されています。この PC では変更できません。変更は管理者がハブ側で行ってください。",
+    hub_bad_answer: "ハブの答えを読めませんでした。アプリとハブの版をそろえてください。",
     hub_unreachable: "ハブに接続できません。ネットワークとハブの状態を確認してください。",
     hub_certificate_changed: "ハブの証明書が確認済みのものと違います。接続を中止しました。管理者に確認してください。",
     device_revoked: "このPCはハブへの接続を取り消されました。管理者に新しい接続コードを発行してもらってください。",

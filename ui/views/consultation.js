@@ -191,6 +191,11 @@ function paintSide(d) {
   }, label("status", s)));
   const ownerInput = h("input", { id: "owner-input", list: "staff-list", value: d.owner || "", placeholder: t("consultation.owner") });
   const staffList = h("datalist", { id: "staff-list" }, staffNames(d).map((n) => h("option", { value: n })));
+  // The clinic's staff (the hub's on a connected PC) join the names seen on this consultation.
+  api.staffList().then((list) => {
+    const have = new Set(staffNames(d));
+    list.filter((p) => !have.has(p.name)).forEach((p) => staffList.append(h("option", { value: p.name })));
+  }, () => { /* the datalist is a convenience */ });
   const urg = select({ id: "urgency-select" }, codes("urgency").map((c) => ({ value: c, label: label("urgency", c) })), d.urgency);
   urg.addEventListener("change", () => { const b = by(); if (b) run(api.setUrgency(d.id, urg.value)); });
   const cat = select({ id: "category-select" }, codes("category").map((c) => ({ value: c, label: label("category", c) })), d.category);

@@ -84,6 +84,9 @@ export async function mountSettings(container, acts) {
   replace(container, h("section", { class: "page", id: "view-settings" }, h("h1", {}, t("settings.title")), form, hub, h("hr"), staffBox, editor));
   try {
     const [s, a, holidays, staff] = await Promise.all([api.settings(), api.appInfo(), api.holidays(6), api.staffAll()]);
+    // Connected to a hub (issue 19): the clinic's settings and staff are the hub's — shown
+    // read-only here; the data folder, store key and backup below are this PC's own.
+    const hubManaged = !!a.hub_connected;
     replace(info,
       h("dt", {}, t("settings.clinic")), h("dd", {}, s.clinic_name),
       h("dt", {}, t("settings.hours")), h("dd", {}, `${s.calendar.open}–${s.calendar.close}`),
@@ -91,13 +94,16 @@ export async function mountSettings(container, acts) {
       h("dt", {}, t("settings.storeKey")), keyInfo(a),
       h("dt", {}, t("settings.selfCheck")), selfCheckInfo(a.self_check),
       h("dt", {}, t("settings.latestBackup")), backupInfo(a.backup),
-      h("dt", {}, t("settings.version")), h("dd", {}, a.version));
-    const mayAdmin = mayAdminister();
+      h("dt", {}, t("settings.version")), h("dd", {}, a.version),
+      hubManaged ? h("dt", {}, t("settings.localLabel")) : null,
+      hubManaged ? h("dd", { class: "hint", id: "settings-local-note" }, t("settings.localOnly")) : null);
+    const mayAdmin = mayAdminister() && !hubManaged;
     const err = h("p", { id: "settings-error", class: "settings__error", role: "alert" });
     const saveAll = h("button", { class: "btn btn--primary", id: "settings-save", type: "submit", disabled: !mayAdmin }, t("settings.saveClinic"));
     const body = h("fieldset", { class: "settings__body", disabled: !mayAdmin }, buildEditor(s, holidays, staff.filter((p) => p.active)));
     replace(editor, h("h2", {}, t("settings.clinicSettings")),
-      mayAdmin ? null : h("p", { class: "settings__notice", id: "settings-readonly" }, t("settings.adminOnly")),
+      hubManaged ? h("p", { class: "settings__notice", id: "settings-hub-managed" }, t("settings.hubManaged"))
+        : mayAdmin ? null : h("p", { class: "settings__notice", id: "settings-readonly" }, t("settings.adminOnly")),
       body, err, h("div", { class: "actions settings__actions" }, saveAll));
     const backupBtn = editor.querySelector("#backup-now");
     backupBtn.disabled = false;
@@ -129,7 +135,7 @@ export async function mountSettings(container, acts) {
         if (e2?.code !== "invalid_input") toastError(e2);
       }
     });
-    replace(staffBox, staffAdmin({
+    replace(staffBox, hubManaged ? h("p", { class: "settings__notice", id: "staff-hub-managed" }, t("settings.hubManaged")) : null, staffAdmin({
       staff, mayAdmin, roster: (s.roster || []).map((r) => r.staff),
       reload: async () => { const st = await acts.lockRequired?.(); if (!st?.locked) mountSettings(container, acts); return st; },
       lock: () => acts.lock?.(),

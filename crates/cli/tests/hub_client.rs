@@ -87,6 +87,12 @@ fn two_pcs_over_https_with_a_pinned_certificate_and_a_take_refused_with_the_owne
     a.sign_in(DOCTOR.0, DOCTOR.1).unwrap();
     b.sign_in(CLERK.0, CLERK.1).unwrap();
 
+    // The clinic's settings as a connected PC's settings view reads them: the app's own
+    // `Settings` type, secrets masked.
+    let settings: renkei_core::settings::Settings =
+        serde_json::from_value(b.settings().unwrap()).unwrap();
+    assert!(!settings.clinic_name.is_empty());
+
     // A partner's consultation arrives (through a second, plain hub process on the same store).
     let plain = rig.serve("plain");
     let id = rig.arrival(&plain.addr, "hc-1");

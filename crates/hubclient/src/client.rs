@@ -214,6 +214,12 @@ impl HubClient {
         Ok(v.get("staff").cloned().unwrap_or(Value::Array(vec![])))
     }
 
+    /// The clinic's settings as the hub keeps them, secrets masked (`GET /v1/desk/settings`):
+    /// what a connected PC shows read-only in its settings view.
+    pub fn settings(&self) -> Result<Value> {
+        self.request("GET", "/v1/desk/settings", None)
+    }
+
     /// `(seq, rows)`: the queue in triage order and the change sequence read before it.
     pub fn queue(&self, filter: &QueueFilter) -> Result<(i64, Vec<QueueRow>)> {
         #[derive(Deserialize)]

@@ -1,7 +1,7 @@
 //! Settings (secrets masked on the way out, checked and saved by the core), the next national
 //! holidays, "back up now", and facts about the running app.
 
-use crate::error::CmdResult;
+use crate::error::{CmdResult, CommandError};
 use crate::state::DeskState;
 use chrono::{DateTime, Utc};
 use renkei_core::settings::Settings;
@@ -10,6 +10,20 @@ use tauri::State;
 
 #[tauri::command]
 pub fn settings_get(state: State<'_, DeskState>) -> CmdResult<Settings> {
+    if state.hub_client().is_some() {
+        // Connected: the clinic's settings are the hub's (read-only here); the local store's
+        // copy is stale and never shown.
+        let v = state.remote(|h| h.settings())?;
+        return serde_json::from_value(v).map_err(|e| {
+            CommandError::new(
+                "hub_bad_answer",
+                format!(
+                    "ハブの設定を読めませんでした（{e}）。アプリとハブの版をそろえてください。 \
+                     The hub's settings could not be read; update the app and the hub to the same version."
+                ),
+            )
+        });
+    }
     state.with(|d| Ok(d.settings().masked()))
 }
 
@@ -108,9 +122,22 @@ pub fn app_info(
 /// Saves the clinic's settings (calendar, targets, roster, notifications, backups).
 #[tauri::command]
 pub fn settings_save(state: State<'_, DeskState>, settings: Settings) -> CmdResult<Settings> {
+    if state.hub_client().is_some() {
+        return Err(hub_managed());
+    }
     let saved = state.act(|d, by| Ok(d.update_settings(settings, by).map(|_| masked(d))?))?;
     state.mark_settings_changed();
     Ok(saved)
+}
+
+/// Saving settings on a connected PC: refused (the hub keeps the clinic's settings; saving
+/// them from a desk is not built — an administrator changes them on the hub's own store).
+pub fn hub_managed() -> CommandError {
+    CommandError::new(
+        "hub_managed",
+        "設定はハブで管理されています。この PC では変更できません。変更は管理者がハブ側で行ってください。 \
+         Settings are managed by the hub and cannot be changed on this PC; an administrator changes them on the hub.",
+    )
 }
 
 fn masked(d: &renkei_core::desk::Desk) -> Settings {

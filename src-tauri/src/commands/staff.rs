@@ -88,6 +88,9 @@ pub fn staff_add(
     role: String,
     pin: Option<String>,
 ) -> CmdResult<Staff> {
+    if state.hub_client().is_some() {
+        return Err(crate::commands::settings::hub_managed());
+    }
     let role = Role::parse(&role)?;
     let pin = pin.filter(|p| !p.is_empty());
     state.act(|d, by| Ok(d.admin_add_staff(&name, role, pin.as_deref(), by)?))
@@ -95,18 +98,28 @@ pub fn staff_add(
 
 #[tauri::command]
 pub fn staff_reset_pin(state: State<'_, DeskState>, id: i64, pin: String) -> CmdResult<()> {
+    if state.hub_client().is_some() {
+        return Err(crate::commands::settings::hub_managed());
+    }
     state.act(|d, by| Ok(d.admin_reset_pin(id, &pin, by)?))
 }
 
 /// Every profile, deactivated ones too, for the staff section of the settings.
 #[tauri::command]
 pub fn staff_all(state: State<'_, DeskState>) -> CmdResult<Vec<Staff>> {
+    if state.hub_client().is_some() {
+        // Connected: the clinic's staff are the hub's (its sign-in list: active profiles).
+        return state.sign_in_list();
+    }
     state.with(|d| Ok(d.staff()?))
 }
 
 /// Deactivates (`active: false`) or reactivates a profile. Deactivating yourself signs you out.
 #[tauri::command]
 pub fn staff_set_active(state: State<'_, DeskState>, id: i64, active: bool) -> CmdResult<Staff> {
+    if state.hub_client().is_some() {
+        return Err(crate::commands::settings::hub_managed());
+    }
     let s = state.act(|d, by| Ok(d.admin_set_staff_active(id, active, by)?))?;
     state.refresh_session()?;
     Ok(s)
@@ -114,6 +127,9 @@ pub fn staff_set_active(state: State<'_, DeskState>, id: i64, active: bool) -> C
 
 #[tauri::command]
 pub fn staff_set_role(state: State<'_, DeskState>, id: i64, role: String) -> CmdResult<Staff> {
+    if state.hub_client().is_some() {
+        return Err(crate::commands::settings::hub_managed());
+    }
     let role = Role::parse(&role)?;
     let s = state.act(|d, by| Ok(d.admin_set_staff_role(id, role, by)?))?;
     state.refresh_session()?;
