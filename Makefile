@@ -30,7 +30,7 @@ unit:
 unit-pg: test-deps
 	RENKEI_TEST_REQUIRE_PG=1 ./scripts/with-postgres.sh $(CARGO) test -p renkei-core -p renkei-cli \
 	  --test store_conformance --test desk_store --test desk_hub --test desk_offline --test serve --test hub \
-	  --test desk_api --test desk_live --test receipt
+	  --test desk_api --test desk_live --test receipt --test intake_batch
 
 ## Everything CI runs.
 test: test-deps lint unit unit-pg e2e

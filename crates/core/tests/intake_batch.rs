@@ -1,15 +1,19 @@
 //! Group commit (`Desk::intake_batch`, issue 24): one transaction for many consultations gives
 //! exactly the answers and the store that taking them in one by one gives — duplicates, thread
 //! follow-ups, invalid items and `Idempotency-Key` conflicts included — and a refused item leaves
-//! nothing behind. Real SQLCipher stores in temp dirs, frozen clock.
+//! nothing behind. Real SQLCipher stores in temp dirs — or, under `make unit-pg`, the same tests on
+//! PostgreSQL (the hub's `renkei serve` commits its intake through the same `intake_batch`) —
+//! frozen clock.
 
 #![allow(clippy::unwrap_used, clippy::expect_used)]
+
+mod common;
 
 use renkei_core::clock::{parse_rfc3339, FixedClock};
 use renkei_core::desk::{BatchItem, Desk};
 use renkei_core::model::{NewConsultation, PartnerRef};
 use renkei_core::store::consultations::QueueFilter;
-use renkei_core::store::{DataDir, StoreKey};
+use renkei_core::store::StoreKey;
 use renkei_core::{Category, Channel, PartnerKind};
 use std::sync::Arc;
 
@@ -17,7 +21,7 @@ fn desk(dir: &std::path::Path) -> Desk {
     let clock = Arc::new(FixedClock::new(
         parse_rfc3339("2026-12-01T10:00:00+09:00").unwrap(),
     ));
-    Desk::open_with_key(&DataDir::new(dir), StoreKey::random(), clock).unwrap()
+    Desk::open_with_key(&common::backends::data_dir(dir), StoreKey::random(), clock).unwrap()
 }
 
 fn item(partner: &str, ext: Option<&str>, thread: Option<&str>, subject: &str) -> NewConsultation {
