@@ -114,7 +114,11 @@ fn main() -> Result<()> {
     }
     // The hub part needs a PostgreSQL: only when asked for (`--hub` or `--only hub`;
     // scripts/bench.sh provides the cluster and passes `--hub` in a full run).
-    if a.hub || a.only.as_ref().is_some_and(|o| o.iter().any(|x| x == "hub")) {
+    if a.hub
+        || a.only
+            .as_ref()
+            .is_some_and(|o| o.iter().any(|x| x == "hub"))
+    {
         bench_hub(&a, &mut r)?;
     }
     if let Some(d) = &a.desktop {
