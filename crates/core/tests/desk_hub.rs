@@ -9,11 +9,11 @@ mod common;
 use chrono::Duration;
 use renkei_core::clock::{parse_rfc3339, FixedClock};
 use renkei_core::desk::{Desk, SessionProblem};
-use renkei_core::model::{MessageKind, NewConsultation, PartnerRef};
+use renkei_core::model::MessageKind;
 use renkei_core::store::audit::AuditFilter;
 use renkei_core::store::staff::Role;
 use renkei_core::store::StoreKey;
-use renkei_core::{Category, Channel, Error, PartnerKind, Status};
+use renkei_core::{Error, Status};
 use std::sync::Arc;
 
 fn setup() -> (tempfile::TempDir, Desk, Arc<FixedClock>) {
@@ -35,18 +35,13 @@ fn setup() -> (tempfile::TempDir, Desk, Arc<FixedClock>) {
 }
 
 fn item(desk: &mut Desk, ext: &str) -> i64 {
-    let mut n = NewConsultation::new(
-        Channel::PartnerApi,
-        PartnerRef::Named {
-            name: "架空総合病院 地域連携室".into(),
-            kind: PartnerKind::Hospital,
-        },
-        Category::Discharge,
+    common::hospital_item(
+        desk,
+        ext,
+        "架空総合病院 地域連携室",
         "退院調整のご相談",
         "本文",
-    );
-    n.external_id = Some(ext.into());
-    desk.intake(n).unwrap().id
+    )
 }
 
 fn audit_rows(desk: &Desk) -> usize {

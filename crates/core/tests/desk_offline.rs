@@ -9,13 +9,13 @@ mod common;
 
 use renkei_core::clock::{parse_rfc3339, FixedClock};
 use renkei_core::desk::{Desk, Keyed};
-use renkei_core::model::{MessageKind, NewConsultation, PartnerRef};
+use renkei_core::model::MessageKind;
 use renkei_core::store::audit::AuditFilter;
 use renkei_core::store::desk_requests::RequestKey;
 use renkei_core::store::hub_local::{thread_key, QUEUE_KEY};
 use renkei_core::store::staff::Role;
 use renkei_core::store::{DataDir, StoreKey};
-use renkei_core::{Category, Channel, Error, PartnerKind, Status};
+use renkei_core::{Error, Status};
 
 use serde_json::json;
 use std::path::Path;
@@ -36,18 +36,13 @@ fn hub(dir: &Path, key: &StoreKey) -> Desk {
 }
 
 fn item(desk: &mut Desk, ext: &str) -> i64 {
-    let mut n = NewConsultation::new(
-        Channel::PartnerApi,
-        PartnerRef::Named {
-            name: "架空 病院".into(),
-            kind: PartnerKind::Hospital,
-        },
-        Category::Discharge,
+    common::hospital_item(
+        desk,
+        ext,
+        "架空 病院",
         "退院調整（架空）",
         "来週の退院について",
-    );
-    n.external_id = Some(ext.into());
-    desk.intake(n).unwrap().id
+    )
 }
 
 fn notes(desk: &mut Desk, id: i64, text: &str) -> usize {
