@@ -229,13 +229,9 @@ fn hub_step(
 
 /// The clinic's notification settings as the hub has them (the local store's as a fallback).
 fn hub_policy_settings(state: &DeskState) -> renkei_core::policy::PolicySettings {
-    let remote = state
-        .remote(|h| h.request::<serde_json::Value>("GET", "/v1/desk/settings", None))
-        .ok()
-        .and_then(|v| serde_json::from_value::<renkei_core::settings::Settings>(v).ok());
-    match remote {
-        Some(s) => s.policy_settings(),
-        None => state
+    match crate::commands::settings::hub_settings(state) {
+        Ok(s) => s.policy_settings(),
+        Err(_) => state
             .internal(|d| Ok(d.settings().policy_settings()))
             .unwrap_or_default(),
     }

@@ -44,15 +44,6 @@ fn item(desk: &mut Desk, ext: &str) -> i64 {
     )
 }
 
-fn audit_rows(desk: &Desk) -> usize {
-    desk.audit(&AuditFilter {
-        limit: Some(100_000),
-        ..Default::default()
-    })
-    .unwrap()
-    .len()
-}
-
 #[test]
 fn a_take_loses_to_an_earlier_take_by_someone_else_and_changes_nothing() {
     let (_d, mut desk, _clock) = setup();
@@ -67,7 +58,7 @@ fn a_take_loses_to_an_earlier_take_by_someone_else_and_changes_nothing() {
     assert!(taken.version > seen.version, "a take bumps the version");
 
     // 大野 presses take on the row as it was: refused with 田村's name, nothing changed.
-    let audit_before = audit_rows(&desk);
+    let audit_before = common::audit_rows(&desk);
     let e = desk.take(id, seen.version, "大野").unwrap_err();
     match &e {
         Error::Taken { owner } => assert_eq!(owner, "田村"),
@@ -76,7 +67,11 @@ fn a_take_loses_to_an_earlier_take_by_someone_else_and_changes_nothing() {
     assert!(e.to_string().contains("田村さんが対応中です"), "{e}");
     assert_eq!(e.code(), renkei_core::error::ErrorCode::Conflict);
     assert_eq!(desk.queue_row(id).unwrap(), taken, "the row is unchanged");
-    assert_eq!(audit_rows(&desk), audit_before, "nothing was audited");
+    assert_eq!(
+        common::audit_rows(&desk),
+        audit_before,
+        "nothing was audited"
+    );
 
     // Seeing 田村 as the owner (current version), 大野 takes it over deliberately.
     let over = desk.take(id, taken.version, "大野").unwrap();
@@ -99,12 +94,16 @@ fn a_device_enrols_once_with_its_code_and_is_locked_out_when_revoked() {
     let (dev, code) = desk.add_device("受付PC", "院長").unwrap();
     assert_eq!(dev.state, "waiting");
     assert_eq!(code.len(), 19, "{code}");
-    let before = audit_rows(&desk);
+    let before = common::audit_rows(&desk);
     assert!(matches!(
         desk.enroll_device("AAAA-BBBB-CCCC-DDDD", None),
         Err(Error::Unauthorized(_))
     ));
-    assert_eq!(audit_rows(&desk), before, "a wrong code stores nothing");
+    assert_eq!(
+        common::audit_rows(&desk),
+        before,
+        "a wrong code stores nothing"
+    );
     // Typed in lower case with spaces: still the code.
     let typed = code.to_lowercase().replace('-', " ");
     let (enrolled, token) = desk.enroll_device(&typed, Some("受付PC-1")).unwrap();

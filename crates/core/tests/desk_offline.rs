@@ -54,15 +54,6 @@ fn notes(desk: &mut Desk, id: i64, text: &str) -> usize {
         .count()
 }
 
-fn audit_rows(desk: &Desk) -> usize {
-    desk.audit(&AuditFilter {
-        limit: Some(100_000),
-        ..Default::default()
-    })
-    .unwrap()
-    .len()
-}
-
 #[test]
 fn a_keyed_note_is_applied_once_also_after_the_hub_store_is_reopened() {
     let d = tempfile::tempdir().unwrap();
@@ -79,7 +70,7 @@ fn a_keyed_note_is_applied_once_also_after_the_hub_store_is_reopened() {
         .keyed(k(), |d| d.add_message(id, MessageKind::Note, text, "田村"))
         .unwrap();
     assert!(matches!(first, Keyed::Done(_)), "{first:?}");
-    let audit = audit_rows(&desk);
+    let audit = common::audit_rows(&desk);
 
     // The answer was lost: the desk sends the same key again → a replay, nothing written.
     let mut ran = false;
@@ -97,7 +88,7 @@ fn a_keyed_note_is_applied_once_also_after_the_hub_store_is_reopened() {
     );
     assert!(!ran, "a replay does not run the action");
     assert_eq!(notes(&mut desk, id, text), 1);
-    assert_eq!(audit_rows(&desk), audit);
+    assert_eq!(common::audit_rows(&desk), audit);
 
     // The hub restarted (the store opened again): still a replay.
     drop(desk);

@@ -13,18 +13,24 @@ pub fn settings_get(state: State<'_, DeskState>) -> CmdResult<Settings> {
     if state.hub_client().is_some() {
         // Connected: the clinic's settings are the hub's (read-only here); the local store's
         // copy is stale and never shown.
-        let v = state.remote(|h| h.settings())?;
-        return serde_json::from_value(v).map_err(|e| {
-            CommandError::new(
-                "hub_bad_answer",
-                format!(
-                    "ハブの設定を読めませんでした（{e}）。アプリとハブの版をそろえてください。 \
-                     The hub's settings could not be read; update the app and the hub to the same version."
-                ),
-            )
-        });
+        return hub_settings(&state);
     }
     state.with(|d| Ok(d.settings().masked()))
+}
+
+/// The clinic's settings as the hub has them (a connected PC: the settings view, the
+/// notification policy).
+pub(crate) fn hub_settings(state: &DeskState) -> CmdResult<Settings> {
+    let v = state.remote(|h| h.settings())?;
+    serde_json::from_value(v).map_err(|e| {
+        CommandError::new(
+            "hub_bad_answer",
+            format!(
+                "ハブの設定を読めませんでした（{e}）。アプリとハブの版をそろえてください。 \
+                 The hub's settings could not be read; update the app and the hub to the same version."
+            ),
+        )
+    })
 }
 
 /// A national holiday for the read-only list in the settings.
