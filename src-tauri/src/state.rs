@@ -382,12 +382,12 @@ impl DeskState {
         }
     }
 
-    /// Gives the state the app handle it emits `queue-changed` through.
     /// The app handle, once attached (events from helpers such as the offline outbox).
     pub fn app(&self) -> Option<&AppHandle> {
         self.app.get()
     }
 
+    /// Gives the state the app handle it emits `queue-changed` through.
     pub fn attach_app(&self, app: AppHandle) {
         let _ = self.app.set(app);
     }
