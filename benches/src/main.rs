@@ -112,6 +112,21 @@ fn main() -> Result<()> {
             eprintln!("week (ms per day): {:.1?}", policy::week(1_000));
         }
     }
+    // For profiling intake over HTTP alone (`--only intake-http`, e.g. under `perf record`).
+    if a.only
+        .as_ref()
+        .is_some_and(|o| o.iter().any(|x| x == "intake-http"))
+    {
+        let rows = intake::samples(a.intake_rows, 42);
+        let base = a.data.join(format!("intake-http-{}", std::process::id()));
+        std::fs::create_dir_all(&base)?;
+        let t = http::post_consultations(&base, "http8", &StoreKey::random(), &rows, 8)?;
+        std::fs::remove_dir_all(&base).ok();
+        eprintln!(
+            "intake POST, 8 clients, encrypted: {:.0} rows/s, p50 {:.2} ms, p99 {:.2} ms",
+            t.per_sec, t.latency.p50_ms, t.latency.p99_ms
+        );
+    }
     // The hub part needs a PostgreSQL: only when asked for (`--hub` or `--only hub`;
     // scripts/bench.sh provides the cluster and passes `--hub` in a full run).
     if a.hub

@@ -17,6 +17,8 @@ use renkei_core::store::StoreKey;
 use renkei_core::{Category, Channel, PartnerKind};
 use std::sync::Arc;
 
+type Item = (NewConsultation, Option<(String, String)>);
+
 fn desk(dir: &std::path::Path) -> Desk {
     let clock = Arc::new(FixedClock::new(
         parse_rfc3339("2026-12-01T10:00:00+09:00").unwrap(),
@@ -47,7 +49,7 @@ fn idem(key: &str, hash: &str) -> Option<(String, String)> {
 /// A mixed batch: new items, a duplicate external id inside the batch, a follow-up joining a
 /// thread opened earlier in the batch, an invalid item (empty subject), an Idempotency-Key
 /// replay and a conflicting reuse of that key.
-fn mixed() -> Vec<BatchItem> {
+fn mixed() -> Vec<Item> {
     vec![
         (item("架空北病院", Some("A-1"), None, "退院調整 1"), None),
         (
@@ -171,5 +173,83 @@ fn a_batch_of_only_refused_items_stores_nothing_and_the_next_batch_works() {
     let ok = answers(desk.intake_batch(vec![(item("架空北病院", Some("Z"), None, "次"), None)]));
     assert!(matches!(ok[..], [Ok((_, true, false))]), "{ok:?}");
     assert_eq!(desk.check().unwrap().consultations, 1);
-    assert!(desk.intake_batch(Vec::new()).is_empty());
+    assert!(desk.intake_batch(Vec::<BatchItem>::new()).is_empty());
+}
+
+/// The common case under load: every item of the batch is taken in (no refusal), so the batch
+/// runs without a savepoint per item. Same answers and store as one by one, every text
+/// searchable, and the urgency worked out from the text where the sender gave none.
+#[test]
+fn a_batch_with_no_refusal_stores_and_indexes_what_one_by_one_does() {
+    let (a, b) = (tempfile::tempdir().unwrap(), tempfile::tempdir().unwrap());
+    let mut batched = desk(a.path());
+    let mut single = desk(b.path());
+    let batch = || -> Vec<Item> {
+        let mut urgent = item("架空東病院", Some("E-1"), None, "至急のご相談");
+        urgent.body = "SpO2 86%、呼吸苦の訴えがあります（架空）。".into();
+        vec![
+            (
+                item("架空東病院", Some("E-0"), Some("T-1"), "北斗ケアの件"),
+                None,
+            ),
+            (urgent, idem("K-9", "h9")),
+            (
+                item("架空東病院", Some("E-2"), Some("T-1"), "続報です"),
+                None,
+            ),
+            (item("架空西病院", None, None, "すずらん訪問看護"), None),
+        ]
+    };
+    let got = answers(batched.intake_batch(batch()));
+    let want: Vec<Answer> = answers(
+        batch()
+            .into_iter()
+            .map(|(n, k)| single.intake_keyed(n, k.as_ref().map(|(x, y)| (x.as_str(), y.as_str()))))
+            .collect(),
+    );
+    assert_eq!(got, want);
+    assert!(
+        matches!(
+            got[..],
+            [
+                Ok((_, true, _)),
+                Ok((_, true, _)),
+                Ok((_, _, true)),
+                Ok((_, true, _))
+            ]
+        ),
+        "{got:?}"
+    );
+    assert_eq!(snapshot(&mut batched), snapshot(&mut single));
+    for d in [&mut batched, &mut single] {
+        // A follow-up's body is indexed with its thread (both bodies are the same here).
+        for (q, n) in [
+            ("北斗ケア", 1),
+            ("退院調整", 2),
+            ("すずらん", 1),
+            ("呼吸苦", 1),
+            ("北斗", 1),
+        ] {
+            let f = QueueFilter {
+                all: true,
+                search: Some(q.into()),
+                ..QueueFilter::default()
+            };
+            assert_eq!(d.queue(&f).unwrap().len(), n, "search {q}");
+        }
+        let f = QueueFilter {
+            all: true,
+            ..QueueFilter::default()
+        };
+        let rows = d.queue(&f).unwrap();
+        let urgent = rows.iter().find(|r| r.subject == "至急のご相談").unwrap();
+        assert_eq!(
+            urgent.urgency,
+            renkei_core::Urgency::Urgent,
+            "{:?}",
+            urgent.urgency_reason
+        );
+        assert!(!urgent.urgency_confirmed);
+    }
+    assert!(batched.check().unwrap().problems.is_empty());
 }

@@ -17,8 +17,7 @@ pub const MAX_BATCH: usize = 64;
 type Answer = Result<(IntakeOutcome, QueueRow), ApiError>;
 
 struct Job {
-    n: NewConsultation,
-    idem: Option<(String, String)>,
+    item: BatchItem,
     reply: oneshot::Sender<Answer>,
 }
 
@@ -37,11 +36,14 @@ impl GroupCommit {
         Ok(GroupCommit { tx })
     }
 
-    /// Takes in one consultation; answers after the commit that holds it.
+    /// Takes in one consultation; answers after the commit that holds it. The checks and the
+    /// text triage run here, on the caller's thread ([`BatchItem::new`]), so the one writer
+    /// only does what needs the store.
     pub async fn intake(&self, n: NewConsultation, idem: Option<(String, String)>) -> Answer {
         let (reply, answer) = oneshot::channel();
+        let item = BatchItem::new(n, idem);
         self.tx
-            .send(Job { n, idem, reply })
+            .send(Job { item, reply })
             .map_err(|_| ApiError::internal("the intake writer stopped: restart renkei serve"))?;
         answer
             .await
@@ -59,7 +61,7 @@ fn run(mut desk: Desk, rx: mpsc::Receiver<Job>) {
             }
         }
         let (items, replies): (Vec<BatchItem>, Vec<_>) =
-            jobs.into_iter().map(|j| ((j.n, j.idem), j.reply)).unzip();
+            jobs.into_iter().map(|j| (j.item, j.reply)).unzip();
         let answers = desk.intake_batch(items);
         tracing::debug!(items = answers.len(), "intake group commit");
         for (answer, reply) in answers.into_iter().zip(replies) {

@@ -5,7 +5,7 @@
 //! named in the consultation's text, never dropped silently. Consultation, attachments and keys
 //! commit in one transaction.
 
-use super::intake::intake_tx_within;
+use super::intake::{intake_tx_within, Prepared};
 use super::{actor, target, Desk};
 use crate::codes::{Category, Channel, PartnerKind};
 use crate::error::Result;
@@ -80,12 +80,12 @@ impl Desk {
         let window =
             (channel == Channel::Mcs).then(|| chrono::Duration::hours(MCS_JOIN_WINDOW_HOURS));
         let from = mail.from_address.clone();
-        let n = n.validate()?;
+        let p = Prepared::new(n)?;
         self.store.write(|tx| {
             if let Some(id) = intake_keys::consultation_of(tx, &key)? {
                 return Ok(duplicate(id, channel));
             }
-            let mut n = n;
+            let mut p = p;
             if channel == Channel::Email {
                 if let Some(pid) = from
                     .as_deref()
@@ -93,10 +93,10 @@ impl Desk {
                     .transpose()?
                     .flatten()
                 {
-                    n.partner = PartnerRef::Id(pid);
+                    p.n.partner = PartnerRef::Id(pid);
                 }
             }
-            let out = intake_tx_within(tx, &s, n, None, now, window)?;
+            let out = intake_tx_within(tx, &s, p, None, now, window)?;
             intake_keys::register(tx, &key, out.id, out.message_id, None, now)?;
             let mut linked = Vec::new();
             for (name, media, sha, size) in &accepted {
