@@ -165,8 +165,8 @@ pub const MIGRATIONS: &[&str] = &[
     CREATE INDEX consultations_queue ON consultations(urgency, due_at, received_at)
         WHERE status NOT IN ('resolved', 'declined');
     "#,
-    // 4: 1–2 character search as index lookups (see store/search.rs); filled from search_fts
-    // by `search::rebuild_bigrams` right after this step.
+    // 4: 1–2 character search as index lookups (see store/search.rs); replaced by step 9 (and
+    // filled there).
     r#"
     CREATE VIRTUAL TABLE search_bigram USING fts5(
         text, consultation_id UNINDEXED, tokenize = 'unicode61'
@@ -277,11 +277,25 @@ pub const MIGRATIONS: &[&str] = &[
     );
     CREATE INDEX hub_outbox_state ON hub_outbox(state, id);
     "#,
+    // 9: a lighter bigram index (issue 24: the search index was half of every intake's cost).
+    // Contentless (the bigram text was a third copy of every text, three times its size), no
+    // positions (a 1–2 character query is one token or one prefix: `detail=none` answers it) and
+    // no per-document sizes (nothing is ranked). Its rowid is the rowid of the same text in
+    // `search_fts`, where the consultation id is. Refilled from `search_fts` by
+    // `search::rebuild_bigrams` right after this step.
+    r#"
+    DROP TABLE search_bigram;
+    CREATE VIRTUAL TABLE search_bigram USING fts5(
+        text, tokenize = 'unicode61', content = '', detail = none, columnsize = 0
+    );
+    "#,
 ];
 
 /// Data steps in Rust that follow a migration's SQL (index = the version it brings a store to).
 fn after_step(tx: &Connection, version: i64) -> Result<()> {
-    if version == 4 {
+    // Step 4 made the first bigram table; step 9 replaced it (a store migrating through both
+    // fills it once, at 9).
+    if version == 9 {
         super::search::rebuild_bigrams(tx)?;
     }
     Ok(())
@@ -340,6 +354,44 @@ mod tests {
             // idempotent
             migrate(&mut conn).unwrap();
         }
+    }
+
+    /// A store indexed before migration 9 finds its 1–2 character words afterwards, each
+    /// with the right consultation, and new texts are found next to the old ones.
+    #[test]
+    fn the_bigram_index_is_refilled_from_the_texts() {
+        let mut conn = Connection::open_in_memory().unwrap();
+        {
+            let tx = conn.transaction().unwrap();
+            for (i, sql) in MIGRATIONS.iter().enumerate().take(8) {
+                tx.execute_batch(sql).unwrap();
+                tx.pragma_update(None, "user_version", (i + 1) as i64)
+                    .unwrap();
+            }
+            // Gaps in the rowids, and a consultation with two texts.
+            for (rowid, text, cid) in [
+                (3_i64, "退院調整のご相談", 10_i64),
+                (7, "発熱が続いています", 11),
+                (8, "退院日が決まりました", 11),
+                (20, "褥瘡の処置", 12),
+            ] {
+                tx.execute(
+                    "INSERT INTO search_fts (rowid, text, consultation_id) VALUES (?1, ?2, ?3)",
+                    rusqlite::params![rowid, text, cid],
+                )
+                .unwrap();
+            }
+            tx.commit().unwrap();
+        }
+        migrate(&mut conn).unwrap();
+        let find = |q: &str| super::super::search::search(&conn, q, 50).unwrap();
+        assert_eq!(find("退院"), vec![11, 10]);
+        assert_eq!(find("発熱"), vec![11]);
+        assert_eq!(find("褥"), vec![12]);
+        assert_eq!(find("入院"), Vec::<i64>::new());
+        super::super::search::index(&conn, 13, "再度の退院調整").unwrap();
+        assert_eq!(find("退院"), vec![13, 11, 10]);
+        assert_eq!(find("退院調整"), vec![13, 10]);
     }
 
     #[test]

@@ -1,8 +1,10 @@
 //! Full-text search over subjects and thread text: FTS5 with the trigram tokenizer for queries
 //! of 3+ characters; 1–2 character queries (common in Japanese: 退院, 発熱), which trigram
-//! cannot serve, use a side table of overlapping character bigrams (`search_bigram`, unicode61
+//! cannot serve, use a side index of overlapping character bigrams (`search_bigram`, unicode61
 //! over text pre-split on insert: 「退院調整」 → 「退院 院調 調整 整」), so they are index lookups
-//! too instead of a LIKE scan of every text. Terms with punctuation fall back to LIKE.
+//! too instead of a LIKE scan of every text. It is contentless and without positions (a 1–2
+//! character query is one token or one prefix); its rowid is the same text's rowid in
+//! `search_fts`, which holds the consultation id. Terms with punctuation fall back to LIKE.
 //!
 //! On PostgreSQL (the hub) the same three cases, one table `search_docs`: 3+ characters and
 //! punctuation as `ILIKE '%term%'` served by a `pg_trgm` GIN index; 1–2 character words as
@@ -23,9 +25,10 @@ pub fn index(db: &dyn Db, consultation_id: i64, text: &str) -> Result<()> {
                 "INSERT INTO search_fts (text, consultation_id) VALUES (?1, ?2)",
                 args![text, consultation_id],
             )?;
+            // The rowid of the text just indexed (an FTS5 insert sets it like any other).
             db.execute(
-                "INSERT INTO search_bigram (text, consultation_id) VALUES (?1, ?2)",
-                args![bigrams(text), consultation_id],
+                "INSERT INTO search_bigram (rowid, text) VALUES (last_insert_rowid(), ?1)",
+                args![bigrams(text)],
             )?;
         }
         Backend::Postgres => {
@@ -81,22 +84,32 @@ pub fn grams(text: &str) -> String {
     seen.into_iter().collect::<Vec<_>>().join(" ")
 }
 
-/// Rebuilds `search_bigram` from `search_fts` (SQLite stores indexed before the bigram table
-/// existed; migration 4).
+/// Rebuilds `search_bigram` from `search_fts` (migration 9: the new bigram index of a store
+/// indexed before it existed). The texts are read page by page, not all at once.
 pub fn rebuild_bigrams(db: &dyn Db) -> Result<()> {
-    db.execute("DELETE FROM search_bigram", args![])?;
-    let rows = db.query_map(
-        "SELECT text, consultation_id FROM search_fts ORDER BY rowid",
+    // A contentless FTS5 table has no DELETE; 'delete-all' empties it.
+    db.execute(
+        "INSERT INTO search_bigram (search_bigram) VALUES ('delete-all')",
         args![],
-        |r| Ok((r.get::<String>(0)?, r.get::<i64>(1)?)),
     )?;
-    for (text, id) in rows {
-        db.execute(
-            "INSERT INTO search_bigram (text, consultation_id) VALUES (?1, ?2)",
-            args![bigrams(&text), id],
+    let mut after = 0_i64;
+    loop {
+        let rows = db.query_map(
+            "SELECT rowid, text FROM search_fts WHERE rowid > ?1 ORDER BY rowid LIMIT 5000",
+            args![after],
+            |r| Ok((r.get::<i64>(0)?, r.get::<String>(1)?)),
         )?;
+        let Some(last) = rows.last().map(|r| r.0) else {
+            return Ok(());
+        };
+        for (rowid, text) in rows {
+            db.execute(
+                "INSERT INTO search_bigram (rowid, text) VALUES (?1, ?2)",
+                args![rowid, bigrams(&text)],
+            )?;
+        }
+        after = last;
     }
-    Ok(())
 }
 
 fn escape_like(s: &str) -> String {
@@ -184,7 +197,9 @@ fn term_sqlite(db: &dyn Db, term: &str, limit: usize) -> Result<BTreeSet<i64>> {
         };
         distinct_ids(
             db,
-            "SELECT consultation_id FROM search_bigram WHERE search_bigram MATCH ?1 ORDER BY rowid DESC",
+            // CROSS JOIN: the bigram index first, then each hit's row in search_fts by rowid.
+            "SELECT f.consultation_id FROM search_bigram b CROSS JOIN search_fts f ON f.rowid = b.rowid
+             WHERE search_bigram MATCH ?1 ORDER BY b.rowid DESC",
             &q,
             limit,
         )
