@@ -59,17 +59,19 @@ pub fn post_to(
         }));
         let url = format!("http://{addr}/v1/consultations");
         let chunk = rows.len().div_ceil(clients);
+        // One client = one keep-alive connection. Built before the clock starts: building one
+        // loads the system's TLS roots (milliseconds), which is not the server's time.
+        let built = rows
+            .chunks(chunk)
+            .map(|_| reqwest::Client::builder().pool_max_idle_per_host(1).build())
+            .collect::<Result<Vec<_>, _>>()?;
         let start = Instant::now();
         let mut tasks = Vec::new();
-        for part in rows.chunks(chunk) {
+        for (part, client) in rows.chunks(chunk).zip(built) {
             let part: Vec<Sample> = part.to_vec();
             let url = url.clone();
             let keys = api_keys.clone();
             tasks.push(tokio::spawn(async move {
-                // One client = one keep-alive connection.
-                let client = reqwest::Client::builder()
-                    .pool_max_idle_per_host(1)
-                    .build()?;
                 let mut lat: Vec<Duration> = Vec::with_capacity(part.len());
                 for s in part {
                     let body = serde_json::json!({

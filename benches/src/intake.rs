@@ -138,8 +138,10 @@ pub fn raw_inserts(
             let text = format!("{}\n{}\n{}", s.subject, s.body, s.sender);
             tx.prepare_cached("INSERT INTO search_fts (text, consultation_id) VALUES (?1, ?2)")?
                 .execute(params![text, id])?;
-            tx.prepare_cached("INSERT INTO search_bigram (text, consultation_id) VALUES (?1, ?2)")?
-                .execute(params![search::bigrams(&text), id])?;
+            tx.prepare_cached(
+                "INSERT INTO search_bigram (rowid, text) VALUES (last_insert_rowid(), ?1)",
+            )?
+            .execute(params![search::bigrams(&text)])?;
             tx.commit()?;
             lat.push(t.elapsed());
         }

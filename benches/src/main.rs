@@ -17,7 +17,7 @@ mod stats;
 
 use anyhow::{bail, Context, Result};
 use renkei_core::store::StoreKey;
-use stats::Report;
+use stats::{Panel, Report};
 use std::path::PathBuf;
 use std::time::Duration;
 
@@ -142,6 +142,13 @@ fn main() -> Result<()> {
     if let Some(l) = &a.live {
         bench_live(l, &mut r)?;
     }
+    // Only a run with the store sizes draws the plot (a partial run keeps the last full one).
+    if let Some(p) = &a.plot {
+        if r.series.iter().any(|s| s.panel == Panel::StoreSize) {
+            plot::growth(p, &r.series)?;
+            eprintln!("wrote {}", p.display());
+        }
+    }
     r.print();
     if let Some(j) = &a.json {
         std::fs::write(j, serde_json::to_string_pretty(&r)?)?;
@@ -162,10 +169,41 @@ fn bench_intake(a: &Args, r: &mut Report) -> Result<()> {
     let desk1 = intake::desk_intake(&base, "desk1", &enc, &rows, 1)?;
     let http8 = http::post_consultations(&base, "http8", &enc, &rows, 8)?;
     let http8_plain = http::post_consultations(&base, "http8p", &plain, &rows, 8)?;
+    // Throughput against load (the growth plot): group commit should rise with concurrent
+    // clients where one commit per row cannot.
+    let mut load = Vec::new();
+    for clients in [1, 2, 4, 16] {
+        let t = http::post_consultations(&base, &format!("load{clients}"), &enc, &rows, clients)?;
+        load.push((clients, t.per_sec));
+    }
+    load.push((8, http8.per_sec));
+    load.sort_by_key(|x| x.0);
     let desk8_plain = intake::desk_intake(&base, "desk8p", &plain, &rows, 8)?;
     let raw8_plain = intake::raw_inserts(&base, "raw8p", &plain, &rows, 8)?;
     std::fs::remove_dir_all(&base).ok();
     let raw_best = raw8.per_sec.max(raw1.per_sec);
+    for (clients, per_sec) in &load {
+        r.point(
+            Panel::IntakeLoad,
+            "POST /v1/consultations, group commit, encrypted",
+            *clients as f64,
+            *per_sec,
+        );
+        r.point(
+            Panel::IntakeLoad,
+            "raw rusqlite, one commit per row (best of 1 or 8 threads)",
+            *clients as f64,
+            raw_best,
+        );
+        if *clients != 8 {
+            r.row(
+                &format!("intake POST /v1/consultations, {clients} clients, encrypted"),
+                *per_sec,
+                "rows/s",
+                "group commit",
+            );
+        }
+    }
     r.row(
         "intake raw rusqlite, 8 threads, encrypted",
         raw8.per_sec,
@@ -298,7 +336,12 @@ fn bench_queue(a: &Args, r: &mut Report) -> Result<()> {
                 f.first_page.p50_ms, f.first_call_ms, f.first_page_rows
             ),
         );
-        r.point("queue first page", n, f.first_page.p95_ms);
+        r.point(
+            Panel::StoreSize,
+            "queue first page",
+            n as f64,
+            f.first_page.p95_ms,
+        );
         for (q, s, hits) in &f.search {
             r.row(
                 &format!("search '{q}' p95 at {n}"),
@@ -311,12 +354,10 @@ fn bench_queue(a: &Args, r: &mut Report) -> Result<()> {
             } else {
                 "search 4+ chars (worst)"
             };
-            r.point(series, n, s.p95_ms);
+            r.point(Panel::StoreSize, series, n as f64, s.p95_ms);
         }
         last = Some((n, f));
     }
-    // Series over equal query lengths: keep the worst of each length per size.
-    merge_max(&mut r.series);
     if let Some((n, f)) = last {
         let suffix = if n == 1_000_000 {
             "1m".to_string()
@@ -337,15 +378,6 @@ fn bench_queue(a: &Args, r: &mut Report) -> Result<()> {
             "<= 25 ms (worst query)",
             Some(s <= 25.0),
         );
-    }
-    if let Some(p) = &a.plot {
-        let series: Vec<_> = r.series.clone();
-        plot::growth(
-            p,
-            &series,
-            &[("queue target 10 ms", 10.0), ("search target 25 ms", 25.0)],
-        )?;
-        eprintln!("wrote {}", p.display());
     }
     Ok(())
 }
@@ -399,16 +431,36 @@ fn bench_hub(a: &Args, r: &mut Report) -> Result<()> {
         ">= 1 (HTTP with group commit vs one raw transaction per row)",
         Some(vs_raw >= 1.0),
     );
-    let n = a.sizes.iter().copied().max().unwrap_or(1_000_000);
+    // Every size, like the SQLite part (the growth plot); the ratios at the largest.
+    let mut sizes = a.sizes.clone();
+    sizes.sort_unstable();
+    let largest = sizes.last().copied().unwrap_or(1_000_000);
+    for n in sizes {
+        hub_at_size(&base, &url, n, n == largest, a.budget, r)?;
+    }
+    std::fs::remove_dir_all(&base).ok();
+    Ok(())
+}
+
+/// The hub's queue and search on a PostgreSQL store of `n` consultations: table rows and plot
+/// points; the ratios only for the `largest` size.
+fn hub_at_size(
+    base: &std::path::Path,
+    url: &str,
+    n: u64,
+    largest: bool,
+    budget: Duration,
+    r: &mut Report,
+) -> Result<()> {
     eprintln!("hub: generating a PostgreSQL store of {n}");
-    let (g, secs) = hub::store_of_size(&base, &url, n)?;
+    let (g, secs) = hub::store_of_size(base, url, n)?;
     r.row(
         &format!("hub generate store of {n}"),
         secs,
         "s",
         "COPY, indexes rebuilt after",
     );
-    let f = queue::measure(&g, a.budget)?;
+    let f = queue::measure(&g, budget)?;
     r.row(
         &format!("hub queue first page p95 at {n}"),
         f.first_page.p95_ms,
@@ -425,6 +477,22 @@ fn bench_hub(a: &Args, r: &mut Report) -> Result<()> {
             "ms",
             &format!("p50 {:.2} ms, {hits} rows on page", s.p50_ms),
         );
+    }
+    r.point(
+        Panel::StoreSize,
+        "hub queue first page (PostgreSQL)",
+        n as f64,
+        f.first_page.p95_ms,
+    );
+    let worst = f.search.iter().map(|x| x.1.p95_ms).fold(0.0, f64::max);
+    r.point(
+        Panel::StoreSize,
+        "hub search, worst (PostgreSQL)",
+        n as f64,
+        worst,
+    );
+    if !largest {
+        return Ok(());
     }
     let suffix = if n == 1_000_000 {
         "1m".to_string()
@@ -449,22 +517,7 @@ fn bench_hub(a: &Args, r: &mut Report) -> Result<()> {
         "<= 25 ms (worst 2-character query)",
         Some(two <= 25.0),
     );
-    std::fs::remove_dir_all(&base).ok();
     Ok(())
-}
-
-/// Series with the same name keep the max per size (two queries of the same length).
-fn merge_max(series: &mut [(String, Vec<(u64, f64)>)]) {
-    for s in series.iter_mut() {
-        let mut out: Vec<(u64, f64)> = Vec::new();
-        for (x, y) in &s.1 {
-            match out.iter_mut().find(|p| p.0 == *x) {
-                Some(p) => p.1 = p.1.max(*y),
-                None => out.push((*x, *y)),
-            }
-        }
-        s.1 = out;
-    }
 }
 
 fn bench_policy(a: &Args, r: &mut Report) -> Result<()> {
@@ -507,6 +560,12 @@ fn bench_policy(a: &Args, r: &mut Report) -> Result<()> {
     );
     let mut prev: Option<f64> = None;
     for (threads, events, p50, p95, fp) in &p.run_scaling {
+        r.point(
+            Panel::PolicyDay,
+            "scenario::run p95, synthetic day",
+            *events as f64,
+            *p95,
+        );
         let growth = prev
             .map(|x| format!(", ×{:.2} the half-size day (p50)", p50 / x))
             .unwrap_or_default();
@@ -519,6 +578,12 @@ fn bench_policy(a: &Args, r: &mut Report) -> Result<()> {
         prev = Some(*p50);
     }
     for (k, ms) in p.week_ms.iter().enumerate() {
+        r.point(
+            Panel::PolicyWeek,
+            "ms per day, 1,000 consultations a day",
+            (k + 1) as f64,
+            *ms,
+        );
         r.row(
             &format!(
                 "policy, a week of 1,000-consultation days in one run: day {}",

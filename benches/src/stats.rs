@@ -108,8 +108,29 @@ pub struct Report {
     pub rows: Vec<Row>,
     /// (name, value, target description, met)
     pub ratios: Vec<(String, f64, String, Option<bool>)>,
-    /// Growth series: (figure, [(size, value)])
-    pub series: Vec<(String, Vec<(u64, f64)>)>,
+    /// The growth plot's lines (docs/bench/growth.png), one panel each.
+    pub series: Vec<Series>,
+}
+
+/// A panel of the growth plot: what grows along its x axis.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Serialize)]
+pub enum Panel {
+    /// Queue and search p95 (ms) against consultations in the store, SQLite and the hub.
+    StoreSize,
+    /// The notification policy: scenario::run p95 (ms) against the events of the day.
+    PolicyDay,
+    /// Intake rows/s against concurrent HTTP clients (group commit) and the raw writer.
+    IntakeLoad,
+    /// The policy's ms per day through a week in one run (flat = no growth with history).
+    PolicyWeek,
+}
+
+/// One line of the growth plot.
+#[derive(Debug, Clone, serde::Serialize)]
+pub struct Series {
+    pub panel: Panel,
+    pub name: String,
+    pub points: Vec<(f64, f64)>,
 }
 
 impl Report {
@@ -125,11 +146,23 @@ impl Report {
     pub fn ratio(&mut self, name: &str, value: f64, target: &str, met: Option<bool>) {
         self.ratios.push((name.into(), value, target.into(), met));
     }
-    pub fn point(&mut self, figure: &str, size: u64, value: f64) {
-        if let Some(s) = self.series.iter_mut().find(|s| s.0 == figure) {
-            s.1.push((size, value));
-        } else {
-            self.series.push((figure.into(), vec![(size, value)]));
+    /// A point of the line `name` in `panel`; a second point at the same x keeps the larger
+    /// value (the worst of two queries of the same length).
+    pub fn point(&mut self, panel: Panel, name: &str, x: f64, y: f64) {
+        match self
+            .series
+            .iter_mut()
+            .find(|s| s.panel == panel && s.name == name)
+        {
+            Some(s) => match s.points.iter_mut().find(|p| p.0 == x) {
+                Some(p) => p.1 = p.1.max(y),
+                None => s.points.push((x, y)),
+            },
+            None => self.series.push(Series {
+                panel,
+                name: name.into(),
+                points: vec![(x, y)],
+            }),
         }
     }
 
