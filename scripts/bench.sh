@@ -107,14 +107,14 @@ measure() {
   kill "$pid" 2>/dev/null; wait "$pid" 2>/dev/null
   sleep 1
 }
-for i in 1 2 3; do
+for i in 1 2 3 4 5; do
   measure hello bench-hello "$HELLO_BIN"
   RENKEI_DATA_DIR="$DESK_DATA" RENKEI_DB_KEY="$DESK_KEY" RENKEI_DESK_EXIT_ON_CLOSE=1 measure renkei-desk "Renkei Desk" "$DESK_BIN"
 done
 INNER
   chmod +x "$OUT/desktop-inner.sh"
   rm -f "$OUT/desktop.tsv"
-  log "desktop: cold start and idle memory, 3 launches each (xvfb)"
+  log "desktop: cold start and idle memory, 5 launches each (medians) (xvfb)"
   OUT="$OUT" HELLO_BIN="$CARGO_TARGET_DIR/debug/bench-hello" DESK_BIN="$CARGO_TARGET_DIR/debug/renkei-desk" \
     DESK_DATA="$data" DESK_KEY="$key" \
     xvfb-run -a -s "-screen 0 1280x800x24" dbus-run-session -- "$OUT/desktop-inner.sh" >&2 || log "desktop run failed"

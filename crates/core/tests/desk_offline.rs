@@ -236,6 +236,35 @@ fn the_kept_queue_and_threads_survive_a_restart_and_go_with_a_disconnect() {
     assert_eq!(desk.hub_outbox().unwrap().len(), 1);
 }
 
+/// The same answer read again within a few minutes is not written again (no commit per
+/// unchanged read); a changed answer is, at once; an unchanged one again after the window, so
+/// the kept time is never more than that behind the last read.
+#[test]
+fn an_unchanged_answer_is_not_kept_again_within_minutes() {
+    let d = tempfile::tempdir().unwrap();
+    let key = StoreKey::random();
+    let c = clock();
+    let mut desk = open(common::backends::sqlite_dir(d.path()), &key, c.clone());
+    let body = r#"[{"id":1,"version":1}]"#;
+    desk.hub_cache_put(QUEUE_KEY, body).unwrap();
+    let first = renkei_core::clock::Clock::now(&*c);
+    let window = renkei_core::desk::KEPT_FRESH_MINUTES;
+    c.advance(chrono::Duration::minutes(window - 1));
+    desk.hub_cache_put(QUEUE_KEY, body).unwrap();
+    assert_eq!(desk.hub_cache_get(QUEUE_KEY).unwrap().unwrap().1, first);
+    let changed = r#"[{"id":1,"version":2}]"#;
+    desk.hub_cache_put(QUEUE_KEY, changed).unwrap();
+    let now = renkei_core::clock::Clock::now(&*c);
+    assert_eq!(
+        desk.hub_cache_get(QUEUE_KEY).unwrap().unwrap(),
+        (changed.to_string(), now)
+    );
+    c.advance(chrono::Duration::minutes(window));
+    desk.hub_cache_put(QUEUE_KEY, changed).unwrap();
+    let later = renkei_core::clock::Clock::now(&*c);
+    assert_eq!(desk.hub_cache_get(QUEUE_KEY).unwrap().unwrap().1, later);
+}
+
 #[test]
 fn the_outbox_keeps_order_keys_and_conflicts_until_dismissed() {
     let d = tempfile::tempdir().unwrap();

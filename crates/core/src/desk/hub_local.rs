@@ -18,14 +18,29 @@ use serde_json::{json, Value};
 /// answers again (the hub's own lock-out cannot be asked then).
 pub const OFFLINE_PIN_TRIES: i64 = 5;
 
+/// How long an unchanged kept answer is not written again (see [`Desk::hub_cache_put`]).
+pub const KEPT_FRESH_MINUTES: i64 = 5;
+
 /// The actions that may wait in the outbox.
 pub const OUTBOX_ACTIONS: [&str; 3] = ["take", "status", "note"];
 
 impl Desk {
     /// Keeps the hub's answer `body` (JSON text) under `key` (`hub_local::QUEUE_KEY`,
     /// `hub_local::thread_key(id)`).
+    ///
+    /// The same answer kept less than [`KEPT_FRESH_MINUTES`] ago is not written again: a
+    /// connected PC reads the queue at every change anywhere in the clinic and every 30 s, and
+    /// most of those reads return what is already kept — each write would be a durable commit
+    /// (an fsync) for nothing. So the kept time (the offline banner's 最終同期 after a restart)
+    /// is at most that many minutes older than the last read of the same answer.
     pub fn hub_cache_put(&mut self, key: &str, body: &str) -> Result<()> {
         let now = self.now();
+        let fresh = chrono::Duration::minutes(KEPT_FRESH_MINUTES);
+        if let Some((kept, at)) = self.store.read(|db| hub_local::cache_get(db, key))? {
+            if kept == body && now - at < fresh && at <= now {
+                return Ok(());
+            }
+        }
         self.store
             .write(|tx| hub_local::cache_put(tx, key, body, now))
     }
