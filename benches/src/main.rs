@@ -70,6 +70,19 @@ fn parse_args() -> Result<Args> {
             "--desktop" => a.desktop = Some(PathBuf::from(val()?)),
             "--live" => a.live = Some(PathBuf::from(val()?)),
             "--hub" => a.hub = true,
+            // Draws the plot again from a run's --json output (no measuring).
+            "--replot" => {
+                let json = std::fs::read_to_string(val()?)?;
+                let v: serde_json::Value = serde_json::from_str(&json)?;
+                let series: Vec<stats::Series> = serde_json::from_value(v["series"].clone())?;
+                let out = a
+                    .plot
+                    .clone()
+                    .context("--replot needs --plot PNG before it")?;
+                plot::growth(&out, &series)?;
+                eprintln!("wrote {}", out.display());
+                std::process::exit(0);
+            }
             "--only" => a.only = Some(val()?.split(',').map(str::to_string).collect()),
             "--quick" => {
                 a.sizes = vec![2_000, 20_000];
@@ -77,7 +90,7 @@ fn parse_args() -> Result<Args> {
                 a.budget = Duration::from_millis(500);
             }
             "-h" | "--help" => {
-                println!("usage: renkei-bench [--sizes 10000,100000,1000000] [--intake-rows N] [--quick] [--data DIR] [--plot PNG|--no-plot] [--json FILE] [--repo DIR] [--only intake,queue,policy,hub] [--hub] [--desktop TSV] [--live TSV]");
+                println!("usage: renkei-bench [--sizes 10000,100000,1000000] [--intake-rows N] [--quick] [--data DIR] [--plot PNG|--no-plot] [--json FILE] [--repo DIR] [--only intake,queue,policy,hub] [--hub] [--desktop TSV] [--live TSV] [--plot PNG --replot RESULTS.json]");
                 std::process::exit(0);
             }
             other => bail!("unknown argument {other} (see --help)"),

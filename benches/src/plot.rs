@@ -45,6 +45,8 @@ struct Layout {
     y_desc: &'static str,
     log_x: bool,
     log_y: bool,
+    /// How far the y axis goes above the data (×, log panels), room for the legend.
+    headroom: f64,
     /// Horizontal target lines (label, y).
     targets: Vec<(String, f64)>,
 }
@@ -74,6 +76,7 @@ pub fn growth(out: &Path, series: &[Series]) -> Result<()> {
             y_desc: "ms (p95)",
             log_x: true,
             log_y: true,
+            headroom: 40.0,
             targets: vec![
                 ("queue target 10 ms".into(), 10.0),
                 ("search target 25 ms".into(), 25.0),
@@ -86,6 +89,7 @@ pub fn growth(out: &Path, series: &[Series]) -> Result<()> {
             y_desc: "ms (p95)",
             log_x: true,
             log_y: true,
+            headroom: 8.0,
             targets: vec![("target 100 ms (1,000-consultation day)".into(), 100.0)],
         },
         Layout {
@@ -95,6 +99,7 @@ pub fn growth(out: &Path, series: &[Series]) -> Result<()> {
             y_desc: "rows/s",
             log_x: true,
             log_y: false,
+            headroom: 1.5,
             targets: raw_best
                 .map(|r| vec![("target 3 × raw at 8 clients".into(), 3.0 * r)])
                 .unwrap_or_default(),
@@ -106,6 +111,7 @@ pub fn growth(out: &Path, series: &[Series]) -> Result<()> {
             y_desc: "ms",
             log_x: false,
             log_y: false,
+            headroom: 1.5,
             targets: Vec::new(),
         },
     ];
@@ -127,10 +133,11 @@ pub fn growth(out: &Path, series: &[Series]) -> Result<()> {
         } else {
             (xmin - 0.5, xmax + 0.5)
         };
+        // Headroom above the data for the legend (upper left).
         let (y0, y1) = if layout.log_y {
-            (ymin.max(0.001) / 2.0, ymax.max(1.0) * 2.0)
+            (ymin.max(0.001) / 2.0, ymax.max(1.0) * layout.headroom)
         } else {
-            (0.0, ymax * 1.25)
+            (0.0, ymax * layout.headroom)
         };
         match (layout.log_x, layout.log_y) {
             (true, true) => draw(
@@ -191,6 +198,9 @@ where
     if fonts {
         chart
             .configure_mesh()
+            // No minor lines: on log axes they shade the whole panel.
+            .light_line_style(WHITE)
+            .bold_line_style(RGBColor(225, 225, 225))
             .x_desc(layout.x_desc)
             .y_desc(layout.y_desc)
             .x_label_formatter(&|v| format!("{v:.0}"))

@@ -113,7 +113,7 @@ pub struct Report {
 }
 
 /// A panel of the growth plot: what grows along its x axis.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Serialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
 pub enum Panel {
     /// Queue and search p95 (ms) against consultations in the store, SQLite and the hub.
     StoreSize,
@@ -126,7 +126,7 @@ pub enum Panel {
 }
 
 /// One line of the growth plot.
-#[derive(Debug, Clone, serde::Serialize)]
+#[derive(Debug, Clone, serde::Serialize, serde::Deserialize)]
 pub struct Series {
     pub panel: Panel,
     pub name: String,

@@ -234,7 +234,7 @@ fn intake_prepared(
     intake_tx_within(tx, s, p, idem, now, None)
 }
 
-/// [`intake_tx`] where a follow-up joins an open thread only when that thread last heard from
+/// [`intake_prepared`] where a follow-up joins an open thread only when that thread last heard from
 /// outside (arrival or inbound follow-up) within `join_window` before this message (`None`: any open thread). A stale thread stays as
 /// it is and the message starts a new consultation with the same thread key (the newest open
 /// one is joined next time).

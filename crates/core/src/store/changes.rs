@@ -1,7 +1,7 @@
 //! The change sequence connected desks follow (`GET /v1/desk/events`, issue 19): the audit
 //! log's ids.
 //!
-//! Every change by staff (`Desk::act`/`audited`) and every intake (`intake_tx`) appends an
+//! Every change by staff (`Desk::act`/`audited`) and every intake (`intake_tx_within`) appends an
 //! audit row in the same transaction, under the writer lock on both engines (`BEGIN
 //! IMMEDIATE` on SQLite, `pg::WRITER_LOCK` on PostgreSQL); its id is the previous id + 1
 //! (`audit::append`). So the ids are gap-free and in commit order, and "rows above N" is
