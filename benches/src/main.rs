@@ -497,13 +497,14 @@ fn hub_at_size(
         n as f64,
         f.first_page.p95_ms,
     );
-    let worst = f.search.iter().map(|x| x.1.p95_ms).fold(0.0, f64::max);
-    r.point(
-        Panel::StoreSize,
-        "hub search, worst (PostgreSQL)",
-        n as f64,
-        worst,
-    );
+    for (q, s, _) in &f.search {
+        let line = if q.chars().count() <= 2 {
+            "hub search 2 chars (PostgreSQL, worst)"
+        } else {
+            "hub search 4+ chars (PostgreSQL, worst)"
+        };
+        r.point(Panel::StoreSize, line, n as f64, s.p95_ms);
+    }
     if !largest {
         return Ok(());
     }
