@@ -15,7 +15,7 @@ use renkei_core::codes::{Channel, PartnerKind};
 use renkei_core::model::MessageKind;
 use renkei_core::store::intake_keys::IntakeKey;
 use renkei_core::store::partners::NewPartner;
-use renkei_core::store::sql::Db;
+use renkei_core::store::sql::{Db, Value};
 use renkei_core::store::{
     attachments, audit, intake_keys, messages, notifications, partners, search, settings,
 };
@@ -552,5 +552,82 @@ fn automatic_entries_are_unique_by_key_and_send_their_own_text() {
             })
             .unwrap();
         assert!(s.read(|db| partners::get(db, p)).unwrap().receipt, "{name}");
+    }
+}
+
+/// The PostgreSQL statement cache (store/pg.rs `StmtCache`): a statement is prepared once per
+/// connection and reused by its transactions, every value kind binds to a cached statement again,
+/// and a schema change from another connection (a newer hub migrating) does not break it — the
+/// statement is prepared again at once outside a transaction; inside one the transaction fails
+/// with a conflict (PostgreSQL aborted it) and the next one works.
+#[test]
+fn postgres_statement_cache_binds_again_and_survives_a_schema_change() {
+    for s in backends("stmt_cache") {
+        let other = s.reopen();
+        let (TestStore::Pg(mut a, _), TestStore::Pg(b, _)) = (s, other) else {
+            continue;
+        };
+        a.db()
+            .execute_batch("CREATE TABLE stmt_t (i BIGINT, s TEXT, f DOUBLE PRECISION, b BYTEA)")
+            .unwrap();
+        assert_eq!(a.prepared_statements(), 0);
+        let insert = "INSERT INTO stmt_t (i, s, f, b) VALUES (?1, ?2, ?3, ?4)";
+        a.write(|db| {
+            db.execute(insert, args![1i64, "一", 1.5f64, vec![1u8, 2]])?;
+            db.execute(
+                insert,
+                &[Value::Null, Value::Null, Value::Null, Value::Null],
+            )?;
+            // An integer into a DOUBLE PRECISION column, text for a cast parameter.
+            db.execute(insert, args![3i64, "三", 2i64, vec![3u8]])?;
+            db.query_one(
+                "SELECT count(*) FROM stmt_t WHERE s = ANY(string_to_array(?1::text, ' '))",
+                args!["一 三"],
+                |r| r.get::<i64>(0),
+            )
+        })
+        .unwrap();
+        let prepared = a.prepared_statements();
+        assert!(prepared >= 2, "prepared {prepared}");
+        a.write(|db| db.execute(insert, args![4i64, "四", 4.5f64, vec![4u8]]))
+            .unwrap();
+        assert_eq!(
+            a.prepared_statements(),
+            prepared,
+            "the cached statement reused"
+        );
+
+        let all = "SELECT * FROM stmt_t ORDER BY i";
+        assert_eq!(a.db().query(all, args![]).unwrap()[0].len(), 4);
+        assert_eq!(a.read(|db| db.query(all, args![])).unwrap()[0].len(), 4);
+
+        // Another connection changes the result type of the cached `SELECT *`.
+        b.db()
+            .execute_batch("ALTER TABLE stmt_t ADD COLUMN extra TEXT")
+            .unwrap();
+        let rows = a.db().query(all, args![]).unwrap();
+        assert_eq!(rows.len(), 4);
+        assert_eq!(rows[0].len(), 5, "retried with the new columns");
+
+        b.db()
+            .execute_batch("ALTER TABLE stmt_t ADD COLUMN more TEXT")
+            .unwrap();
+        let e = a.read(|db| db.query(all, args![])).unwrap_err();
+        assert_eq!(e.code().as_str(), "conflict", "{e}");
+        assert!(e.to_string().contains("try again"), "{e}");
+        assert_eq!(a.read(|db| db.query(all, args![])).unwrap()[0].len(), 6);
+
+        // Statements dropped server-side (`DEALLOCATE ALL`, a pooler resetting the session).
+        a.write(|db| db.execute(insert, args![5i64, "五", 5.0f64, vec![5u8]]))
+            .unwrap();
+        a.db().execute("DEALLOCATE ALL", args![]).unwrap();
+        let e = a
+            .write(|db| db.execute(insert, args![6i64, "六", 6.0f64, vec![6u8]]))
+            .unwrap_err();
+        assert_eq!(e.code().as_str(), "conflict", "{e}");
+        a.write(|db| db.execute(insert, args![6i64, "六", 6.0f64, vec![6u8]]))
+            .unwrap();
+        a.db().execute("DEALLOCATE ALL", args![]).unwrap();
+        assert_eq!(a.db().query(all, args![]).unwrap().len(), 6);
     }
 }

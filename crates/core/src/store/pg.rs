@@ -170,49 +170,167 @@ fn remote_tcp_host(config: &postgres::Config) -> Option<String> {
     })
 }
 
+/// The most statements one connection keeps prepared (see [`StmtCache`]).
+pub const STMT_CACHE_CAPACITY: usize = 256;
+
+/// The prepared statements of one connection, by their SQL (after [`to_pg_placeholders`]).
+///
+/// Why: a statement given as text costs TWO round trips to the server — Parse/Describe, then
+/// Bind/Execute — and an intake runs ~15 statements per row on the hub's one writer. A statement
+/// prepared once per connection and reused costs one (Bind/Execute). Prepared statements belong
+/// to the connection (the session, not a transaction: a rollback does not drop them), so
+/// [`PgStore`] keeps the cache and lends it to each of its transactions.
+///
+/// Bounded: at [`STMT_CACHE_CAPACITY`] statements the cache is cleared (the store's SQL is a
+/// fixed set, far smaller; only generated SQL would fill it). Cleared too after a
+/// [`Db::execute_batch`] other than a savepoint command (DDL or `SET search_path` there would
+/// leave statements planned for the old schema), after migrations, and when a cached statement
+/// fails as stale — `cached plan must not change result type` (SQLSTATE 0A000) or `prepared
+/// statement … does not exist` (26000) after another process changed the schema: outside a
+/// transaction that statement is then prepared again and run once more; inside one the error
+/// has aborted the transaction, so it ends with a [`Error::Conflict`] saying to try again (the
+/// next transaction prepares afresh).
+#[derive(Default)]
+pub struct StmtCache {
+    stmts: std::collections::HashMap<String, postgres::Statement>,
+}
+
+impl StmtCache {
+    fn get(&self, sql: &str) -> Option<postgres::Statement> {
+        self.stmts.get(sql).cloned()
+    }
+    fn insert(&mut self, sql: String, stmt: postgres::Statement) {
+        if self.stmts.len() >= STMT_CACHE_CAPACITY {
+            self.stmts.clear();
+        }
+        self.stmts.insert(sql, stmt);
+    }
+    fn clear(&mut self) {
+        self.stmts.clear();
+    }
+    /// How many statements are prepared (tests).
+    pub fn len(&self) -> usize {
+        self.stmts.len()
+    }
+    pub fn is_empty(&self) -> bool {
+        self.stmts.is_empty()
+    }
+}
+
 /// A PostgreSQL client or transaction as a [`Db`]. `postgres` wants `&mut` for every call; the
 /// store's functions share `&dyn Db`, hence the `RefCell` (one thread uses it at a time).
 pub struct Pg<C> {
+    /// Before `client`: the statements are closed before the connection is.
+    cache: Option<RefCell<StmtCache>>,
     client: RefCell<C>,
+    /// True when `client` is inside a transaction (a failed statement aborted it: no retry).
+    in_tx: bool,
 }
 
 impl<C: GenericClient> Pg<C> {
+    /// Without a statement cache: every statement is prepared for its one run (migrations).
     pub fn new(client: C) -> Self {
         Pg {
+            cache: None,
             client: RefCell::new(client),
+            in_tx: true,
+        }
+    }
+    /// With `cache` (see [`StmtCache`]); `in_tx` says whether `client` is a transaction.
+    fn cached(client: C, cache: StmtCache, in_tx: bool) -> Self {
+        Pg {
+            cache: Some(RefCell::new(cache)),
+            client: RefCell::new(client),
+            in_tx,
         }
     }
     pub fn into_inner(self) -> C {
         self.client.into_inner()
     }
+    /// The client and the cache (given back to the connection after a transaction).
+    fn into_parts(self) -> (C, StmtCache) {
+        let cache = self.cache.map(RefCell::into_inner).unwrap_or_default();
+        (self.client.into_inner(), cache)
+    }
+    fn take_cache(&mut self) -> StmtCache {
+        self.cache
+            .as_mut()
+            .map(|c| std::mem::take(c.get_mut()))
+            .unwrap_or_default()
+    }
+    fn put_cache(&mut self, cache: StmtCache) {
+        if let Some(c) = self.cache.as_mut() {
+            *c.get_mut() = cache;
+        }
+    }
+    fn clear_cache(&self) {
+        if let Some(c) = &self.cache {
+            c.borrow_mut().clear();
+        }
+    }
+
+    /// Runs `op` with the prepared statement of `sql` (`?N` placeholders): the cached one, or
+    /// prepared now (and cached). A cached statement that fails as stale clears the cache; see
+    /// [`StmtCache`] for the retry.
+    fn run<T>(
+        &self,
+        sql: &str,
+        op: impl Fn(&mut C, &postgres::Statement) -> std::result::Result<T, postgres::Error>,
+    ) -> Result<T> {
+        let sql = to_pg_placeholders(sql);
+        let mut guard = self.client.borrow_mut();
+        let client = &mut *guard;
+        let Some(cache) = &self.cache else {
+            let stmt = client.prepare(&sql)?;
+            return Ok(op(client, &stmt)?);
+        };
+        let hit = cache.borrow().get(&sql);
+        let stmt = match hit {
+            Some(stmt) => match op(client, &stmt) {
+                Err(e) if is_stale(&e) => {
+                    cache.borrow_mut().clear();
+                    if self.in_tx {
+                        return Err(Error::Conflict(format!(
+                            "a prepared statement failed ({}) — another process probably changed \
+                             the database schema (a newer hub migrated it). Nothing was changed; \
+                             the statements are prepared afresh from now on: try again",
+                            error_chain(&e)
+                        )));
+                    }
+                    tracing::info!(
+                        "a prepared statement went stale ({}); preparing it again",
+                        error_chain(&e)
+                    );
+                    client.prepare(&sql)?
+                }
+                done => return Ok(done?),
+            },
+            None => client.prepare(&sql)?,
+        };
+        let out = op(client, &stmt)?;
+        cache.borrow_mut().insert(sql, stmt);
+        Ok(out)
+    }
+}
+
+/// True for the errors of a prepared statement that the schema changed under (see
+/// [`StmtCache`]). By SQLSTATE: the message may be translated (`lc_messages`).
+fn is_stale(e: &postgres::Error) -> bool {
+    use postgres::error::SqlState;
+    e.code().is_some_and(|c| {
+        *c == SqlState::FEATURE_NOT_SUPPORTED || *c == SqlState::INVALID_SQL_STATEMENT_NAME
+    })
+}
+
+/// True for the savepoint commands (the intake's per-item savepoints): they change no schema, so
+/// [`Db::execute_batch`] keeps the statement cache for them.
+fn is_savepoint_command(sql: &str) -> bool {
+    let s = sql.trim_start().to_ascii_uppercase();
+    s.starts_with("SAVEPOINT ") || s.starts_with("RELEASE ") || s.starts_with("ROLLBACK TO ")
 }
 
 fn bind(args: &[Value]) -> Vec<&(dyn ToSql + Sync)> {
     args.iter().map(|v| v as &(dyn ToSql + Sync)).collect()
-}
-
-fn pg_execute<C: GenericClient>(c: &mut C, sql: &str, args: &[Value]) -> Result<u64> {
-    let sql = to_pg_placeholders(sql);
-    Ok(c.execute(sql.as_str(), &bind(args))?)
-}
-
-fn pg_query_each<C: GenericClient>(
-    c: &mut C,
-    sql: &str,
-    args: &[Value],
-    f: &mut dyn FnMut(&Row) -> Result<bool>,
-) -> Result<()> {
-    let sql = to_pg_placeholders(sql);
-    let rows = c.query(sql.as_str(), &bind(args))?;
-    for r in rows {
-        let values = (0..r.len())
-            .map(|i| r.try_get::<_, Value>(i))
-            .collect::<std::result::Result<Vec<_>, _>>()?;
-        if !f(&Row::new(values))? {
-            break;
-        }
-    }
-    Ok(())
 }
 
 impl<C: GenericClient> Db for Pg<C> {
@@ -220,7 +338,8 @@ impl<C: GenericClient> Db for Pg<C> {
         Backend::Postgres
     }
     fn execute(&self, sql: &str, args: &[Value]) -> Result<u64> {
-        pg_execute(&mut *self.client.borrow_mut(), sql, args)
+        let params = bind(args);
+        self.run(sql, |c, stmt| c.execute(stmt, &params))
     }
     fn query_each(
         &self,
@@ -228,15 +347,28 @@ impl<C: GenericClient> Db for Pg<C> {
         args: &[Value],
         f: &mut dyn FnMut(&Row) -> Result<bool>,
     ) -> Result<()> {
-        pg_query_each(&mut *self.client.borrow_mut(), sql, args, f)
+        let params = bind(args);
+        let rows = self.run(sql, |c, stmt| c.query(stmt, &params))?;
+        for r in rows {
+            let values = (0..r.len())
+                .map(|i| r.try_get::<_, Value>(i))
+                .collect::<std::result::Result<Vec<_>, _>>()?;
+            if !f(&Row::new(values))? {
+                break;
+            }
+        }
+        Ok(())
     }
     fn execute_batch(&self, sql: &str) -> Result<()> {
+        if !is_savepoint_command(sql) {
+            self.clear_cache();
+        }
         Ok(self.client.borrow_mut().batch_execute(sql)?)
     }
 }
 
-/// An open PostgreSQL store: one connection, migrated. Like [`super::Store`], give each thread
-/// its own.
+/// An open PostgreSQL store: one connection, migrated, with its prepared statements
+/// ([`StmtCache`]). Like [`super::Store`], give each thread its own.
 pub struct PgStore {
     /// `None` only while dropping (see [`Drop`]).
     conn: Option<Pg<postgres::Client>>,
@@ -298,18 +430,18 @@ impl PgStore {
     /// Connects without migrating (tests set a `search_path` first).
     pub fn connect(url: &str) -> Result<PgStore> {
         Ok(PgStore {
-            conn: Some(Pg::new(connect(url)?)),
+            conn: Some(Pg::cached(connect(url)?, StmtCache::default(), false)),
         })
     }
-    fn client(&mut self) -> Result<&mut postgres::Client> {
-        self.conn
-            .as_mut()
-            .map(|c| c.client.get_mut())
-            .ok_or_else(closed)
+    fn conn(&mut self) -> Result<&mut Pg<postgres::Client>> {
+        self.conn.as_mut().ok_or_else(closed)
     }
-    /// Runs the PostgreSQL migrations (see `pg_migrations`); the version found before.
+    /// Runs the PostgreSQL migrations (see `pg_migrations`); the version found before. Clears
+    /// the statement cache (the schema changes).
     pub fn migrate(&mut self) -> Result<i64> {
-        super::pg_migrations::migrate(self.client()?)
+        let conn = self.conn()?;
+        conn.clear_cache();
+        super::pg_migrations::migrate(conn.client.get_mut())
     }
     /// The connection outside any transaction (each statement commits by itself).
     pub fn db(&self) -> &dyn Db {
@@ -318,13 +450,28 @@ impl PgStore {
             None => &Closed,
         }
     }
-    /// See [`write`].
+    /// See [`write`]; with this connection's prepared statements.
     pub fn write<T>(&mut self, f: impl FnOnce(&dyn Db) -> Result<T>) -> Result<T> {
-        write(self.client()?, f)
+        let conn = self.conn()?;
+        let cache = conn.take_cache();
+        let (cache, out) = write_in(conn.client.get_mut(), cache, f);
+        conn.put_cache(cache);
+        out
     }
-    /// See [`read`].
+    /// See [`read`]; with this connection's prepared statements.
     pub fn read<T>(&mut self, f: impl FnOnce(&dyn Db) -> Result<T>) -> Result<T> {
-        read(self.client()?, f)
+        let conn = self.conn()?;
+        let cache = conn.take_cache();
+        let (cache, out) = read_in(conn.client.get_mut(), cache, f);
+        conn.put_cache(cache);
+        out
+    }
+    /// How many statements this connection has prepared (tests).
+    pub fn prepared_statements(&self) -> usize {
+        self.conn
+            .as_ref()
+            .and_then(|c| c.cache.as_ref())
+            .map_or(0, |c| c.borrow().len())
     }
 }
 
@@ -332,25 +479,54 @@ impl PgStore {
 /// (`synchronous_commit` is the server's, `on` by default: a commit is on disk before it
 /// returns).
 pub fn write<T>(client: &mut postgres::Client, f: impl FnOnce(&dyn Db) -> Result<T>) -> Result<T> {
-    let mut tx = client.transaction()?;
-    tx.execute("SELECT pg_advisory_xact_lock($1)", &[&WRITER_LOCK])?;
-    let db = Pg::new(tx);
-    let out = f(&db)?;
-    db.into_inner().commit()?;
-    Ok(out)
+    write_in(client, StmtCache::default(), f).1
+}
+
+/// [`write`] with `cache`, which is given back whatever happens.
+fn write_in<T>(
+    client: &mut postgres::Client,
+    cache: StmtCache,
+    f: impl FnOnce(&dyn Db) -> Result<T>,
+) -> (StmtCache, Result<T>) {
+    let tx = match client.transaction() {
+        Ok(tx) => tx,
+        Err(e) => return (cache, Err(e.into())),
+    };
+    let db = Pg::cached(tx, cache, true);
+    let out = db
+        .execute(
+            "SELECT pg_advisory_xact_lock(?1)",
+            &[Value::Int(WRITER_LOCK)],
+        )
+        .and_then(|_| f(&db));
+    let (tx, cache) = db.into_parts();
+    (cache, out.and_then(|out| Ok(tx.commit().map(|()| out)?)))
 }
 
 /// Runs `f` in a read-only transaction with one snapshot (REPEATABLE READ).
 pub fn read<T>(client: &mut postgres::Client, f: impl FnOnce(&dyn Db) -> Result<T>) -> Result<T> {
+    read_in(client, StmtCache::default(), f).1
+}
+
+/// [`read`] with `cache`, which is given back whatever happens.
+fn read_in<T>(
+    client: &mut postgres::Client,
+    cache: StmtCache,
+    f: impl FnOnce(&dyn Db) -> Result<T>,
+) -> (StmtCache, Result<T>) {
     let tx = client
         .build_transaction()
         .isolation_level(postgres::IsolationLevel::RepeatableRead)
         .read_only(true)
-        .start()?;
-    let db = Pg::new(tx);
-    let out = f(&db)?;
-    db.into_inner().commit()?;
-    Ok(out)
+        .start();
+    let tx = match tx {
+        Ok(tx) => tx,
+        Err(e) => return (cache, Err(e.into())),
+    };
+    let db = Pg::cached(tx, cache, true);
+    let out = f(&db);
+    let (tx, cache) = db.into_parts();
+    (cache, out.and_then(|out| Ok(tx.commit().map(|()| out)?)))
 }
 
 // ---- Value ⇄ PostgreSQL ------------------------------------------------------------------------
