@@ -428,9 +428,17 @@ impl PgStore {
         Ok(store)
     }
     /// Connects without migrating (tests set a `search_path` first).
+    ///
+    /// With `plan_cache_mode = force_custom_plan`: the cached statements save the round trip,
+    /// but each run is still planned for its values, as before the cache. A generic plan (what
+    /// PostgreSQL switches a prepared statement to after 5 runs) cannot see how selective a
+    /// search pattern is: `text ILIKE '%インフルエンザ%'` went from 3.5 to 13 ms p95 on 10,000
+    /// consultations with it.
     pub fn connect(url: &str) -> Result<PgStore> {
+        let mut client = connect(url)?;
+        client.batch_execute("SET plan_cache_mode = force_custom_plan")?;
         Ok(PgStore {
-            conn: Some(Pg::cached(connect(url)?, StmtCache::default(), false)),
+            conn: Some(Pg::cached(client, StmtCache::default(), false)),
         })
     }
     fn conn(&mut self) -> Result<&mut Pg<postgres::Client>> {
