@@ -123,19 +123,30 @@ fn snapshot(d: &mut Desk) -> Vec<(String, String)> {
     rows.into_iter().map(|(_, s, p)| (s, p)).collect()
 }
 
-#[test]
-fn one_batch_answers_and_stores_exactly_what_one_by_one_does() {
-    let (a, b) = (tempfile::tempdir().unwrap(), tempfile::tempdir().unwrap());
-    let mut batched = desk(a.path());
-    let mut single = desk(b.path());
-    let got = answers(batched.intake_batch(mixed()));
+/// The items of `make` in one batch on `batched` and one by one on `single`: the answers must be
+/// the same; returns them.
+fn batched_and_one_by_one(
+    batched: &mut Desk,
+    single: &mut Desk,
+    make: impl Fn() -> Vec<Item>,
+) -> Vec<Answer> {
+    let got = answers(batched.intake_batch(make()));
     let want: Vec<Answer> = answers(
-        mixed()
+        make()
             .into_iter()
             .map(|(n, k)| single.intake_keyed(n, k.as_ref().map(|(x, y)| (x.as_str(), y.as_str()))))
             .collect(),
     );
     assert_eq!(got, want);
+    got
+}
+
+#[test]
+fn one_batch_answers_and_stores_exactly_what_one_by_one_does() {
+    let (a, b) = (tempfile::tempdir().unwrap(), tempfile::tempdir().unwrap());
+    let mut batched = desk(a.path());
+    let mut single = desk(b.path());
+    let got = batched_and_one_by_one(&mut batched, &mut single, mixed);
     // The shape of the answers, so a silent change of both paths is caught too.
     let shape: Vec<_> = got
         .iter()
@@ -216,14 +227,7 @@ fn a_batch_with_no_refusal_stores_and_indexes_what_one_by_one_does() {
             (item("架空西病院", None, None, "すずらん訪問看護"), None),
         ]
     };
-    let got = answers(batched.intake_batch(batch()));
-    let want: Vec<Answer> = answers(
-        batch()
-            .into_iter()
-            .map(|(n, k)| single.intake_keyed(n, k.as_ref().map(|(x, y)| (x.as_str(), y.as_str()))))
-            .collect(),
-    );
-    assert_eq!(got, want);
+    let got = batched_and_one_by_one(&mut batched, &mut single, batch);
     assert!(
         matches!(
             got[..],

@@ -21,19 +21,26 @@ struct Job {
     reply: oneshot::Sender<Answer>,
 }
 
-/// The handle of the writer thread. The thread ends when the last handle is dropped.
+/// The handle of the writer thread. Dropping it ends the thread and waits for it: the writer
+/// finishes what is queued and closes its store connection before the drop returns. (Left to
+/// run on, the thread closed its SQLCipher connection while the process was already exiting —
+/// OpenSSL's exit-time cleanup racing it aborted a test process with "double free".)
 pub struct GroupCommit {
-    tx: mpsc::Sender<Job>,
+    tx: Option<mpsc::Sender<Job>>,
+    thread: Option<std::thread::JoinHandle<()>>,
 }
 
 impl GroupCommit {
     /// Starts the writer thread with its own store connection.
     pub fn start(desk: Desk) -> std::io::Result<GroupCommit> {
         let (tx, rx) = mpsc::channel::<Job>();
-        std::thread::Builder::new()
+        let thread = std::thread::Builder::new()
             .name("intake-writer".into())
             .spawn(move || run(desk, rx))?;
-        Ok(GroupCommit { tx })
+        Ok(GroupCommit {
+            tx: Some(tx),
+            thread: Some(thread),
+        })
     }
 
     /// Takes in one consultation; answers after the commit that holds it. The checks and the
@@ -43,11 +50,25 @@ impl GroupCommit {
         let (reply, answer) = oneshot::channel();
         let item = BatchItem::new(n, idem);
         self.tx
+            .as_ref()
+            .ok_or_else(|| ApiError::internal("the intake writer stopped: restart renkei serve"))?
             .send(Job { item, reply })
             .map_err(|_| ApiError::internal("the intake writer stopped: restart renkei serve"))?;
         answer
             .await
             .map_err(|_| ApiError::internal("the intake writer stopped: restart renkei serve"))?
+    }
+}
+
+impl Drop for GroupCommit {
+    fn drop(&mut self) {
+        // Closing the channel ends the writer's loop once the queue is empty.
+        drop(self.tx.take());
+        if let Some(t) = self.thread.take() {
+            if t.thread().id() != std::thread::current().id() && t.join().is_err() {
+                tracing::error!("the intake writer thread panicked");
+            }
+        }
     }
 }
 
