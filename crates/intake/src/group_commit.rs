@@ -51,13 +51,15 @@ impl GroupCommit {
         let item = BatchItem::new(n, idem);
         self.tx
             .as_ref()
-            .ok_or_else(|| ApiError::internal("the intake writer stopped: restart renkei serve"))?
+            .ok_or_else(stopped)?
             .send(Job { item, reply })
-            .map_err(|_| ApiError::internal("the intake writer stopped: restart renkei serve"))?;
-        answer
-            .await
-            .map_err(|_| ApiError::internal("the intake writer stopped: restart renkei serve"))?
+            .map_err(|_| stopped())?;
+        answer.await.map_err(|_| stopped())?
     }
+}
+
+fn stopped() -> ApiError {
+    ApiError::internal("the intake writer stopped: restart renkei serve")
 }
 
 impl Drop for GroupCommit {
