@@ -252,17 +252,6 @@ impl<C: GenericClient> Pg<C> {
         let cache = self.cache.map(RefCell::into_inner).unwrap_or_default();
         (self.client.into_inner(), cache)
     }
-    fn take_cache(&mut self) -> StmtCache {
-        self.cache
-            .as_mut()
-            .map(|c| std::mem::take(c.get_mut()))
-            .unwrap_or_default()
-    }
-    fn put_cache(&mut self, cache: StmtCache) {
-        if let Some(c) = self.cache.as_mut() {
-            *c.get_mut() = cache;
-        }
-    }
     fn clear_cache(&self) {
         if let Some(c) = &self.cache {
             c.borrow_mut().clear();
@@ -458,20 +447,67 @@ impl PgStore {
             None => &Closed,
         }
     }
-    /// See [`write`]; with this connection's prepared statements.
+    /// Runs `f` in one write transaction: the writer lock, then `f`, then a durable commit
+    /// (`synchronous_commit` is the server's, `on` by default: a commit is on disk before it
+    /// returns).
     pub fn write<T>(&mut self, f: impl FnOnce(&dyn Db) -> Result<T>) -> Result<T> {
-        let conn = self.conn()?;
-        let cache = conn.take_cache();
-        let (cache, out) = write_in(conn.client.get_mut(), cache, f);
-        conn.put_cache(cache);
-        out
+        self.in_transaction(true, f)
     }
-    /// See [`read`]; with this connection's prepared statements.
+    /// Runs `f` in a read-only transaction with one snapshot (REPEATABLE READ).
     pub fn read<T>(&mut self, f: impl FnOnce(&dyn Db) -> Result<T>) -> Result<T> {
-        let conn = self.conn()?;
-        let cache = conn.take_cache();
-        let (cache, out) = read_in(conn.client.get_mut(), cache, f);
-        conn.put_cache(cache);
+        self.in_transaction(false, f)
+    }
+    /// [`PgStore::write`] / [`PgStore::read`]: `f` in one transaction with this connection's
+    /// prepared statements, which the connection gets back whatever happens.
+    fn in_transaction<T>(
+        &mut self,
+        write: bool,
+        f: impl FnOnce(&dyn Db) -> Result<T>,
+    ) -> Result<T> {
+        let Pg {
+            cache: slot,
+            client,
+            ..
+        } = self.conn()?;
+        let give_back = |slot: &mut Option<RefCell<StmtCache>>, cache: StmtCache| {
+            if let Some(c) = slot.as_mut() {
+                *c.get_mut() = cache;
+            }
+        };
+        let cache = slot
+            .as_mut()
+            .map(|c| std::mem::take(c.get_mut()))
+            .unwrap_or_default();
+        let client = client.get_mut();
+        let tx = if write {
+            client.transaction()
+        } else {
+            client
+                .build_transaction()
+                .isolation_level(postgres::IsolationLevel::RepeatableRead)
+                .read_only(true)
+                .start()
+        };
+        let tx = match tx {
+            Ok(tx) => tx,
+            Err(e) => {
+                give_back(slot, cache);
+                return Err(e.into());
+            }
+        };
+        let db = Pg::cached(tx, cache, true);
+        let out = if write {
+            db.execute(
+                "SELECT pg_advisory_xact_lock(?1)",
+                &[Value::Int(WRITER_LOCK)],
+            )
+            .and_then(|_| f(&db))
+        } else {
+            f(&db)
+        };
+        let (tx, cache) = db.into_parts();
+        let out = out.and_then(|out| Ok(tx.commit().map(|()| out)?));
+        give_back(slot, cache);
         out
     }
     /// How many statements this connection has prepared (tests).
@@ -481,60 +517,6 @@ impl PgStore {
             .and_then(|c| c.cache.as_ref())
             .map_or(0, |c| c.borrow().len())
     }
-}
-
-/// Runs `f` in one write transaction: the writer lock, then `f`, then a durable commit
-/// (`synchronous_commit` is the server's, `on` by default: a commit is on disk before it
-/// returns).
-pub fn write<T>(client: &mut postgres::Client, f: impl FnOnce(&dyn Db) -> Result<T>) -> Result<T> {
-    write_in(client, StmtCache::default(), f).1
-}
-
-/// [`write`] with `cache`, which is given back whatever happens.
-fn write_in<T>(
-    client: &mut postgres::Client,
-    cache: StmtCache,
-    f: impl FnOnce(&dyn Db) -> Result<T>,
-) -> (StmtCache, Result<T>) {
-    let tx = match client.transaction() {
-        Ok(tx) => tx,
-        Err(e) => return (cache, Err(e.into())),
-    };
-    let db = Pg::cached(tx, cache, true);
-    let out = db
-        .execute(
-            "SELECT pg_advisory_xact_lock(?1)",
-            &[Value::Int(WRITER_LOCK)],
-        )
-        .and_then(|_| f(&db));
-    let (tx, cache) = db.into_parts();
-    (cache, out.and_then(|out| Ok(tx.commit().map(|()| out)?)))
-}
-
-/// Runs `f` in a read-only transaction with one snapshot (REPEATABLE READ).
-pub fn read<T>(client: &mut postgres::Client, f: impl FnOnce(&dyn Db) -> Result<T>) -> Result<T> {
-    read_in(client, StmtCache::default(), f).1
-}
-
-/// [`read`] with `cache`, which is given back whatever happens.
-fn read_in<T>(
-    client: &mut postgres::Client,
-    cache: StmtCache,
-    f: impl FnOnce(&dyn Db) -> Result<T>,
-) -> (StmtCache, Result<T>) {
-    let tx = client
-        .build_transaction()
-        .isolation_level(postgres::IsolationLevel::RepeatableRead)
-        .read_only(true)
-        .start();
-    let tx = match tx {
-        Ok(tx) => tx,
-        Err(e) => return (cache, Err(e.into())),
-    };
-    let db = Pg::cached(tx, cache, true);
-    let out = f(&db);
-    let (tx, cache) = db.into_parts();
-    (cache, out.and_then(|out| Ok(tx.commit().map(|()| out)?)))
 }
 
 // ---- Value ⇄ PostgreSQL ------------------------------------------------------------------------
