@@ -371,6 +371,93 @@ fn search_limit_counts_consultations_across_pages() {
     }
 }
 
+/// On SQLite new texts wait in a pending list and are folded into the full-text indexes every
+/// `search::FOLD_AT` texts: a search answers the same whether a text waits or was folded (the
+/// expected answers are a plain substring scan of the texts).
+#[test]
+fn search_answers_the_same_for_pending_and_folded_texts() {
+    let words = [
+        "発熱",
+        "退院調整",
+        "SpO2 93%",
+        "インフルエンザ",
+        "訪問診療",
+        "熱",
+    ];
+    let text = |i: usize| format!("相談{i}: {}と{}", words[i % 6], words[(i / 6) % 6]);
+    let queries = [
+        "発熱",
+        "熱",
+        "退院",
+        "調整",
+        "spo2",
+        "93%",
+        "インフルエンザ",
+        "訪問 熱",
+        "相談7",
+    ];
+    let expected = |upto: usize, ids: &[i64], q: &str, limit: usize| -> Vec<i64> {
+        let mut out: Vec<i64> = (0..upto)
+            .rev()
+            .filter(|&i| {
+                let t = text(i).to_lowercase();
+                q.split_whitespace().all(|w| t.contains(&w.to_lowercase()))
+            })
+            .map(|i| ids[i])
+            .collect();
+        out.truncate(limit);
+        out
+    };
+    let fold = search::FOLD_AT as usize;
+    for mut s in backends("search_fold") {
+        let name = s.name();
+        let mut ids = Vec::new();
+        // First all pending, then across one fold, then a few more waiting after it.
+        for upto in [fold - 1, fold + 5] {
+            let from = ids.len();
+            let more = s
+                .write(|db| {
+                    (from..upto)
+                        .map(|i| {
+                            let c = consultation(db, "相談");
+                            search::index(db, c, &text(i))?;
+                            Ok(c)
+                        })
+                        .collect::<renkei_core::error::Result<Vec<i64>>>()
+                })
+                .unwrap();
+            ids.extend(more);
+            if name == "sqlite" {
+                let waiting: i64 = s
+                    .read(|db| {
+                        db.query_one("SELECT count(*) FROM search_pending", args![], |r| r.get(0))
+                    })
+                    .unwrap();
+                assert_eq!(
+                    waiting as usize,
+                    upto % fold,
+                    "{name}: texts waiting after {upto}"
+                );
+            }
+            for q in queries {
+                for limit in [3, 1000] {
+                    let got = s.read(|db| search::search(db, q, limit)).unwrap();
+                    // The limit applies per term; with several terms the intersection may be
+                    // shorter, so only the full answer is compared for them.
+                    if limit < 1000 && q.contains(' ') {
+                        continue;
+                    }
+                    assert_eq!(
+                        got,
+                        expected(upto, &ids, q, limit),
+                        "{name}: {q} (limit {limit}) after {upto}"
+                    );
+                }
+            }
+        }
+    }
+}
+
 /// `renkei serve` runs the core on `spawn_blocking` threads: the blocking client (its own
 /// current-thread runtime) must work there.
 #[test]

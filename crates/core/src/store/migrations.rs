@@ -289,6 +289,15 @@ pub const MIGRATIONS: &[&str] = &[
         text, tokenize = 'unicode61', content = '', detail = none, columnsize = 0
     );
     "#,
+    // 10: texts wait in a plain table and are folded into both full-text indexes 256 at a time
+    // (issue 24: FTS5 wrote a segment per index at every commit; see `search::FOLD_AT`).
+    r#"
+    CREATE TABLE search_pending (
+        id INTEGER PRIMARY KEY,
+        consultation_id INTEGER NOT NULL,
+        text TEXT NOT NULL
+    );
+    "#,
 ];
 
 /// Data steps in Rust that follow a migration's SQL (index = the version it brings a store to).

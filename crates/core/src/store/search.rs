@@ -5,6 +5,8 @@
 //! too instead of a LIKE scan of every text. It is contentless and without positions (a 1–2
 //! character query is one token or one prefix); its rowid is the same text's rowid in
 //! `search_fts`, which holds the consultation id. Terms with punctuation fall back to LIKE.
+//! New texts wait in `search_pending` and are folded into both indexes [`FOLD_AT`] at a time;
+//! a search reads the pending texts as well.
 //!
 //! On PostgreSQL (the hub) the same three cases, one table `search_docs`: 3+ characters and
 //! punctuation as `ILIKE '%term%'` served by a `pg_trgm` GIN index; 1–2 character words as
@@ -17,19 +19,32 @@ use std::collections::{BTreeSet, HashSet};
 
 use super::sql::{Backend, Db};
 
-/// Indexes a piece of text for a consultation.
+/// How many texts wait in `search_pending` (SQLite) before they are folded into the full-text
+/// indexes, in the transaction that adds the last of them.
+///
+/// Why a pending list (issue 24): FTS5 writes a new index segment for each of its two tables at
+/// every commit, and merges them later — for an intake of a row or a group commit of a few, that
+/// was about half of the writer's time. A pending text costs one row of a plain table; folding
+/// [`FOLD_AT`] of them at once writes each index once. Nothing is lost or hidden: the pending row
+/// is in the same durable transaction as its consultation, and [`search`] reads the pending
+/// texts too (a scan of at most this many rows per term). PostgreSQL's GIN indexes keep a
+/// pending list of their own (`fastupdate`), so the hub indexes directly.
+pub const FOLD_AT: i64 = 256;
+
+/// Indexes a piece of text for a consultation (on SQLite: into the pending list, folded into
+/// the full-text indexes every [`FOLD_AT`] texts).
 pub fn index(db: &dyn Db, consultation_id: i64, text: &str) -> Result<()> {
     match db.backend() {
         Backend::Sqlite => {
-            db.execute(
-                "INSERT INTO search_fts (text, consultation_id) VALUES (?1, ?2)",
-                args![text, consultation_id],
+            // The rowid of a table emptied by the last fold starts again at 1, so it counts
+            // the texts waiting.
+            let waiting = db.insert_id(
+                "INSERT INTO search_pending (consultation_id, text) VALUES (?1, ?2) RETURNING id",
+                args![consultation_id, text],
             )?;
-            // The rowid of the text just indexed (an FTS5 insert sets it like any other).
-            db.execute(
-                "INSERT INTO search_bigram (rowid, text) VALUES (last_insert_rowid(), ?1)",
-                args![bigrams(text)],
-            )?;
+            if waiting >= FOLD_AT {
+                fold_pending(db)?;
+            }
         }
         Backend::Postgres => {
             db.execute(
@@ -40,6 +55,48 @@ pub fn index(db: &dyn Db, consultation_id: i64, text: &str) -> Result<()> {
         }
     }
     Ok(())
+}
+
+/// Moves every text of `search_pending` into the full-text indexes, oldest first (so rowid
+/// order stays the order the texts came in); the number folded. SQLite only; call it inside a
+/// write transaction.
+pub fn fold_pending(db: &dyn Db) -> Result<usize> {
+    let rows = db.query_map(
+        "SELECT consultation_id, text FROM search_pending ORDER BY id",
+        args![],
+        |r| Ok((r.get::<i64>(0)?, r.get::<String>(1)?)),
+    )?;
+    for (consultation_id, text) in &rows {
+        db.execute(
+            "INSERT INTO search_fts (text, consultation_id) VALUES (?1, ?2)",
+            args![text, *consultation_id],
+        )?;
+        // The rowid of the text just indexed (an FTS5 insert sets it like any other).
+        db.execute(
+            "INSERT INTO search_bigram (rowid, text) VALUES (last_insert_rowid(), ?1)",
+            args![bigrams(text)],
+        )?;
+    }
+    db.execute("DELETE FROM search_pending", args![])?;
+    Ok(rows.len())
+}
+
+/// The consultations of the pending texts (SQLite) that contain `term`, newest text first:
+/// case-insensitive substring match, what the indexes answer for a folded text.
+fn pending_matches(db: &dyn Db, term: &str) -> Result<Vec<i64>> {
+    let needle = term.to_lowercase();
+    let mut out = Vec::new();
+    db.query_each(
+        "SELECT consultation_id, text FROM search_pending ORDER BY id DESC",
+        args![],
+        &mut |r| {
+            if r.get::<String>(1)?.to_lowercase().contains(&needle) {
+                out.push(r.get::<i64>(0)?);
+            }
+            Ok(true)
+        },
+    )?;
+    Ok(out)
 }
 
 /// Overlapping bigrams of each run of letters/digits, plus the run's last character alone, so
@@ -118,9 +175,25 @@ fn escape_like(s: &str) -> String {
         .replace('_', "\\_")
 }
 
-/// The first `limit` distinct consultation ids of a query over texts, newest text first.
-fn distinct_ids(db: &dyn Db, sql: &str, arg: &str, limit: usize) -> Result<BTreeSet<i64>> {
+/// The first `limit` distinct consultation ids of a query over texts, newest text first, after
+/// those of the `newer` texts (the pending list's matches).
+fn distinct_ids(
+    db: &dyn Db,
+    newer: Vec<i64>,
+    sql: &str,
+    arg: &str,
+    limit: usize,
+) -> Result<BTreeSet<i64>> {
     let mut seen = HashSet::new();
+    for id in newer {
+        if seen.len() >= limit {
+            return Ok(seen.into_iter().collect());
+        }
+        seen.insert(id);
+    }
+    if seen.len() >= limit {
+        return Ok(seen.into_iter().collect());
+    }
     db.query_each(sql, args![arg], &mut |r| {
         seen.insert(r.get::<i64>(0)?);
         Ok(seen.len() < limit)
@@ -180,10 +253,12 @@ pub fn search(db: &dyn Db, query: &str, limit: usize) -> Result<Vec<i64>> {
 
 fn term_sqlite(db: &dyn Db, term: &str, limit: usize) -> Result<BTreeSet<i64>> {
     let n = term.chars().count();
+    let pending = pending_matches(db, term)?;
     if n >= 3 {
         let phrase = format!("\"{}\"", term.replace('"', "\"\""));
         distinct_ids(
             db,
+            pending,
             "SELECT consultation_id FROM search_fts WHERE search_fts MATCH ?1 ORDER BY rowid DESC",
             &phrase,
             limit,
@@ -197,6 +272,7 @@ fn term_sqlite(db: &dyn Db, term: &str, limit: usize) -> Result<BTreeSet<i64>> {
         };
         distinct_ids(
             db,
+            pending,
             // CROSS JOIN: the bigram index first, then each hit's row in search_fts by rowid.
             "SELECT f.consultation_id FROM search_bigram b CROSS JOIN search_fts f ON f.rowid = b.rowid
              WHERE search_bigram MATCH ?1 ORDER BY b.rowid DESC",
@@ -206,6 +282,7 @@ fn term_sqlite(db: &dyn Db, term: &str, limit: usize) -> Result<BTreeSet<i64>> {
     } else {
         distinct_ids(
             db,
+            pending,
             "SELECT consultation_id FROM search_fts WHERE text LIKE ?1 ESCAPE '\\' ORDER BY rowid DESC",
             &format!("%{}%", escape_like(term)),
             limit,
