@@ -140,6 +140,23 @@ fn main() -> Result<()> {
             t.per_sec, t.latency.p50_ms, t.latency.p99_ms
         );
     }
+    // For profiling the hub's intake over HTTP alone (`--only hub-http`, under
+    // scripts/with-postgres.sh with RENKEI_BENCH_DATABASE_URL set).
+    if a.only
+        .as_ref()
+        .is_some_and(|o| o.iter().any(|x| x == "hub-http"))
+    {
+        let url = hub::base_url()?;
+        let rows = intake::samples(a.intake_rows, 42);
+        let base = a.data.join(format!("hub-http-{}", std::process::id()));
+        std::fs::create_dir_all(&base)?;
+        let t = hub::http_intake(&base, &url, &StoreKey::random(), &rows, 8)?;
+        std::fs::remove_dir_all(&base).ok();
+        eprintln!(
+            "hub POST, 8 clients, PostgreSQL: {:.0} rows/s, p50 {:.2} ms, p99 {:.2} ms",
+            t.per_sec, t.latency.p50_ms, t.latency.p99_ms
+        );
+    }
     // The hub part needs a PostgreSQL: only when asked for (`--hub` or `--only hub`;
     // scripts/bench.sh provides the cluster and passes `--hub` in a full run).
     if a.hub

@@ -458,6 +458,109 @@ fn search_answers_the_same_for_pending_and_folded_texts() {
     }
 }
 
+/// A write transaction's statements that wait to be sent (PostgreSQL: `Db::execute_later`, ids
+/// taken ahead) behave as if run at once: later statements see them, a failed one stores nothing
+/// of the transaction, a rollback to a savepoint drops what waited inside it, and the audit
+/// chain stays whole across all of it.
+#[test]
+fn statements_sent_later_behave_as_if_run_at_once() {
+    for mut s in backends("later") {
+        let name = s.name();
+        // Seen by the next statement of the same transaction.
+        let (c, m) = s
+            .write(|db| {
+                let c = consultation(db, "相談");
+                let m = messages::insert(
+                    db,
+                    c,
+                    MessageKind::Inbound,
+                    "訪問看護ステーション",
+                    "本文",
+                    now(),
+                )?;
+                audit::append(
+                    db,
+                    now(),
+                    "test",
+                    "message.inbound",
+                    Some("consultation:1"),
+                    "x",
+                )?;
+                let seen: i64 = db.query_one(
+                    "SELECT count(*) FROM messages WHERE id = ?1 AND consultation_id = ?2",
+                    args![m, c],
+                    |r| r.get(0),
+                )?;
+                assert_eq!(
+                    seen, 1,
+                    "{name}: the message is there for the next statement"
+                );
+                Ok((c, m))
+            })
+            .unwrap();
+        // A failing statement (a message of a consultation that does not exist) fails the
+        // whole transaction — nothing of it is stored, whenever the failure is reported.
+        let before: i64 = s
+            .read(|db| db.query_one("SELECT count(*) FROM messages", args![], |r| r.get(0)))
+            .unwrap();
+        let failed = s.write(|db| {
+            messages::insert(db, c, MessageKind::Note, "大野", "残らないはず", now())?;
+            audit::append(db, now(), "test", "note", None, "x")?;
+            messages::insert(
+                db,
+                999_999,
+                MessageKind::Note,
+                "大野",
+                "存在しない相談",
+                now(),
+            )?;
+            Ok(())
+        });
+        assert!(
+            failed.is_err(),
+            "{name}: the foreign key refuses the message"
+        );
+        let after: i64 = s
+            .read(|db| db.query_one("SELECT count(*) FROM messages", args![], |r| r.get(0)))
+            .unwrap();
+        assert_eq!(
+            after, before,
+            "{name}: nothing of the failed transaction is stored"
+        );
+        // A rollback to a savepoint drops what waited inside it; the chain goes on from the
+        // last row that stayed.
+        s.write(|db| {
+            audit::append(db, now(), "test", "kept.1", None, "x")?;
+            db.execute_batch("SAVEPOINT item")?;
+            messages::insert(db, c, MessageKind::Note, "大野", "取り消し", now())?;
+            audit::append(db, now(), "test", "dropped", None, "x")?;
+            db.execute_batch("ROLLBACK TO item; RELEASE item")?;
+            audit::append(db, now(), "test", "kept.2", None, "x")?;
+            Ok(())
+        })
+        .unwrap();
+        let (rows, actions, msgs) = s
+            .read(|db| {
+                let actions: Vec<String> =
+                    db.query_map("SELECT action FROM audit ORDER BY id", args![], |r| {
+                        r.get(0)
+                    })?;
+                let msgs: i64 =
+                    db.query_one("SELECT count(*) FROM messages", args![], |r| r.get(0))?;
+                Ok((audit::verify(db)?, actions, msgs))
+            })
+            .unwrap();
+        assert_eq!(
+            actions,
+            vec!["message.inbound", "kept.1", "kept.2"],
+            "{name}: the rolled-back row is gone"
+        );
+        assert_eq!(rows, 3, "{name}: the audit chain verifies");
+        assert_eq!(msgs, before, "{name}: the rolled-back message is gone");
+        let _ = m;
+    }
+}
+
 /// `renkei serve` runs the core on `spawn_blocking` threads: the blocking client (its own
 /// current-thread runtime) must work there.
 #[test]

@@ -32,7 +32,7 @@ impl Desk {
         let now = self.now();
         let settings = self.settings.clone();
         self.store
-            .write(|tx| intake_prepared(tx, &settings, p, idem, now))
+            .write(|tx| intake_prepared(tx, &settings, p, idem, now, false))
     }
 
     /// Group commit: takes in several consultations in ONE durable transaction — one fsync for
@@ -74,16 +74,24 @@ impl Desk {
                 let idem = idem.as_ref().map(|(k, h)| (k.as_str(), h.as_str()));
                 if !savepoints {
                     // The first refusal ends this try (rolled back whole, see above).
-                    out.push(Ok(intake_prepared(tx, &settings, p.clone(), idem, now)?));
+                    out.push(Ok(intake_prepared(
+                        tx,
+                        &settings,
+                        p.clone(),
+                        idem,
+                        now,
+                        true,
+                    )?));
                     continue;
                 }
                 tx.execute_batch("SAVEPOINT intake_item")?;
-                let r = intake_prepared(tx, &settings, p.clone(), idem, now);
-                tx.execute_batch(if r.is_ok() {
-                    "RELEASE intake_item"
-                } else {
-                    "ROLLBACK TO intake_item; RELEASE intake_item"
-                })?;
+                // The RELEASE also sends what PostgreSQL's writer left waiting for this item, so
+                // a refusal found only there (a unique or foreign key) is still this item's.
+                let r = intake_prepared(tx, &settings, p.clone(), idem, now, false)
+                    .and_then(|out| tx.execute_batch("RELEASE intake_item").map(|()| out));
+                if r.is_err() {
+                    tx.execute_batch("ROLLBACK TO intake_item; RELEASE intake_item")?;
+                }
                 out.push(r);
             }
             Ok(out)
@@ -93,8 +101,7 @@ impl Desk {
         }
         let batch = match self.store.write(|tx| run(tx, false)) {
             Ok(out) => Ok(out),
-            Err(_) if valid.len() > 1 => self.store.write(|tx| run(tx, true)),
-            Err(e) => Ok(vec![Err(e)]),
+            Err(_) => self.store.write(|tx| run(tx, true)),
         };
         match batch {
             Ok(out) => {
@@ -112,7 +119,7 @@ impl Desk {
                     let idem = idem.as_ref().map(|(k, h)| (k.as_str(), h.as_str()));
                     answers[i] = Some(
                         self.store
-                            .write(|tx| intake_prepared(tx, &settings, p, idem, now)),
+                            .write(|tx| intake_prepared(tx, &settings, p, idem, now, false)),
                     );
                 }
             }
@@ -125,6 +132,23 @@ impl Desk {
     /// notification show).
     pub fn queue_row(&self, id: i64) -> Result<QueueRow> {
         consultations::get_row(self.store.db(), id, self.now())
+    }
+
+    /// The queue rows of `ids` as they are now, in the order of `ids`, in one query (what a
+    /// group commit answers); an id not found is [`Error::NotFound`].
+    pub fn queue_rows(&self, ids: &[i64]) -> Result<Vec<QueueRow>> {
+        let rows: std::collections::HashMap<i64, QueueRow> =
+            consultations::get_rows(self.store.db(), ids, self.now())?
+                .into_iter()
+                .map(|r| (r.id, r))
+                .collect();
+        ids.iter()
+            .map(|id| {
+                rows.get(id)
+                    .cloned()
+                    .ok_or_else(|| consultations::not_found(*id))
+            })
+            .collect()
     }
 
     /// Where a poller stopped reading `source` (e.g. a Chatwork room): the last message id it
@@ -224,14 +248,19 @@ fn resolve_partner(conn: &dyn Db, p: &PartnerRef, now: DateTime<Utc>) -> Result<
     }
 }
 
+/// `trusted_partner`: a partner given by id is not looked up first — the consultation's foreign
+/// key refuses an unknown one (the transaction fails; [`Desk::intake_batch`] then runs the
+/// batch again with the look-up, which names the partner in its answer). Saves a query per row
+/// that would also make PostgreSQL send the statements waiting before it.
 fn intake_prepared(
     tx: &dyn Db,
     s: &Settings,
     p: Prepared,
     idem: Option<(&str, &str)>,
     now: DateTime<Utc>,
+    trusted_partner: bool,
 ) -> Result<IntakeOutcome> {
-    intake_tx_within(tx, s, p, idem, now, None)
+    intake_tx_within(tx, s, p, idem, now, None, trusted_partner)
 }
 
 /// [`intake_prepared`] where a follow-up joins an open thread only when that thread last heard from
@@ -245,13 +274,17 @@ pub(super) fn intake_tx_within(
     idem: Option<(&str, &str)>,
     now: DateTime<Utc>,
     join_window: Option<chrono::Duration>,
+    trusted_partner: bool,
 ) -> Result<IntakeOutcome> {
     let Prepared {
         n,
         suggestion,
         pii_flags: flags,
     } = p;
-    let partner_id = resolve_partner(tx, &n.partner, now)?;
+    let partner_id = match (&n.partner, trusted_partner) {
+        (PartnerRef::Id(id), true) => Some(*id),
+        (p, _) => resolve_partner(tx, p, now)?,
+    };
     let pkey = partner_id
         .map(|p| p.to_string())
         .unwrap_or_else(|| "-".into());

@@ -96,7 +96,7 @@ impl Desk {
                     p.n.partner = PartnerRef::Id(pid);
                 }
             }
-            let out = intake_tx_within(tx, &s, p, None, now, window)?;
+            let out = intake_tx_within(tx, &s, p, None, now, window, false)?;
             intake_keys::register(tx, &key, out.id, out.message_id, None, now)?;
             let mut linked = Vec::new();
             for (name, media, sha, size) in &accepted {

@@ -51,23 +51,28 @@ pub fn append(
     target: Option<&str>,
     detail: &str,
 ) -> Result<i64> {
-    let last: Option<(i64, String)> = db.query_opt(
-        "SELECT id, hash FROM audit ORDER BY id DESC LIMIT 1",
-        args![],
-        |r| Ok((r.get(0)?, r.get(1)?)),
-    )?;
+    // A PostgreSQL write transaction knows the last row (read with the writer lock).
+    let last: Option<(i64, String)> = match db.audit_tail() {
+        Some(tail) => tail,
+        None => db.query_opt(
+            "SELECT id, hash FROM audit ORDER BY id DESC LIMIT 1",
+            args![],
+            |r| Ok((r.get(0)?, r.get(1)?)),
+        )?,
+    };
     let (prev_id, prev_hash) = last.unwrap_or((0, hex::encode(Sha256::digest(GENESIS))));
     let id = prev_id + 1;
     let at = ts(at);
     let hash = row_hash(&prev_hash, id, &at, actor, action, target, detail);
-    db.execute(
+    db.execute_later(
         "INSERT INTO audit (id, at, actor, action, target, detail, prev_hash, hash) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8)",
-        args![id, at, actor, action, target, detail, prev_hash, hash],
+        args![id, at, actor, action, target, detail, prev_hash, hash.clone()],
     )?;
-    if db.backend() == super::sql::Backend::Postgres {
+    if !db.appended_audit((id, hash)) && db.backend() == super::sql::Backend::Postgres {
         // The wake-up of connected desks' event streams on other hub processes
         // (`changes::listen_pg`): delivered at commit, dropped on rollback; identical
-        // notifications of one transaction collapse into one.
+        // notifications of one transaction collapse into one. (A `PgStore` write transaction
+        // sends it once, with its COMMIT.)
         db.execute(
             &format!("SELECT pg_notify('{}', '')", super::changes::PG_CHANNEL),
             args![],

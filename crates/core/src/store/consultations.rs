@@ -32,33 +32,47 @@ pub struct ConsultationInsert {
 
 pub fn insert(db: &dyn Db, c: &ConsultationInsert) -> Result<i64> {
     let at = ts(c.received_at);
-    let id = db.insert_id(
-        "INSERT INTO consultations (channel, partner_id, external_id, thread_key, category, urgency,
+    let values = args![
+        c.channel.as_str(),
+        c.partner_id,
+        &c.external_id,
+        &c.thread_key,
+        c.category.as_str(),
+        c.urgency.as_str(),
+        &c.urgency_reason,
+        c.urgency_confirmed,
+        &c.subject,
+        &c.owner,
+        c.due_at.map(ts),
+        at.as_str(),
+        &c.patient_ref,
+        &c.sender.name,
+        &c.sender.role,
+        &c.sender.phone,
+        &c.pii_flags_json,
+    ];
+    const INSERT: &str = "INSERT INTO consultations (channel, partner_id, external_id, thread_key, category, urgency,
+            urgency_reason, urgency_confirmed, subject, status, owner, due_at, received_at,
+            last_activity_at, last_inbound_at, patient_ref, sender_name, sender_role, sender_phone, pii_flags, id)
+         VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, 'new', ?10, ?11, ?12, ?12, ?12, ?13, ?14, ?15, ?16, ?17, ?18)";
+    let id = match db.reserve_id("consultations")? {
+        // PostgreSQL's writer: the id first, the rows sent with the commit (`Db::execute_later`).
+        Some(id) => {
+            let mut with_id = values.to_vec();
+            with_id.push(Value::Int(id));
+            db.execute_later(INSERT, &with_id)?;
+            id
+        }
+        None => db.insert_id(
+            "INSERT INTO consultations (channel, partner_id, external_id, thread_key, category, urgency,
             urgency_reason, urgency_confirmed, subject, status, owner, due_at, received_at,
             last_activity_at, last_inbound_at, patient_ref, sender_name, sender_role, sender_phone, pii_flags)
          VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, 'new', ?10, ?11, ?12, ?12, ?12, ?13, ?14, ?15, ?16, ?17)
          RETURNING id",
-        args![
-            c.channel.as_str(),
-            c.partner_id,
-            &c.external_id,
-            &c.thread_key,
-            c.category.as_str(),
-            c.urgency.as_str(),
-            &c.urgency_reason,
-            c.urgency_confirmed,
-            &c.subject,
-            &c.owner,
-            c.due_at.map(ts),
-            at.as_str(),
-            &c.patient_ref,
-            &c.sender.name,
-            &c.sender.role,
-            &c.sender.phone,
-            &c.pii_flags_json,
-        ],
-    )?;
-    db.execute(
+            values,
+        )?,
+    };
+    db.execute_later(
         "INSERT INTO status_changes (consultation_id, from_status, to_status, by, at) VALUES (?1, NULL, 'new', ?2, ?3)",
         args![id, "system", at],
     )?;
@@ -113,6 +127,28 @@ pub fn get_row(db: &dyn Db, id: i64, now: DateTime<Utc>) -> Result<QueueRow> {
         row_from(r, now)
     })?
     .ok_or_else(|| not_found(id))
+}
+
+/// The queue rows of `ids` (in no particular order; ids not found are left out): one query for
+/// what a group commit answers.
+pub fn get_rows(db: &dyn Db, ids: &[i64], now: DateTime<Utc>) -> Result<Vec<QueueRow>> {
+    if ids.is_empty() {
+        return Ok(Vec::new());
+    }
+    let list = ids.iter().map(i64::to_string).collect::<Vec<_>>().join(",");
+    let (filter, arg) = match db.backend() {
+        super::sql::Backend::Sqlite => (
+            "c.id IN (SELECT value FROM json_each(?1))",
+            format!("[{list}]"),
+        ),
+        super::sql::Backend::Postgres => (
+            "c.id = ANY(CAST(string_to_array(?1, ',') AS BIGINT[]))",
+            list,
+        ),
+    };
+    db.query_map(&format!("{ROW_SQL} WHERE {filter}"), args![arg], |r| {
+        row_from(r, now)
+    })
 }
 
 pub fn not_found(id: i64) -> Error {

@@ -46,7 +46,7 @@ pub fn register(
     request_hash: Option<&str>,
     now: DateTime<Utc>,
 ) -> Result<()> {
-    db.execute(
+    db.execute_later(
         "INSERT INTO intake_keys (channel, partner_key, external_id, consultation_id, message_id, request_hash, created_at)
          VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7)",
         args![k.channel.as_str(), k.partner_key, k.external_id, consultation_id, message_id, request_hash, ts(now)],

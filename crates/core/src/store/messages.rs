@@ -16,11 +16,23 @@ pub fn insert(
     body: &str,
     at: DateTime<Utc>,
 ) -> Result<i64> {
-    db.insert_id(
-        "INSERT INTO messages (consultation_id, kind, author, body, at)
-         VALUES (?1, ?2, ?3, ?4, ?5) RETURNING id",
-        args![consultation_id, kind.as_str(), author, body, ts(at)],
-    )
+    let at = ts(at);
+    match db.reserve_id("messages")? {
+        // PostgreSQL's writer: the id first, the row sent with the commit.
+        Some(id) => {
+            db.execute_later(
+                "INSERT INTO messages (consultation_id, kind, author, body, at, id)
+                 VALUES (?1, ?2, ?3, ?4, ?5, ?6)",
+                args![consultation_id, kind.as_str(), author, body, at, id],
+            )?;
+            Ok(id)
+        }
+        None => db.insert_id(
+            "INSERT INTO messages (consultation_id, kind, author, body, at)
+             VALUES (?1, ?2, ?3, ?4, ?5) RETURNING id",
+            args![consultation_id, kind.as_str(), author, body, at],
+        ),
+    }
 }
 
 pub fn thread(db: &dyn Db, consultation_id: i64) -> Result<Vec<Message>> {

@@ -13,6 +13,13 @@
 //! one sequence anyway: every change appends to it). Under READ COMMITTED each statement after
 //! the lock sees every earlier commit, so the domain's look-up-then-insert steps behave as on
 //! SQLite; unique constraints with `ON CONFLICT` stay the last line of defence.
+//!
+//! Round trips (issue 24): a write transaction sends `BEGIN`, the lock and a read of the audit
+//! chain's last row as one simple query; the INSERTs whose answer nobody needs
+//! ([`Db::execute_later`], with ids taken ahead by [`Db::reserve_id`]) wait and go with the next
+//! statement that needs an answer or with the `COMMIT`, as `EXECUTE`s of statements prepared once
+//! per connection. A group commit of eight intakes is two round trips plus the queue rows'
+//! query, where it was ~9 per row.
 
 use super::sql::{to_pg_placeholders, Backend, Db, Row, Value};
 use crate::error::{Error, Result};
@@ -21,6 +28,7 @@ use postgres::config::SslMode;
 use postgres::GenericClient;
 use postgres_types::{FromSql, IsNull, ToSql, Type};
 use std::cell::RefCell;
+use std::collections::HashMap;
 use std::error::Error as StdError;
 
 /// The advisory lock every write transaction holds (any constant shared by all hubs).
@@ -225,6 +233,43 @@ pub struct Pg<C> {
     client: RefCell<C>,
     /// True when `client` is inside a transaction (a failed statement aborted it: no retry).
     in_tx: bool,
+    /// The write transaction of a [`PgStore`] in progress on this connection, if any.
+    write: RefCell<Option<WriteTx>>,
+    /// Ids taken ahead from each table's identity sequence ([`Db::reserve_id`]), by table,
+    /// the next last.
+    ids: RefCell<HashMap<String, Vec<i64>>>,
+    /// The server-side statements ([`LaterNames`]) of [`Db::execute_later`].
+    later_names: RefCell<LaterNames>,
+}
+
+/// The statements [`Db::execute_later`] sends, prepared once per connection with SQL `PREPARE`
+/// and run as `EXECUTE name(values)`: a simple query of many INSERTs is then neither parsed nor
+/// planned statement by statement (that was most of the writer's time on the server). Named
+/// `renkei_later_{generation}_{n}`; after a failed transaction the names start afresh under a
+/// new generation (a `PREPARE` in a batch that failed before reaching it never ran).
+#[derive(Default)]
+struct LaterNames {
+    generation: u32,
+    names: HashMap<String, String>,
+}
+
+/// How many ids [`Db::reserve_id`] takes from a sequence at once. Ids not used (the hub
+/// stopped, a transaction failed) are gaps, as a rolled-back insert leaves.
+pub const ID_BLOCK: i64 = 32;
+
+/// What a [`PgStore`] write transaction keeps between its statements (issue 24: the hub's one
+/// writer ran ~15 statements per intake one after another, a round trip each).
+#[derive(Default)]
+struct WriteTx {
+    /// Statements nobody needs an answer from ([`Db::execute_later`]), values written in as
+    /// literals, sent with the next statement that needs an answer, a savepoint command or the
+    /// COMMIT: one round trip for all.
+    later: Vec<String>,
+    /// The audit chain's last row as this transaction has it ([`Db::audit_tail`]): read with the
+    /// writer lock, moved on by each append; `None` after a rollback to a savepoint.
+    audit_tail: Option<Option<(i64, String)>>,
+    /// An audit row was appended: the connected desks' streams are woken at the commit.
+    appended: bool,
 }
 
 impl<C: GenericClient> Pg<C> {
@@ -234,34 +279,78 @@ impl<C: GenericClient> Pg<C> {
             cache: None,
             client: RefCell::new(client),
             in_tx: true,
+            write: RefCell::new(None),
+            ids: RefCell::new(HashMap::new()),
+            later_names: RefCell::new(LaterNames::default()),
         }
     }
-    /// With `cache` (see [`StmtCache`]); `in_tx` says whether `client` is a transaction.
-    fn cached(client: C, cache: StmtCache, in_tx: bool) -> Self {
+    /// With a statement cache (see [`StmtCache`]), outside any transaction.
+    fn cached(client: C) -> Self {
         Pg {
-            cache: Some(RefCell::new(cache)),
-            client: RefCell::new(client),
-            in_tx,
+            cache: Some(RefCell::new(StmtCache::default())),
+            in_tx: false,
+            ..Pg::new(client)
         }
     }
     pub fn into_inner(self) -> C {
         self.client.into_inner()
     }
-    /// The client and the cache (given back to the connection after a transaction).
-    fn into_parts(self) -> (C, StmtCache) {
-        let cache = self.cache.map(RefCell::into_inner).unwrap_or_default();
-        (self.client.into_inner(), cache)
-    }
     fn clear_cache(&self) {
         if let Some(c) = &self.cache {
             c.borrow_mut().clear();
         }
+        self.ids.borrow_mut().clear();
+    }
+
+    /// Sends the statements waiting in this write transaction and then `then`, in one round
+    /// trip (nothing when both are empty).
+    fn flush(&self, then: &str) -> Result<()> {
+        let mut sql = String::new();
+        if let Some(w) = self.write.borrow_mut().as_mut() {
+            for stmt in w.later.drain(..) {
+                sql.push_str(&stmt);
+                sql.push_str(";\n");
+            }
+        }
+        sql.push_str(then);
+        if sql.trim().is_empty() {
+            return Ok(());
+        }
+        let sent = self.client.borrow_mut().batch_execute(&sql);
+        if sent.is_err() {
+            self.forget_later_names();
+        }
+        Ok(sent?)
+    }
+
+    /// Starts the names of [`LaterNames`] afresh (a batch with a `PREPARE` in it failed).
+    fn forget_later_names(&self) {
+        let mut n = self.later_names.borrow_mut();
+        n.generation += 1;
+        n.names.clear();
     }
 
     /// Runs `op` with the prepared statement of `sql` (`?N` placeholders): the cached one, or
-    /// prepared now (and cached). A cached statement that fails as stale clears the cache; see
-    /// [`StmtCache`] for the retry.
+    /// prepared now (and cached), after the statements waiting in a write transaction. A cached
+    /// statement that fails as stale clears the cache; see [`StmtCache`] for the retry.
     fn run<T>(
+        &self,
+        sql: &str,
+        op: impl Fn(&mut C, &postgres::Statement) -> std::result::Result<T, postgres::Error>,
+    ) -> Result<T> {
+        if self
+            .write
+            .borrow()
+            .as_ref()
+            .is_some_and(|w| !w.later.is_empty())
+        {
+            self.flush("")?;
+        }
+        self.run_now(sql, op)
+    }
+
+    /// [`Pg::run`] without sending the waiting statements first.
+    fn run_now<T>(
         &self,
         sql: &str,
         op: impl Fn(&mut C, &postgres::Statement) -> std::result::Result<T, postgres::Error>,
@@ -300,6 +389,40 @@ impl<C: GenericClient> Pg<C> {
         cache.borrow_mut().insert(sql, stmt);
         Ok(out)
     }
+}
+
+/// `EXECUTE name(values)` with `args` written as SQL literals — what [`Db::execute_later`]
+/// sends in a simple query. Numbers and text as quoted literals (PostgreSQL gives an untyped
+/// literal the parameter's type, as a bound value gets it), text escaped by `postgres_protocol`'s
+/// `escape_literal` (the `E''` form when it holds a backslash, so it reads the same whatever
+/// `standard_conforming_strings` says), bytes as hex.
+pub fn execute_statement(name: &str, args: &[Value]) -> String {
+    use std::fmt::Write as _;
+    let mut out = String::with_capacity(name.len() + 10 + args.len() * 16);
+    out.push_str("EXECUTE ");
+    out.push_str(name);
+    for (i, v) in args.iter().enumerate() {
+        out.push_str(if i == 0 { "(" } else { ", " });
+        match v {
+            Value::Null => out.push_str("NULL"),
+            Value::Int(i) => {
+                let _ = write!(out, "'{i}'");
+            }
+            Value::Real(f) => {
+                let _ = write!(out, "'{f:?}'");
+            }
+            Value::Text(t) => out.push_str(&postgres_protocol::escape::escape_literal(t)),
+            Value::Blob(b) => {
+                out.push_str("E'\\\\x");
+                out.push_str(&hex::encode(b));
+                out.push('\'');
+            }
+        }
+    }
+    if !args.is_empty() {
+        out.push(')');
+    }
+    out
 }
 
 /// True for the errors of a prepared statement that the schema changed under (see
@@ -352,7 +475,77 @@ impl<C: GenericClient> Db for Pg<C> {
         if !is_savepoint_command(sql) {
             self.clear_cache();
         }
-        Ok(self.client.borrow_mut().batch_execute(sql)?)
+        if sql
+            .trim_start()
+            .to_ascii_uppercase()
+            .starts_with("ROLLBACK")
+        {
+            // What waits belongs to what is rolled back; the audit tail is read again.
+            if let Some(w) = self.write.borrow_mut().as_mut() {
+                w.later.clear();
+                w.audit_tail = None;
+            }
+        }
+        self.flush(sql)
+    }
+    fn execute_later(&self, sql: &str, args: &[Value]) -> Result<()> {
+        if let Some(w) = self.write.borrow_mut().as_mut() {
+            let mut n = self.later_names.borrow_mut();
+            let fresh = n.names.len();
+            let generation = n.generation;
+            let name = match n.names.get(sql) {
+                Some(name) => name.clone(),
+                None => {
+                    let name = format!("renkei_later_{generation}_{fresh}");
+                    w.later
+                        .push(format!("PREPARE {name} AS {}", to_pg_placeholders(sql)));
+                    n.names.insert(sql.to_string(), name.clone());
+                    name
+                }
+            };
+            w.later.push(execute_statement(&name, args));
+            return Ok(());
+        }
+        self.execute(sql, args).map(|_| ())
+    }
+    fn reserve_id(&self, table: &str) -> Result<Option<i64>> {
+        if self.write.borrow().is_none() {
+            return Ok(None);
+        }
+        if let Some(id) = self.ids.borrow_mut().get_mut(table).and_then(Vec::pop) {
+            return Ok(Some(id));
+        }
+        // A sequence is outside the transaction: nothing waiting needs to go first.
+        let sql = format!(
+            "SELECT nextval(pg_get_serial_sequence(?1, 'id')) FROM generate_series(1, {ID_BLOCK})"
+        );
+        let table_arg = [Value::from(table)];
+        let params = bind(&table_arg);
+        let rows = self.run_now(&sql, |c, stmt| c.query(stmt, &params))?;
+        let mut block = rows
+            .iter()
+            .map(|r| r.try_get::<_, i64>(0))
+            .collect::<std::result::Result<Vec<_>, _>>()?;
+        block.sort_unstable_by(|a, b| b.cmp(a));
+        let id = block.pop();
+        self.ids.borrow_mut().insert(table.to_string(), block);
+        Ok(id)
+    }
+    fn audit_tail(&self) -> Option<Option<(i64, String)>> {
+        self.write
+            .borrow()
+            .as_ref()
+            .and_then(|w| w.audit_tail.clone())
+    }
+    fn appended_audit(&self, tail: (i64, String)) -> bool {
+        match self.write.borrow_mut().as_mut() {
+            Some(w) => {
+                w.audit_tail = Some(Some(tail));
+                w.appended = true;
+                true
+            }
+            None => false,
+        }
     }
 }
 
@@ -360,7 +553,7 @@ impl<C: GenericClient> Db for Pg<C> {
 /// ([`StmtCache`]). Like [`super::Store`], give each thread its own.
 pub struct PgStore {
     /// `None` only while dropping (see [`Drop`]).
-    conn: Option<Pg<postgres::Client>>,
+    conn: Option<Box<Pg<postgres::Client>>>,
 }
 
 impl std::fmt::Debug for PgStore {
@@ -427,11 +620,11 @@ impl PgStore {
         let mut client = connect(url)?;
         client.batch_execute("SET plan_cache_mode = force_custom_plan")?;
         Ok(PgStore {
-            conn: Some(Pg::cached(client, StmtCache::default(), false)),
+            conn: Some(Box::new(Pg::cached(client))),
         })
     }
     fn conn(&mut self) -> Result<&mut Pg<postgres::Client>> {
-        self.conn.as_mut().ok_or_else(closed)
+        self.conn.as_deref_mut().ok_or_else(closed)
     }
     /// Runs the PostgreSQL migrations (see `pg_migrations`); the version found before. Clears
     /// the statement cache (the schema changes).
@@ -443,7 +636,7 @@ impl PgStore {
     /// The connection outside any transaction (each statement commits by itself).
     pub fn db(&self) -> &dyn Db {
         match &self.conn {
-            Some(c) => c,
+            Some(c) => &**c,
             None => &Closed,
         }
     }
@@ -457,58 +650,49 @@ impl PgStore {
     pub fn read<T>(&mut self, f: impl FnOnce(&dyn Db) -> Result<T>) -> Result<T> {
         self.in_transaction(false, f)
     }
-    /// [`PgStore::write`] / [`PgStore::read`]: `f` in one transaction with this connection's
-    /// prepared statements, which the connection gets back whatever happens.
+    /// [`PgStore::write`] / [`PgStore::read`]: `f` in one transaction on this connection.
+    ///
+    /// A write transaction costs two round trips besides what `f` asks: `BEGIN`, the writer lock
+    /// and the audit chain's last row in one; the statements `f` left waiting
+    /// ([`Db::execute_later`]), the wake-up of connected desks (`pg_notify`, when the audit
+    /// moved) and `COMMIT` in the other. When `f` fails (or panics) the transaction is rolled
+    /// back and the ids taken ahead are dropped.
     fn in_transaction<T>(
         &mut self,
         write: bool,
         f: impl FnOnce(&dyn Db) -> Result<T>,
     ) -> Result<T> {
-        let Pg {
-            cache: slot,
-            client,
-            ..
-        } = self.conn()?;
-        let give_back = |slot: &mut Option<RefCell<StmtCache>>, cache: StmtCache| {
-            if let Some(c) = slot.as_mut() {
-                *c.get_mut() = cache;
-            }
+        let conn = self.conn()?;
+        let mut tx = TxGuard {
+            pg: conn,
+            done: false,
         };
-        let cache = slot
-            .as_mut()
-            .map(|c| std::mem::take(c.get_mut()))
-            .unwrap_or_default();
-        let client = client.get_mut();
-        let tx = if write {
-            client.transaction()
+        tx.pg.in_tx = true;
+        if write {
+            let tail = begin_write(tx.pg.client.get_mut())?;
+            *tx.pg.write.get_mut() = Some(WriteTx {
+                audit_tail: Some(tail),
+                ..WriteTx::default()
+            });
         } else {
-            client
-                .build_transaction()
-                .isolation_level(postgres::IsolationLevel::RepeatableRead)
-                .read_only(true)
-                .start()
-        };
-        let tx = match tx {
-            Ok(tx) => tx,
-            Err(e) => {
-                give_back(slot, cache);
-                return Err(e.into());
-            }
-        };
-        let db = Pg::cached(tx, cache, true);
-        let out = if write {
-            db.execute(
-                "SELECT pg_advisory_xact_lock(?1)",
-                &[Value::Int(WRITER_LOCK)],
+            tx.pg
+                .client
+                .get_mut()
+                .batch_execute("BEGIN ISOLATION LEVEL REPEATABLE READ READ ONLY")?;
+        }
+        let out = f(&*tx.pg)?;
+        let notify = tx.pg.write.get_mut().as_ref().is_some_and(|w| w.appended);
+        let commit = if notify {
+            format!(
+                "SELECT pg_notify('{}', ''); COMMIT",
+                super::changes::PG_CHANNEL
             )
-            .and_then(|_| f(&db))
         } else {
-            f(&db)
+            "COMMIT".to_string()
         };
-        let (tx, cache) = db.into_parts();
-        let out = out.and_then(|out| Ok(tx.commit().map(|()| out)?));
-        give_back(slot, cache);
-        out
+        tx.pg.flush(&commit)?;
+        tx.done = true;
+        Ok(out)
     }
     /// How many statements this connection has prepared (tests).
     pub fn prepared_statements(&self) -> usize {
@@ -516,6 +700,53 @@ impl PgStore {
             .as_ref()
             .and_then(|c| c.cache.as_ref())
             .map_or(0, |c| c.borrow().len())
+    }
+}
+
+/// `BEGIN`, the writer lock ([`WRITER_LOCK`]) and the audit chain's last `(id, hash)` (read
+/// with the lock held, so it stays the last until this transaction appends), in one round trip.
+fn begin_write(client: &mut postgres::Client) -> Result<Option<(i64, String)>> {
+    let messages = client.simple_query(&format!(
+        "BEGIN; SELECT pg_advisory_xact_lock({WRITER_LOCK}); \
+         SELECT id, hash FROM audit ORDER BY id DESC LIMIT 1"
+    ))?;
+    let mut tail = None;
+    for m in messages {
+        // The lock's row has one column, the audit row two.
+        if let postgres::SimpleQueryMessage::Row(r) = m {
+            if r.len() != 2 {
+                continue;
+            }
+            if let (Some(id), Some(hash)) = (r.get(0), r.get(1)) {
+                let id = id.parse::<i64>().map_err(|e| {
+                    Error::Integrity(format!("store: audit id {id:?} is not a number ({e})"))
+                })?;
+                tail = Some((id, hash.to_string()));
+            }
+        }
+    }
+    Ok(tail)
+}
+
+/// A transaction of [`PgStore::in_transaction`]: rolled back when dropped before its commit
+/// (`f` failed or panicked), so the connection is never left inside it.
+struct TxGuard<'a> {
+    pg: &'a mut Pg<postgres::Client>,
+    done: bool,
+}
+
+impl Drop for TxGuard<'_> {
+    fn drop(&mut self) {
+        self.pg.in_tx = false;
+        *self.pg.write.get_mut() = None;
+        if !self.done {
+            // A failed insert may have met an id taken ahead (a restored table): take new ones.
+            self.pg.ids.get_mut().clear();
+            self.pg.forget_later_names();
+            if let Err(e) = self.pg.client.get_mut().batch_execute("ROLLBACK") {
+                tracing::debug!("rollback after a failed transaction: {e}");
+            }
+        }
     }
 }
 
@@ -586,6 +817,27 @@ impl<'a> FromSql<'a> for Value {
 mod tests {
     #![allow(clippy::unwrap_used, clippy::expect_used)]
     use super::*;
+
+    #[test]
+    fn values_are_written_in_as_literals() {
+        let sql = execute_statement(
+            "renkei_later_0_3",
+            &[
+                Value::Int(-7),
+                Value::Text("O'Brien \\ 退院".into()),
+                Value::Null,
+                Value::Blob(vec![0xde, 0xad]),
+                Value::Real(1.5),
+                Value::Text("'); DROP TABLE audit; --".into()),
+            ],
+        );
+        assert_eq!(
+            sql,
+            "EXECUTE renkei_later_0_3('-7',  E'O''Brien \\\\ 退院', NULL, E'\\\\xdead', '1.5', \
+             '''); DROP TABLE audit; --')"
+        );
+        assert_eq!(execute_statement("n", &[]), "EXECUTE n");
+    }
 
     #[test]
     fn plaintext_is_refused_to_a_remote_host_only() {

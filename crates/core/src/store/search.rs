@@ -47,7 +47,7 @@ pub fn index(db: &dyn Db, consultation_id: i64, text: &str) -> Result<()> {
             }
         }
         Backend::Postgres => {
-            db.execute(
+            db.execute_later(
                 "INSERT INTO search_docs (consultation_id, text, grams)
                  VALUES (?1, ?2, string_to_array(?3, ' '))",
                 args![consultation_id, text, grams(text)],

@@ -278,6 +278,34 @@ pub trait Db {
     ) -> Result<()>;
     /// Runs several statements without arguments (schema, pragmas).
     fn execute_batch(&self, sql: &str) -> Result<()>;
+    /// Runs a statement whose answer the caller does not need (an INSERT of a row whose id it
+    /// already has). On PostgreSQL inside a [`super::pg::PgStore`] write transaction it is sent
+    /// with the next statement that needs an answer, a savepoint command or the COMMIT — many
+    /// in one round trip; an error then surfaces there and ends the transaction as any failed
+    /// statement does. Every later statement of the transaction sees its effect. Elsewhere: at
+    /// once, like [`Db::execute`].
+    fn execute_later(&self, sql: &str, args: &[Value]) -> Result<()> {
+        self.execute(sql, args).map(|_| ())
+    }
+    /// An id for a new row of `table` taken ahead of its INSERT (PostgreSQL write transactions:
+    /// from the table's identity sequence, a block at a time), so the INSERT can be
+    /// [`Db::execute_later`]. `None` where the engine assigns the id at the insert (SQLite);
+    /// the caller then inserts with `RETURNING id`.
+    fn reserve_id(&self, _table: &str) -> Result<Option<i64>> {
+        Ok(None)
+    }
+    /// The audit chain's last `(id, hash)` as this transaction has it, when known without a
+    /// query (PostgreSQL write transactions read it with the writer lock); `Some(None)` for an
+    /// empty chain, `None` when not known.
+    fn audit_tail(&self) -> Option<Option<(i64, String)>> {
+        None
+    }
+    /// Tells the transaction that `tail` was appended to the audit chain. True when the
+    /// transaction also wakes the connected desks' event streams at its commit (PostgreSQL
+    /// write transactions); false: the caller does what is needed.
+    fn appended_audit(&self, _tail: (i64, String)) -> bool {
+        false
+    }
     /// Runs one query; all its rows.
     fn query(&self, sql: &str, args: &[Value]) -> Result<Vec<Row>> {
         let mut out = Vec::new();
@@ -415,6 +443,20 @@ impl Db for rusqlite::Transaction<'_> {
 /// alone. Bare `?`s are numbered after the highest `?N` seen so far, as SQLite numbers them.
 pub fn to_pg_placeholders(sql: &str) -> String {
     let mut out = String::with_capacity(sql.len() + 8);
+    rewrite_placeholders(sql, &mut out, &mut |n, out| {
+        out.push('$');
+        out.push_str(&n.to_string());
+    });
+    out
+}
+
+/// Copies `sql` to `out`, writing each placeholder (`?N` or a bare `?`, outside quoted text,
+/// identifiers and comments) with `put(N, out)`.
+pub(crate) fn rewrite_placeholders(
+    sql: &str,
+    out: &mut String,
+    put: &mut dyn FnMut(u32, &mut String),
+) {
     let mut chars = sql.chars().peekable();
     let mut quote: Option<char> = None;
     let mut highest = 0u32;
@@ -431,6 +473,28 @@ pub fn to_pg_placeholders(sql: &str) -> String {
                 quote = Some(c);
                 out.push(c);
             }
+            // A comment is copied as it is (a value written into a `--` comment could end it).
+            '-' if chars.peek() == Some(&'-') => {
+                out.push(c);
+                for c in chars.by_ref() {
+                    out.push(c);
+                    if c == '\n' {
+                        break;
+                    }
+                }
+            }
+            '/' if chars.peek() == Some(&'*') => {
+                out.push(c);
+                out.extend(chars.next());
+                let mut prev = ' ';
+                for c in chars.by_ref() {
+                    out.push(c);
+                    if prev == '*' && c == '/' {
+                        break;
+                    }
+                    prev = c;
+                }
+            }
             '?' => {
                 let mut digits = String::new();
                 while let Some(d) = chars.peek().filter(|d| d.is_ascii_digit()) {
@@ -442,13 +506,11 @@ pub fn to_pg_placeholders(sql: &str) -> String {
                     Err(_) => highest + 1,
                 };
                 highest = highest.max(n);
-                out.push('$');
-                out.push_str(&n.to_string());
+                put(n, out);
             }
             _ => out.push(c),
         }
     }
-    out
 }
 
 #[cfg(test)]
@@ -469,6 +531,10 @@ mod tests {
         assert_eq!(
             to_pg_placeholders("x = 'it''s ?' OR y = ?1"),
             "x = 'it''s ?' OR y = $1"
+        );
+        assert_eq!(
+            to_pg_placeholders("a = ?1 -- ?2\nAND b = ?2 /* ?3 */ /*/ ?4 */ - ?3"),
+            "a = $1 -- ?2\nAND b = $2 /* ?3 */ /*/ ?4 */ - $3"
         );
     }
 
