@@ -320,6 +320,11 @@ fn triage_order_sql(now: usize) -> String {
     )
 }
 
+/// The query of [`find_open_thread`] (its plan is checked in the migrations' tests).
+pub(crate) const FIND_OPEN_THREAD_SQL: &str = "SELECT id FROM consultations WHERE channel = ?1
+           AND partner_id IS NOT DISTINCT FROM CAST(?2 AS BIGINT) AND thread_key = ?3
+           AND status NOT IN ('resolved', 'declined') ORDER BY id DESC LIMIT 1";
+
 /// The open consultation of a thread, if any.
 pub fn find_open_thread(
     db: &dyn Db,
@@ -329,9 +334,7 @@ pub fn find_open_thread(
 ) -> Result<Option<i64>> {
     // `IS NOT DISTINCT FROM`: NULL matches NULL (SQLite reads it as `IS`, same index use).
     db.query_opt(
-        "SELECT id FROM consultations WHERE channel = ?1
-           AND partner_id IS NOT DISTINCT FROM CAST(?2 AS BIGINT) AND thread_key = ?3
-           AND status NOT IN ('resolved', 'declined') ORDER BY id DESC LIMIT 1",
+        FIND_OPEN_THREAD_SQL,
         args![channel.as_str(), partner_id, thread_key],
         |r| r.get(0),
     )

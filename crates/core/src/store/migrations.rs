@@ -298,6 +298,14 @@ pub const MIGRATIONS: &[&str] = &[
         text TEXT NOT NULL
     );
     "#,
+    // 11: the thread index holds only rows with a thread key (issue 24): a consultation without
+    // one (most partner-API and phone intakes) no longer dirties a page of it at every commit.
+    // `thread_key = ?` in `find_open_thread` implies `thread_key IS NOT NULL`, so it still uses it.
+    r#"
+    DROP INDEX consultations_thread;
+    CREATE INDEX consultations_thread ON consultations(channel, partner_id, thread_key)
+        WHERE thread_key IS NOT NULL;
+    "#,
 ];
 
 /// Data steps in Rust that follow a migration's SQL (index = the version it brings a store to).
@@ -409,5 +417,28 @@ mod tests {
         conn.pragma_update(None, "user_version", 999).unwrap();
         let e = migrate(&mut conn).unwrap_err();
         assert!(e.to_string().contains("newer"));
+    }
+
+    /// The partial thread index (step 11) still serves the follow-up look-up.
+    #[test]
+    fn the_open_thread_lookup_uses_the_partial_thread_index() {
+        let mut conn = Connection::open_in_memory().unwrap();
+        migrate(&mut conn).unwrap();
+        let plan: Vec<String> = conn
+            .prepare(&format!(
+                "EXPLAIN QUERY PLAN {}",
+                super::super::consultations::FIND_OPEN_THREAD_SQL
+            ))
+            .unwrap()
+            .query_map(rusqlite::params!["lineworks", 1, "room-1"], |r| {
+                r.get::<_, String>(3)
+            })
+            .unwrap()
+            .collect::<Result<_, _>>()
+            .unwrap();
+        assert!(
+            plan.iter().any(|p| p.contains("consultations_thread")),
+            "{plan:?}"
+        );
     }
 }
