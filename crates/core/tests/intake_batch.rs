@@ -273,3 +273,57 @@ fn a_batch_with_no_refusal_stores_and_indexes_what_one_by_one_does() {
     }
     assert!(batched.check().unwrap().problems.is_empty());
 }
+
+/// What the partner API sends: partners by id. The first try of a batch does not look each one
+/// up (the foreign key refuses an unknown id); a batch with an unknown id still answers exactly
+/// what one by one does — `not_found` for that item, the others stored.
+#[test]
+fn a_batch_with_an_unknown_partner_id_answers_what_one_by_one_does() {
+    let (a, b) = (tempfile::tempdir().unwrap(), tempfile::tempdir().unwrap());
+    let mut batched = desk(a.path());
+    let mut single = desk(b.path());
+    let mut ids = Vec::new();
+    for d in [&mut batched, &mut single] {
+        let (p, _key) = d
+            .add_partner(
+                renkei_core::store::partners::NewPartner {
+                    name: "架空中央病院".into(),
+                    kind: Some(PartnerKind::Hospital),
+                    contact: None,
+                    phone: None,
+                    channels: vec![Channel::PartnerApi],
+                },
+                "test",
+            )
+            .unwrap();
+        ids.push(p.id);
+    }
+    assert_eq!(
+        ids[0], ids[1],
+        "both stores number their first partner alike"
+    );
+    let known = ids[0];
+    let by_id = |partner: i64, subject: &str| {
+        let mut n = item("-", None, None, subject);
+        n.partner = PartnerRef::Id(partner);
+        (n, None)
+    };
+    let got = batched_and_one_by_one(&mut batched, &mut single, || {
+        vec![
+            by_id(known, "一件目"),
+            by_id(known + 1_000, "存在しない連携先"),
+            by_id(known, "三件目"),
+        ]
+    });
+    assert!(
+        matches!(
+            &got[..],
+            [Ok((_, true, _)), Err(code), Ok((_, true, _))] if code == "not_found"
+        ),
+        "{got:?}"
+    );
+    assert_eq!(snapshot(&mut batched), snapshot(&mut single));
+    let report = batched.check().unwrap();
+    assert!(report.problems.is_empty(), "{:?}", report.problems);
+    assert_eq!(report.consultations, 2);
+}
