@@ -29,6 +29,8 @@ export const api = {
   // queue
   queue: (filter) => call("queue_list", { filter }),
   counts: () => call("queue_counts"),
+  /** {rows, counts} in one call (one read of the queue when the filter narrows nothing). */
+  queueView: (filter) => call("queue_view", { filter }),
   // consultation
   // Who acts is never sent: the app takes it from the session (signed-in staff, or the name
   // declared with `declare` on a PC without PINs).

@@ -94,7 +94,7 @@ async function reload() {
   if (loading) { loading.again = true; return; }
   loading = { again: false };
   try {
-    const [rows, counts, info] = await Promise.all([api.queue(queue.coreFilter()), api.counts(), api.appInfo()]);
+    const [{ rows, counts }, info] = await Promise.all([api.queueView(queue.coreFilter()), api.appInfo()]);
     setServerNow(info.now);
     set({ rows, counts, updatedAt: info.now });
     // Connected: the rows may be the kept copy (the hub unreachable) — the banner says so.

@@ -99,6 +99,7 @@ pub fn builder(state: DeskState) -> tauri::Builder<tauri::Wry> {
         .invoke_handler(tauri::generate_handler![
             commands::queue::queue_list,
             commands::queue::queue_counts,
+            commands::queue::queue_view,
             commands::consultation::consultation_show,
             commands::consultation::consultation_ack,
             commands::consultation::consultation_set_status,

@@ -521,3 +521,34 @@ def test_the_page_cannot_write_another_name_into_the_audit_chain(demo_store, lau
     assert len(mine) == 2, mine
     assert all(e["actor"] == STAFF for e in mine), mine
     assert "なりすまし" not in json.dumps(events, ensure_ascii=False)
+
+
+# ----- one read per reload --------------------------------------------------------------------
+
+VALUES_JS = """
+const calls = arguments[0], done = arguments[arguments.length - 1];
+Promise.all(calls.map(([cmd, args]) => window.__TAURI__.core.invoke(cmd, args)))
+  .then(done, (e) => done({error: typeof e === "string" ? e : JSON.stringify(e)}));
+"""
+
+
+def test_a_reload_gets_the_queue_and_its_counts_in_one_call(demo_store, launch):
+    """Issue 24: the window's reload asks `queue_view` once (rows + status-bar counts; one read of
+    the queue when the filter narrows nothing). It answers what `queue_list` and `queue_counts`
+    answer, and a narrowing filter narrows the rows, never the counts."""
+    desk = launch(demo_store)
+    desk.one("#queue .queue-row")
+    desk.driver.set_script_timeout(10)
+    urgent = {"urgency": "urgent"}
+    out = desk.driver.execute_async_script(VALUES_JS, [
+        ["queue_view", {"filter": {}}], ["queue_list", {"filter": {}}], ["queue_counts", {}],
+        ["queue_view", {"filter": urgent}], ["queue_list", {"filter": urgent}],
+    ])
+    assert isinstance(out, list), out
+    view, rows, counts, view_urgent, rows_urgent = out
+    assert view["rows"] == rows
+    assert view["counts"] == counts
+    assert view_urgent["rows"] == rows_urgent
+    assert view_urgent["counts"] == counts
+    assert 0 < len(rows_urgent) < len(rows), "the demo has urgent and other open items"
+    assert counts["open"] == len([r for r in rows if r["status"] not in ("resolved", "declined")])

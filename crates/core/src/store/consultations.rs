@@ -178,6 +178,35 @@ pub struct QueueFilter {
     pub limit: Option<usize>,
 }
 
+impl QueueFilter {
+    /// True when the filter narrows nothing among the open items (`all` only adds the closed
+    /// ones): its rows hold every open consultation, so the status-bar counts
+    /// ([`crate::model::QueueCounts::of`]) can be taken from them without a second read.
+    pub fn holds_every_open_item(&self) -> bool {
+        let QueueFilter {
+            all: _,
+            category,
+            urgency,
+            status,
+            partner_id,
+            owner,
+            unowned,
+            search,
+            ids,
+            limit,
+        } = self;
+        category.is_none()
+            && urgency.is_none()
+            && status.is_none()
+            && partner_id.is_none()
+            && owner.is_none()
+            && !unowned
+            && search.as_deref().is_none_or(|s| s.trim().is_empty())
+            && ids.is_none()
+            && limit.is_none()
+    }
+}
+
 /// Rows matching the filter (unordered: the triage order is `triage::queue_order`).
 pub fn list_rows(db: &dyn Db, f: &QueueFilter, now: DateTime<Utc>) -> Result<Vec<QueueRow>> {
     let mut wh: Vec<String> = Vec::new();
@@ -584,6 +613,61 @@ mod tests {
     use crate::store::{DataDir, Store};
     use chrono::Duration;
     use rusqlite::params;
+
+    /// Only a filter that narrows nothing among the open items lets the counts be taken from
+    /// its rows; `all` (closed items added) still does, each narrowing field does not.
+    #[test]
+    fn only_an_unnarrowed_filter_holds_every_open_item() {
+        let open = QueueFilter::default();
+        assert!(open.holds_every_open_item());
+        let blank_search = QueueFilter {
+            all: true,
+            search: Some("  ".into()),
+            ..QueueFilter::default()
+        };
+        assert!(blank_search.holds_every_open_item());
+        let narrowed = [
+            QueueFilter {
+                category: Some(Category::Discharge),
+                ..open.clone()
+            },
+            QueueFilter {
+                urgency: Some(Urgency::Urgent),
+                ..open.clone()
+            },
+            QueueFilter {
+                status: Some(Status::New),
+                ..open.clone()
+            },
+            QueueFilter {
+                partner_id: Some(1),
+                ..open.clone()
+            },
+            QueueFilter {
+                owner: Some("大野".into()),
+                ..open.clone()
+            },
+            QueueFilter {
+                unowned: true,
+                ..open.clone()
+            },
+            QueueFilter {
+                search: Some("退院".into()),
+                ..open.clone()
+            },
+            QueueFilter {
+                ids: Some(vec![1]),
+                ..open.clone()
+            },
+            QueueFilter {
+                limit: Some(10),
+                ..open.clone()
+            },
+        ];
+        for f in narrowed {
+            assert!(!f.holds_every_open_item(), "{f:?}");
+        }
+    }
 
     /// The first page computed in SQL picks exactly the rows of a full sort in triage order.
     #[test]
