@@ -337,12 +337,23 @@ pub fn migrate(conn: &mut Connection) -> Result<()> {
         return Ok(());
     }
     let tx = conn.transaction_with_behavior(TransactionBehavior::Immediate)?;
-    for (i, sql) in MIGRATIONS.iter().enumerate().skip(current as usize) {
+    steps(&tx, current, latest)?;
+    tx.commit()?;
+    Ok(())
+}
+
+/// Runs steps `from + 1 ..= to` in `tx`: each step's SQL, its data step, the version it reached.
+fn steps(tx: &Connection, from: i64, to: i64) -> Result<()> {
+    for (i, sql) in MIGRATIONS
+        .iter()
+        .enumerate()
+        .take(to as usize)
+        .skip(from as usize)
+    {
         tx.execute_batch(sql)?;
-        after_step(&tx, (i + 1) as i64)?;
+        after_step(tx, (i + 1) as i64)?;
         tx.pragma_update(None, "user_version", (i + 1) as i64)?;
     }
-    tx.commit()?;
     Ok(())
 }
 
@@ -356,11 +367,7 @@ mod tests {
             let mut conn = Connection::open_in_memory().unwrap();
             {
                 let tx = conn.transaction().unwrap();
-                for (i, sql) in MIGRATIONS.iter().enumerate().take(start as usize) {
-                    tx.execute_batch(sql).unwrap();
-                    tx.pragma_update(None, "user_version", (i + 1) as i64)
-                        .unwrap();
-                }
+                steps(&tx, 0, start).unwrap();
                 tx.commit().unwrap();
             }
             migrate(&mut conn).unwrap();
@@ -380,11 +387,7 @@ mod tests {
         let mut conn = Connection::open_in_memory().unwrap();
         {
             let tx = conn.transaction().unwrap();
-            for (i, sql) in MIGRATIONS.iter().enumerate().take(8) {
-                tx.execute_batch(sql).unwrap();
-                tx.pragma_update(None, "user_version", (i + 1) as i64)
-                    .unwrap();
-            }
+            steps(&tx, 0, 8).unwrap();
             // Gaps in the rowids, and a consultation with two texts.
             for (rowid, text, cid) in [
                 (3_i64, "退院調整のご相談", 10_i64),
