@@ -561,6 +561,37 @@ fn statements_sent_later_behave_as_if_run_at_once() {
     }
 }
 
+/// The first statement of its kind on a connection, sent later and then rolled back to a
+/// savepoint before it was sent (on PostgreSQL its `PREPARE` went with it): the same statement
+/// afterwards in that transaction, and in the next one, still works.
+#[test]
+fn a_statement_first_seen_in_a_rolled_back_savepoint_works_afterwards() {
+    for mut s in backends("later_savepoint") {
+        let name = s.name();
+        let c = s.write(|db| Ok(consultation(db, "相談"))).unwrap();
+        s.write(|db| {
+            db.execute_batch("SAVEPOINT item")?;
+            messages::insert(db, c, MessageKind::Note, "大野", "取り消し", now())?;
+            db.execute_batch("ROLLBACK TO item; RELEASE item")?;
+            messages::insert(db, c, MessageKind::Note, "大野", "残る", now())?;
+            Ok(())
+        })
+        .unwrap_or_else(|e| panic!("{name}: {e}"));
+        s.write(|db| messages::insert(db, c, MessageKind::Note, "大野", "次も", now()))
+            .unwrap_or_else(|e| panic!("{name}: {e}"));
+        let bodies: Vec<String> = s
+            .read(|db| {
+                db.query_map(
+                    "SELECT body FROM messages WHERE consultation_id = ?1 ORDER BY id",
+                    args![c],
+                    |r| r.get(0),
+                )
+            })
+            .unwrap();
+        assert_eq!(bodies, vec!["残る", "次も"], "{name}");
+    }
+}
+
 /// `renkei serve` runs the core on `spawn_blocking` threads: the blocking client (its own
 /// current-thread runtime) must work there.
 #[test]

@@ -480,10 +480,17 @@ impl<C: GenericClient> Db for Pg<C> {
             .to_ascii_uppercase()
             .starts_with("ROLLBACK")
         {
-            // What waits belongs to what is rolled back; the audit tail is read again.
-            if let Some(w) = self.write.borrow_mut().as_mut() {
-                w.later.clear();
-                w.audit_tail = None;
+            // What waits belongs to what is rolled back; the audit tail is read again. A
+            // `PREPARE` among it never reaches the server: its statement is prepared anew.
+            let dropped_prepare = match self.write.borrow_mut().as_mut() {
+                Some(w) => {
+                    w.audit_tail = None;
+                    w.later.drain(..).any(|s| s.starts_with("PREPARE "))
+                }
+                None => false,
+            };
+            if dropped_prepare {
+                self.forget_later_names();
             }
         }
         self.flush(sql)
