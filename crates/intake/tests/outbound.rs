@@ -13,7 +13,6 @@
 mod common;
 mod fakes;
 
-use base64::Engine;
 use common::*;
 use fakes::{Answer, FakeProviders};
 use renkei_core::outbound::{OutboxEntry, OutboxStatus};
@@ -48,60 +47,8 @@ fn outbound(lw: Option<LineworksSendConfig>, cw: Option<ChatworkSendConfig>) -> 
     Arc::new(Outbound::new(cfg).unwrap())
 }
 
-/// A Chatwork message through the signed webhook; returns the consultation id.
-async fn chatwork_message(s: &TestServer, room: i64, message_id: &str, account: i64) -> i64 {
-    let body = serde_json::to_vec(&serde_json::json!({
-        "webhook_setting_id": "12345",
-        "webhook_event_type": "message_created",
-        "webhook_event_time": 1796089201,
-        "webhook_event": {"message_id": message_id, "room_id": room, "account_id": account,
-            "body": "[To:7654321]佐藤先生\n退院後の訪問診療のご相談です", "send_time": 1796089200, "update_time": 0}
-    }))
-    .unwrap();
-    let key = base64::engine::general_purpose::STANDARD
-        .decode(config().chatwork_webhook_token.unwrap())
-        .unwrap();
-    let sig = renkei_intake::lineworks::sign(&key, &body);
-    let r = client()
-        .post(s.url("/v1/webhooks/chatwork"))
-        .header("content-type", "application/json")
-        .header("X-ChatWorkWebhookSignature", sig)
-        .body(body)
-        .send()
-        .await
-        .unwrap();
-    assert_eq!(r.status(), 200);
-    r.json::<serde_json::Value>().await.unwrap()["id"]
-        .as_i64()
-        .unwrap()
-}
-
-/// A LINE WORKS message through the signed callback (`channel` None = a 1:1 talk).
-async fn lineworks_message(s: &TestServer, channel: Option<&str>, user: &str, text: &str) -> i64 {
-    let mut source = serde_json::json!({"userId": user, "domainId": 1});
-    if let Some(c) = channel {
-        source["channelId"] = c.into();
-    }
-    let body = serde_json::to_vec(&serde_json::json!({
-        "type": "message", "source": source, "issuedTime": "2026-12-01T01:00:00.000Z",
-        "content": {"type": "text", "text": text}
-    }))
-    .unwrap();
-    let sig =
-        renkei_intake::lineworks::sign(config().lineworks_bot_secret.unwrap().as_bytes(), &body);
-    let r = client()
-        .post(s.url("/v1/webhooks/lineworks"))
-        .header("content-type", "application/json")
-        .header("X-WORKS-Signature", sig)
-        .body(body)
-        .send()
-        .await
-        .unwrap();
-    assert_eq!(r.status(), 200);
-    r.json::<serde_json::Value>().await.unwrap()["id"]
-        .as_i64()
-        .unwrap()
-}
+/// What the Chatwork messages of these tests say (a To-tag before the text, as Chatwork sends it).
+const CW_TEXT: &str = "[To:7654321]佐藤先生\n退院後の訪問診療のご相談です";
 
 fn reply(s: &TestServer, id: i64, text: &str) -> OutboxEntry {
     s.desk()
@@ -142,7 +89,7 @@ async fn rounds_until(
 async fn chatwork_reply_goes_to_the_room_quoting_the_message_once() {
     let fake = fakes::start(None);
     let s = TestServer::start().await;
-    let id = chatwork_message(&s, 301234567, "1798000000000000011", 1234567).await;
+    let id = chatwork_message(&s, 301234567, "1798000000000000011", 1234567, CW_TEXT).await;
     let e = reply(&s, id, "承知しました。本日中にお電話します。");
     let o = outbound(None, Some(cw_config(&fake)));
     assert_eq!(o.round(&s.state).await.unwrap(), 1);
@@ -171,7 +118,7 @@ async fn chatwork_429_500_and_400_are_retried_waited_for_or_failed() {
     let s = TestServer::start().await;
     let o = outbound(None, Some(cw_config(&fake)));
     // 429 with Retry-After: 1 → nothing goes out for a second, then it is sent
-    let a = chatwork_message(&s, 1001, "11", 1).await;
+    let a = chatwork_message(&s, 1001, "11", 1, CW_TEXT).await;
     let ea = reply(&s, a, "429 のあと");
     fake.script_chatwork(Answer::Status(
         429,
@@ -199,7 +146,7 @@ async fn chatwork_429_500_and_400_are_retried_waited_for_or_failed() {
     assert_eq!(entry(&s, ea.id).attempts, 2);
 
     // 500 then success
-    let b = chatwork_message(&s, 1002, "12", 1).await;
+    let b = chatwork_message(&s, 1002, "12", 1, CW_TEXT).await;
     let eb = reply(&s, b, "500 のあと");
     fake.script_chatwork(Answer::Status(500, "oops".into(), vec![]));
     assert!(
@@ -215,7 +162,7 @@ async fn chatwork_429_500_and_400_are_retried_waited_for_or_failed() {
     );
 
     // 400 with a message → failed with the provider's words; 再送 → sent
-    let c = chatwork_message(&s, 1003, "13", 1).await;
+    let c = chatwork_message(&s, 1003, "13", 1, CW_TEXT).await;
     let ec = reply(&s, c, "400 のあと");
     fake.script_chatwork(Answer::Status(
         400,
@@ -251,7 +198,7 @@ async fn a_hanging_provider_times_out_and_the_retry_is_marked_as_a_possible_dupl
     let fake = fakes::start(None);
     let s = TestServer::start().await;
     let o = outbound(None, Some(cw_config(&fake)));
-    let id = chatwork_message(&s, 2001, "21", 1).await;
+    let id = chatwork_message(&s, 2001, "21", 1, CW_TEXT).await;
     let e = reply(&s, id, "タイムアウトのあと");
     fake.script_chatwork(Answer::Hang);
     let t = Instant::now();

@@ -216,3 +216,71 @@ pub fn consultation(external_id: &str) -> serde_json::Value {
         "patient_ref": "K-2026-118"
     })
 }
+
+/// A Chatwork message with `text` through the signed webhook; the consultation id.
+pub async fn chatwork_message(
+    s: &TestServer,
+    room: i64,
+    message_id: &str,
+    account: i64,
+    text: &str,
+) -> i64 {
+    use base64::Engine as _;
+    let body = serde_json::to_vec(&serde_json::json!({
+        "webhook_setting_id": "12345",
+        "webhook_event_type": "message_created",
+        "webhook_event_time": 1796089201,
+        "webhook_event": {"message_id": message_id, "room_id": room, "account_id": account,
+            "body": text, "send_time": 1796089200, "update_time": 0}
+    }))
+    .unwrap();
+    let key = base64::engine::general_purpose::STANDARD
+        .decode(config().chatwork_webhook_token.unwrap())
+        .unwrap();
+    let sig = renkei_intake::lineworks::sign(&key, &body);
+    let r = client()
+        .post(s.url("/v1/webhooks/chatwork"))
+        .header("content-type", "application/json")
+        .header("X-ChatWorkWebhookSignature", sig)
+        .body(body)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), 200);
+    r.json::<serde_json::Value>().await.unwrap()["id"]
+        .as_i64()
+        .unwrap()
+}
+
+/// A LINE WORKS message through the signed callback (`channel` None = a 1:1 talk); the
+/// consultation id.
+pub async fn lineworks_message(
+    s: &TestServer,
+    channel: Option<&str>,
+    user: &str,
+    text: &str,
+) -> i64 {
+    let mut source = serde_json::json!({"userId": user, "domainId": 1});
+    if let Some(c) = channel {
+        source["channelId"] = c.into();
+    }
+    let body = serde_json::to_vec(&serde_json::json!({
+        "type": "message", "source": source, "issuedTime": "2026-12-01T01:00:00.000Z",
+        "content": {"type": "text", "text": text}
+    }))
+    .unwrap();
+    let sig =
+        renkei_intake::lineworks::sign(config().lineworks_bot_secret.unwrap().as_bytes(), &body);
+    let r = client()
+        .post(s.url("/v1/webhooks/lineworks"))
+        .header("content-type", "application/json")
+        .header("X-WORKS-Signature", sig)
+        .body(body)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), 200);
+    r.json::<serde_json::Value>().await.unwrap()["id"]
+        .as_i64()
+        .unwrap()
+}
