@@ -51,24 +51,24 @@ pub fn insert(db: &dyn Db, c: &ConsultationInsert) -> Result<i64> {
         &c.sender.phone,
         &c.pii_flags_json,
     ];
-    const INSERT: &str = "INSERT INTO consultations (channel, partner_id, external_id, thread_key, category, urgency,
+    const COLUMNS: &str = "channel, partner_id, external_id, thread_key, category, urgency,
             urgency_reason, urgency_confirmed, subject, status, owner, due_at, received_at,
-            last_activity_at, last_inbound_at, patient_ref, sender_name, sender_role, sender_phone, pii_flags, id)
-         VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, 'new', ?10, ?11, ?12, ?12, ?12, ?13, ?14, ?15, ?16, ?17, ?18)";
+            last_activity_at, last_inbound_at, patient_ref, sender_name, sender_role, sender_phone, pii_flags";
+    const VALUES: &str =
+        "?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, 'new', ?10, ?11, ?12, ?12, ?12, ?13, ?14, ?15, ?16, ?17";
     let id = match db.reserve_id("consultations")? {
         // PostgreSQL's writer: the id first, the rows sent with the commit (`Db::execute_later`).
         Some(id) => {
             let mut with_id = values.to_vec();
             with_id.push(Value::Int(id));
-            db.execute_later(INSERT, &with_id)?;
+            db.execute_later(
+                &format!("INSERT INTO consultations ({COLUMNS}, id) VALUES ({VALUES}, ?18)"),
+                &with_id,
+            )?;
             id
         }
         None => db.insert_id(
-            "INSERT INTO consultations (channel, partner_id, external_id, thread_key, category, urgency,
-            urgency_reason, urgency_confirmed, subject, status, owner, due_at, received_at,
-            last_activity_at, last_inbound_at, patient_ref, sender_name, sender_role, sender_phone, pii_flags)
-         VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, 'new', ?10, ?11, ?12, ?12, ?12, ?13, ?14, ?15, ?16, ?17)
-         RETURNING id",
+            &format!("INSERT INTO consultations ({COLUMNS}) VALUES ({VALUES}) RETURNING id"),
             values,
         )?,
     };

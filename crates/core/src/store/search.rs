@@ -187,17 +187,16 @@ fn distinct_ids(
     let mut seen = HashSet::new();
     for id in newer {
         if seen.len() >= limit {
-            return Ok(seen.into_iter().collect());
+            break;
         }
         seen.insert(id);
     }
-    if seen.len() >= limit {
-        return Ok(seen.into_iter().collect());
+    if seen.len() < limit {
+        db.query_each(sql, args![arg], &mut |r| {
+            seen.insert(r.get::<i64>(0)?);
+            Ok(seen.len() < limit)
+        })?;
     }
-    db.query_each(sql, args![arg], &mut |r| {
-        seen.insert(r.get::<i64>(0)?);
-        Ok(seen.len() < limit)
-    })?;
     Ok(seen.into_iter().collect())
 }
 

@@ -439,24 +439,11 @@ impl Db for rusqlite::Transaction<'_> {
     }
 }
 
-/// `?N` (and bare `?`) placeholders → PostgreSQL's `$N`, leaving quoted text and identifiers
-/// alone. Bare `?`s are numbered after the highest `?N` seen so far, as SQLite numbers them.
+/// `?N` (and bare `?`) placeholders → PostgreSQL's `$N`, leaving quoted text, identifiers and
+/// comments alone. Bare `?`s are numbered after the highest `?N` seen so far, as SQLite numbers
+/// them.
 pub fn to_pg_placeholders(sql: &str) -> String {
     let mut out = String::with_capacity(sql.len() + 8);
-    rewrite_placeholders(sql, &mut out, &mut |n, out| {
-        out.push('$');
-        out.push_str(&n.to_string());
-    });
-    out
-}
-
-/// Copies `sql` to `out`, writing each placeholder (`?N` or a bare `?`, outside quoted text,
-/// identifiers and comments) with `put(N, out)`.
-pub(crate) fn rewrite_placeholders(
-    sql: &str,
-    out: &mut String,
-    put: &mut dyn FnMut(u32, &mut String),
-) {
     let mut chars = sql.chars().peekable();
     let mut quote: Option<char> = None;
     let mut highest = 0u32;
@@ -473,7 +460,7 @@ pub(crate) fn rewrite_placeholders(
                 quote = Some(c);
                 out.push(c);
             }
-            // A comment is copied as it is (a value written into a `--` comment could end it).
+            // A comment is copied as it is: a `?` in it is no placeholder.
             '-' if chars.peek() == Some(&'-') => {
                 out.push(c);
                 for c in chars.by_ref() {
@@ -506,11 +493,13 @@ pub(crate) fn rewrite_placeholders(
                     Err(_) => highest + 1,
                 };
                 highest = highest.max(n);
-                put(n, out);
+                out.push('$');
+                out.push_str(&n.to_string());
             }
             _ => out.push(c),
         }
     }
+    out
 }
 
 #[cfg(test)]

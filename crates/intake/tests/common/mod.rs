@@ -238,18 +238,14 @@ pub async fn chatwork_message(
         .decode(config().chatwork_webhook_token.unwrap())
         .unwrap();
     let sig = renkei_intake::lineworks::sign(&key, &body);
-    let r = client()
-        .post(s.url("/v1/webhooks/chatwork"))
-        .header("content-type", "application/json")
-        .header("X-ChatWorkWebhookSignature", sig)
-        .body(body)
-        .send()
-        .await
-        .unwrap();
-    assert_eq!(r.status(), 200);
-    r.json::<serde_json::Value>().await.unwrap()["id"]
-        .as_i64()
-        .unwrap()
+    post_signed(
+        s,
+        "/v1/webhooks/chatwork",
+        "X-ChatWorkWebhookSignature",
+        sig,
+        body,
+    )
+    .await
 }
 
 /// A LINE WORKS message through the signed callback (`channel` None = a 1:1 talk); the
@@ -271,10 +267,21 @@ pub async fn lineworks_message(
     .unwrap();
     let sig =
         renkei_intake::lineworks::sign(config().lineworks_bot_secret.unwrap().as_bytes(), &body);
+    post_signed(s, "/v1/webhooks/lineworks", "X-WORKS-Signature", sig, body).await
+}
+
+/// POSTs a signed webhook `body` to `path`; expects 200 and answers the consultation id.
+async fn post_signed(
+    s: &TestServer,
+    path: &str,
+    signature_header: &str,
+    sig: String,
+    body: Vec<u8>,
+) -> i64 {
     let r = client()
-        .post(s.url("/v1/webhooks/lineworks"))
+        .post(s.url(path))
         .header("content-type", "application/json")
-        .header("X-WORKS-Signature", sig)
+        .header(signature_header, sig)
         .body(body)
         .send()
         .await
