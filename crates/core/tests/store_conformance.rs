@@ -852,3 +852,31 @@ fn postgres_statement_cache_binds_again_and_survives_a_schema_change() {
         assert_eq!(a.db().query(all, args![]).unwrap().len(), 6);
     }
 }
+
+/// PostgreSQL plans a write transaction's statements once (`plan_cache_mode = auto`, set
+/// locally by the writer) but keeps planning every read for its values (`force_custom_plan`,
+/// the connection's setting: a search pattern's selectivity decides its plan). The setting must
+/// not leak out of the write: after it, a read is planned per value again.
+#[test]
+fn writes_reuse_plans_and_reads_are_planned_for_their_values() {
+    for mut s in backends("plan_mode") {
+        if s.name() != "postgres" {
+            continue;
+        }
+        let mode = |db: &dyn Db| {
+            db.query_one("SELECT current_setting('plan_cache_mode')", args![], |r| {
+                r.get::<String>(0)
+            })
+        };
+        assert_eq!(s.read(mode).unwrap(), "force_custom_plan");
+        assert_eq!(s.write(mode).unwrap(), "auto");
+        assert_eq!(s.read(mode).unwrap(), "force_custom_plan");
+        // Also after a write that failed (rolled back).
+        let failed: renkei_core::error::Result<()> = s.write(|db| {
+            assert_eq!(mode(db)?, "auto");
+            Err(renkei_core::error::Error::Conflict("stop".into()))
+        });
+        assert!(failed.is_err());
+        assert_eq!(s.read(mode).unwrap(), "force_custom_plan");
+    }
+}
