@@ -20,6 +20,13 @@ pub struct Throughput {
     pub latency: Summary,
 }
 
+/// The run with the median throughput of `runs` (the middle one; of an even number, the
+/// lower middle).
+pub fn median(mut runs: Vec<Throughput>) -> Throughput {
+    runs.sort_by(|a, b| a.per_sec.total_cmp(&b.per_sec));
+    runs[(runs.len() - 1) / 2]
+}
+
 pub fn samples(n: usize, seed: u64) -> Vec<Sample> {
     let mut rng = Rng::new(seed);
     (0..n).map(|_| gen::sample(&mut rng)).collect()
