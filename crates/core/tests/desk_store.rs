@@ -707,3 +707,39 @@ fn the_api_answers_what_callers_read_from_the_store() {
     );
     assert!(desk.check().unwrap().problems.is_empty());
 }
+
+/// Ids follow commit order whichever connection writes: a desk following the store's tables
+/// ("everything above the last id seen", `feed::ChangeFeed`) depends on it to announce every
+/// arrival. On PostgreSQL a connection once kept a block of ids between its transactions, so
+/// another connection's consultation committed later could carry a smaller id than one the
+/// feed had already passed — and was never announced.
+#[test]
+fn ids_follow_commit_order_whichever_connection_writes() {
+    let d = tempfile::tempdir().unwrap();
+    let key = StoreKey::random();
+    let mut desks = [
+        desk_in(d.path(), &key, clock()),
+        desk_in(d.path(), &key, clock()),
+    ];
+    let (mut last_c, mut last_m) = (0, 0);
+    for round in 0..6 {
+        for (i, desk) in desks.iter_mut().enumerate() {
+            let items: Vec<(NewConsultation, Option<(String, String)>)> = (0..=round % 3)
+                .map(|k| {
+                    let ext = format!("R{round}-{i}-{k}");
+                    (hospital_item(&ext, "退院調整", "本文です"), None)
+                })
+                .collect();
+            for out in desk.intake_batch(items) {
+                let out = out.unwrap();
+                let mid = out.message_id.unwrap();
+                assert!(
+                    out.id > last_c && mid > last_m,
+                    "round {round}, desk {i}: consultation {} / message {mid} committed after {last_c} / {last_m}",
+                    out.id
+                );
+                (last_c, last_m) = (out.id, mid);
+            }
+        }
+    }
+}

@@ -69,6 +69,10 @@ impl Desk {
             }
         }
         let run = |tx: &dyn Db, savepoints: bool| {
+            // At most one new consultation and one message per item: on PostgreSQL their ids
+            // are taken in one round trip.
+            tx.expect_rows("consultations", valid.len());
+            tx.expect_rows("messages", valid.len());
             let mut out = Vec::with_capacity(valid.len());
             for (_, p, idem) in &valid {
                 let idem = idem.as_ref().map(|(k, h)| (k.as_str(), h.as_str()));

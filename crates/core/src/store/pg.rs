@@ -16,7 +16,8 @@
 //!
 //! Round trips (issue 24): a write transaction sends `BEGIN`, the lock and a read of the audit
 //! chain's last row as one simple query; the INSERTs whose answer nobody needs
-//! ([`Db::execute_later`], with ids taken ahead by [`Db::reserve_id`]) wait and go with the next
+//! ([`Db::execute_later`], with ids taken ahead by [`Db::reserve_id`], for the transaction only
+//! and under the lock, so ids follow commit order) wait and go with the next
 //! statement that needs an answer or with the `COMMIT`, as `EXECUTE`s of statements prepared once
 //! per connection. A group commit of eight intakes is two round trips plus the queue rows'
 //! query, where it was ~9 per row.
@@ -235,9 +236,6 @@ pub struct Pg<C> {
     in_tx: bool,
     /// The write transaction of a [`PgStore`] in progress on this connection, if any.
     write: RefCell<Option<WriteTx>>,
-    /// Ids taken ahead from each table's identity sequence ([`Db::reserve_id`]), by table,
-    /// the next last.
-    ids: RefCell<HashMap<String, Vec<i64>>>,
     /// The server-side statements ([`LaterNames`]) of [`Db::execute_later`].
     later_names: RefCell<LaterNames>,
 }
@@ -253,10 +251,6 @@ struct LaterNames {
     names: HashMap<String, String>,
 }
 
-/// How many ids [`Db::reserve_id`] takes from a sequence at once. Ids not used (the hub
-/// stopped, a transaction failed) are gaps, as a rolled-back insert leaves.
-pub const ID_BLOCK: i64 = 32;
-
 /// What a [`PgStore`] write transaction keeps between its statements (issue 24: the hub's one
 /// writer ran ~15 statements per intake one after another, a round trip each).
 #[derive(Default)]
@@ -270,6 +264,15 @@ struct WriteTx {
     audit_tail: Option<Option<(i64, String)>>,
     /// An audit row was appended: the connected desks' streams are woken at the commit.
     appended: bool,
+    /// Ids taken from each table's identity sequence for this transaction ([`Db::reserve_id`]),
+    /// the next last. Taken with the writer lock held and never kept past the transaction, so
+    /// a row's id is above every id committed before it, whichever connection wrote those —
+    /// the change feed (`feed::ChangeFeed`: "everything above the last id seen") relies on it.
+    /// (Session 8 kept blocks of 32 per connection across transactions: a second connection's
+    /// row committed later could carry a smaller id than one a feed had already passed.)
+    ids: HashMap<String, Vec<i64>>,
+    /// How many ids each table is expected to need ([`Db::expect_rows`]), not yet taken.
+    expected: HashMap<String, usize>,
 }
 
 impl<C: GenericClient> Pg<C> {
@@ -280,7 +283,6 @@ impl<C: GenericClient> Pg<C> {
             client: RefCell::new(client),
             in_tx: true,
             write: RefCell::new(None),
-            ids: RefCell::new(HashMap::new()),
             later_names: RefCell::new(LaterNames::default()),
         }
     }
@@ -299,7 +301,6 @@ impl<C: GenericClient> Pg<C> {
         if let Some(c) = &self.cache {
             c.borrow_mut().clear();
         }
-        self.ids.borrow_mut().clear();
     }
 
     /// Sends the statements waiting in this write transaction and then `then`, in one round
@@ -516,27 +517,63 @@ impl<C: GenericClient> Db for Pg<C> {
         self.execute(sql, args).map(|_| ())
     }
     fn reserve_id(&self, table: &str) -> Result<Option<i64>> {
-        if self.write.borrow().is_none() {
-            return Ok(None);
-        }
-        if let Some(id) = self.ids.borrow_mut().get_mut(table).and_then(Vec::pop) {
-            return Ok(Some(id));
-        }
+        // What to take: this table (as many as expected, at least one) and every other table
+        // expected, all in one round trip.
+        let want: Vec<(String, usize)> = {
+            let mut w = self.write.borrow_mut();
+            let Some(w) = w.as_mut() else {
+                return Ok(None);
+            };
+            if let Some(id) = w.ids.get_mut(table).and_then(Vec::pop) {
+                return Ok(Some(id));
+            }
+            let mine = w.expected.remove(table).unwrap_or(1).max(1);
+            let mut want = vec![(table.to_string(), mine)];
+            want.extend(w.expected.drain().filter(|(_, n)| *n > 0));
+            want
+        };
         // A sequence is outside the transaction: nothing waiting needs to go first.
-        let sql = format!(
-            "SELECT nextval(pg_get_serial_sequence(?1, 'id')) FROM generate_series(1, {ID_BLOCK})"
-        );
-        let table_arg = [Value::from(table)];
-        let params = bind(&table_arg);
-        let rows = self.run_now(&sql, |c, stmt| c.query(stmt, &params))?;
-        let mut block = rows
+        let sql = want
             .iter()
-            .map(|r| r.try_get::<_, i64>(0))
-            .collect::<std::result::Result<Vec<_>, _>>()?;
-        block.sort_unstable_by(|a, b| b.cmp(a));
-        let id = block.pop();
-        self.ids.borrow_mut().insert(table.to_string(), block);
-        Ok(id)
+            .enumerate()
+            .map(|(i, _)| {
+                format!(
+                    "SELECT ?{t}::text, nextval(pg_get_serial_sequence(?{t}, 'id')) \
+                     FROM generate_series(1::bigint, ?{n}::bigint)",
+                    t = 2 * i + 1,
+                    n = 2 * i + 2
+                )
+            })
+            .collect::<Vec<_>>()
+            .join(" UNION ALL ");
+        let args: Vec<Value> = want
+            .iter()
+            .flat_map(|(t, n)| [Value::from(t.as_str()), Value::Int(*n as i64)])
+            .collect();
+        let params = bind(&args);
+        let rows = self.run_now(&sql, |c, stmt| c.query(stmt, &params))?;
+        let mut taken: HashMap<String, Vec<i64>> = HashMap::new();
+        for r in &rows {
+            taken
+                .entry(r.try_get::<_, String>(0)?)
+                .or_default()
+                .push(r.try_get::<_, i64>(1)?);
+        }
+        let mut w = self.write.borrow_mut();
+        let Some(w) = w.as_mut() else {
+            return Ok(None);
+        };
+        for (t, mut block) in taken {
+            // Used lowest first: `pop` takes from the end.
+            block.sort_unstable_by(|a, b| b.cmp(a));
+            w.ids.entry(t).or_default().extend(block);
+        }
+        Ok(w.ids.get_mut(table).and_then(Vec::pop))
+    }
+    fn expect_rows(&self, table: &str, rows: usize) {
+        if let Some(w) = self.write.borrow_mut().as_mut() {
+            *w.expected.entry(table.to_string()).or_default() += rows;
+        }
     }
     fn audit_tail(&self) -> Option<Option<(i64, String)>> {
         self.write
@@ -754,8 +791,6 @@ impl Drop for TxGuard<'_> {
         self.pg.in_tx = false;
         *self.pg.write.get_mut() = None;
         if !self.done {
-            // A failed insert may have met an id taken ahead (a restored table): take new ones.
-            self.pg.ids.get_mut().clear();
             self.pg.forget_later_names();
             if let Err(e) = self.pg.client.get_mut().batch_execute("ROLLBACK") {
                 tracing::debug!("rollback after a failed transaction: {e}");

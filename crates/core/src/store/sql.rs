@@ -288,12 +288,17 @@ pub trait Db {
         self.execute(sql, args).map(|_| ())
     }
     /// An id for a new row of `table` taken ahead of its INSERT (PostgreSQL write transactions:
-    /// from the table's identity sequence, a block at a time), so the INSERT can be
-    /// [`Db::execute_later`]. `None` where the engine assigns the id at the insert (SQLite);
-    /// the caller then inserts with `RETURNING id`.
+    /// from the table's identity sequence, for this transaction only, so ids still follow
+    /// commit order), so the INSERT can be [`Db::execute_later`]. `None` where the engine
+    /// assigns the id at the insert (SQLite); the caller then inserts with `RETURNING id`.
     fn reserve_id(&self, _table: &str) -> Result<Option<i64>> {
         Ok(None)
     }
+    /// A hint: this transaction is about to insert up to `rows` rows into `table`, each with an
+    /// id from [`Db::reserve_id`]. PostgreSQL then takes them all (and those of the other
+    /// tables hinted) in the round trip of the first `reserve_id`; ids left unused are gaps,
+    /// as a rolled-back insert leaves. Elsewhere nothing.
+    fn expect_rows(&self, _table: &str, _rows: usize) {}
     /// The audit chain's last `(id, hash)` as this transaction has it, when known without a
     /// query (PostgreSQL write transactions read it with the writer lock); `Some(None)` for an
     /// empty chain, `None` when not known.
