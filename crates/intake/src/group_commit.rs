@@ -1,16 +1,28 @@
-//! Group commit for intake (issue 24): every consultation the server takes in goes to ONE writer
+//! Group commit for intake (issue 24): every consultation the server takes in goes to a writer
 //! thread, which commits whatever is waiting in one durable transaction ([`Desk::intake_batch`]).
 //! Under load, requests that arrive while a commit is being fsynced share the next one, so
 //! throughput grows with concurrency instead of being one fsync per row; a lone request is
 //! committed at once (no waiting for company; see [`LINGER`] for the short wait when the batch
 //! before was fuller). Each caller gets its answer only after the commit
 //! that holds its row — a 201 is still durable.
+//!
+//! One writer on SQLite (its commits take turns on the file's write lock anyway, and the one
+//! writer is CPU-bound there). On PostgreSQL the server runs [`PG_WRITERS`]: each writer's
+//! transaction still takes the store's writer lock first (the audit chain, `store/pg.rs`), so
+//! writes stay one after another exactly as with several hub processes, but the next batch's
+//! `BEGIN` and lock request wait at the server while the one before commits, and a writer reads
+//! its batch's queue rows and answers its callers while another writes.
 
 use crate::errors::ApiError;
 use renkei_core::desk::{BatchItem, Desk};
 use renkei_core::model::{IntakeOutcome, NewConsultation, QueueRow};
-use std::sync::mpsc;
+use std::sync::{mpsc, Arc, Mutex};
 use tokio::sync::oneshot;
+
+/// Writer threads of a hub on PostgreSQL (each with its own connection). Measured (issue 24,
+/// `renkei-bench --only hub-http`): one writer left the hub's CPU 42 % idle, waiting on round
+/// trips and on the commit's fsync.
+pub const PG_WRITERS: usize = 2;
 
 /// The most items in one transaction (bounds the time a commit holds the write lock).
 pub const MAX_BATCH: usize = 64;
@@ -29,25 +41,34 @@ struct Job {
     reply: oneshot::Sender<Answer>,
 }
 
-/// The handle of the writer thread. Dropping it ends the thread and waits for it: the writer
-/// finishes what is queued and closes its store connection before the drop returns. (Left to
-/// run on, the thread closed its SQLCipher connection while the process was already exiting —
-/// OpenSSL's exit-time cleanup racing it aborted a test process with "double free".)
+/// The handle of the writer threads. Dropping it ends the threads and waits for them: the
+/// writers finish what is queued and close their store connections before the drop returns.
+/// (Left to run on, a thread closed its SQLCipher connection while the process was already
+/// exiting — OpenSSL's exit-time cleanup racing it aborted a test process with "double free".)
 pub struct GroupCommit {
     tx: Option<mpsc::Sender<Job>>,
-    thread: Option<std::thread::JoinHandle<()>>,
+    threads: Vec<std::thread::JoinHandle<()>>,
 }
 
 impl GroupCommit {
-    /// Starts the writer thread with its own store connection.
-    pub fn start(desk: Desk) -> std::io::Result<GroupCommit> {
+    /// Starts one writer thread per desk (each its own store connection), all taking from one
+    /// queue: a writer gathers a batch while holding the queue, then lets the next one gather
+    /// while it commits.
+    pub fn start(desks: Vec<Desk>) -> std::io::Result<GroupCommit> {
         let (tx, rx) = mpsc::channel::<Job>();
-        let thread = std::thread::Builder::new()
-            .name("intake-writer".into())
-            .spawn(move || run(desk, rx))?;
+        let rx = Arc::new(Mutex::new(rx));
+        let mut threads = Vec::with_capacity(desks.len());
+        for (n, desk) in desks.into_iter().enumerate() {
+            let rx = rx.clone();
+            threads.push(
+                std::thread::Builder::new()
+                    .name(format!("intake-writer-{n}"))
+                    .spawn(move || run(desk, &rx))?,
+            );
+        }
         Ok(GroupCommit {
             tx: Some(tx),
-            thread: Some(thread),
+            threads,
         })
     }
 
@@ -74,36 +95,50 @@ impl Drop for GroupCommit {
     fn drop(&mut self) {
         // Closing the channel ends the writer's loop once the queue is empty.
         drop(self.tx.take());
-        if let Some(t) = self.thread.take() {
+        for t in self.threads.drain(..) {
             if t.thread().id() != std::thread::current().id() && t.join().is_err() {
-                tracing::error!("the intake writer thread panicked");
+                tracing::error!("an intake writer thread panicked");
             }
         }
     }
 }
 
-fn run(mut desk: Desk, rx: mpsc::Receiver<Job>) {
-    // The size of the batch before: the number of callers likely to send again soon.
-    let mut last = 1;
-    while let Ok(first) = rx.recv() {
-        let mut jobs = vec![first];
-        let until = std::time::Instant::now() + LINGER;
-        loop {
-            while jobs.len() < MAX_BATCH {
-                match rx.try_recv() {
-                    Ok(j) => jobs.push(j),
-                    Err(_) => break,
-                }
-            }
-            let now = std::time::Instant::now();
-            if jobs.len() >= last.min(MAX_BATCH) || now >= until {
-                break;
-            }
-            match rx.recv_timeout(until - now) {
+/// The next batch from the queue: blocks for its first job, then takes what is waiting (and
+/// lingers for company when `last` was fuller). `None` once the queue is closed and empty.
+fn gather(rx: &mpsc::Receiver<Job>, last: usize) -> Option<Vec<Job>> {
+    let first = rx.recv().ok()?;
+    let mut jobs = vec![first];
+    let until = std::time::Instant::now() + LINGER;
+    loop {
+        while jobs.len() < MAX_BATCH {
+            match rx.try_recv() {
                 Ok(j) => jobs.push(j),
                 Err(_) => break,
             }
         }
+        let now = std::time::Instant::now();
+        if jobs.len() >= last.min(MAX_BATCH) || now >= until {
+            break;
+        }
+        match rx.recv_timeout(until - now) {
+            Ok(j) => jobs.push(j),
+            Err(_) => break,
+        }
+    }
+    Some(jobs)
+}
+
+fn run(mut desk: Desk, rx: &Mutex<mpsc::Receiver<Job>>) {
+    // The size of the batch before: the number of callers likely to send again soon.
+    let mut last = 1;
+    loop {
+        // The queue is held only while gathering (a writer that panicked while holding it had
+        // taken no job yet: the queue itself is intact).
+        let jobs = {
+            let rx = rx.lock().unwrap_or_else(std::sync::PoisonError::into_inner);
+            gather(&rx, last)
+        };
+        let Some(jobs) = jobs else { break };
         last = jobs.len();
         let (items, replies): (Vec<BatchItem>, Vec<_>) =
             jobs.into_iter().map(|j| (j.item, j.reply)).unzip();

@@ -78,7 +78,16 @@ impl IntakeState {
             }
         }
         let limiter = RateLimiter::new(config.rate_limit_per_min);
-        let writer = GroupCommit::start(Desk::open_with_key(&dir, key.clone(), clock.clone())?)?;
+        let writers = if dir.database_url.is_some() {
+            crate::group_commit::PG_WRITERS
+        } else {
+            1
+        };
+        let writer = GroupCommit::start(
+            (0..writers)
+                .map(|_| Desk::open_with_key(&dir, key.clone(), clock.clone()))
+                .collect::<renkei_core::Result<_>>()?,
+        )?;
         Ok(IntakeState {
             inner: Arc::new(Inner {
                 dir,
