@@ -31,8 +31,11 @@ impl Desk {
         let p = Prepared::new(n)?;
         let now = self.now();
         let settings = self.settings.clone();
-        self.store
-            .write(|tx| intake_prepared(tx, &settings, p, idem, now, false))
+        self.store.write(|tx| {
+            tx.expect_rows("consultations", 1);
+            tx.expect_rows("messages", 1);
+            intake_prepared(tx, &settings, p, idem, now, false)
+        })
     }
 
     /// Group commit: takes in several consultations in ONE durable transaction — one fsync for
