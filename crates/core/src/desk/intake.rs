@@ -32,8 +32,7 @@ impl Desk {
         let now = self.now();
         let settings = self.settings.clone();
         self.store.write(|tx| {
-            tx.expect_rows("consultations", 1);
-            tx.expect_rows("messages", 1);
+            expect_intakes(tx, 1);
             intake_prepared(tx, &settings, p, idem, now, false)
         })
     }
@@ -72,10 +71,7 @@ impl Desk {
             }
         }
         let run = |tx: &dyn Db, savepoints: bool| {
-            // At most one new consultation and one message per item: on PostgreSQL their ids
-            // are taken in one round trip.
-            tx.expect_rows("consultations", valid.len());
-            tx.expect_rows("messages", valid.len());
+            expect_intakes(tx, valid.len());
             let mut out = Vec::with_capacity(valid.len());
             for (_, p, idem) in &valid {
                 let idem = idem.as_ref().map(|(k, h)| (k.as_str(), h.as_str()));
@@ -259,6 +255,13 @@ fn resolve_partner(conn: &dyn Db, p: &PartnerRef, now: DateTime<Utc>) -> Result<
 /// key refuses an unknown one (the transaction fails; [`Desk::intake_batch`] then runs the
 /// batch again with the look-up, which names the partner in its answer). Saves a query per row
 /// that would also make PostgreSQL send the statements waiting before it.
+/// Tells the transaction that `items` intakes follow: at most one new consultation and one
+/// message each, so on PostgreSQL their ids are taken in one round trip ([`Db::expect_rows`]).
+fn expect_intakes(tx: &dyn Db, items: usize) {
+    tx.expect_rows("consultations", items);
+    tx.expect_rows("messages", items);
+}
+
 fn intake_prepared(
     tx: &dyn Db,
     s: &Settings,
