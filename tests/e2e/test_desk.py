@@ -552,3 +552,46 @@ def test_a_reload_gets_the_queue_and_its_counts_in_one_call(demo_store, launch):
     assert view_urgent["counts"] == counts
     assert 0 < len(rows_urgent) < len(rows), "the demo has urgent and other open items"
     assert counts["open"] == len([r for r in rows if r["status"] not in ("resolved", "declined")])
+
+
+# ----- JST times without Intl -----------------------------------------------------------------
+
+TIMES_JS = """
+const done = arguments[arguments.length - 1];
+import("/util/time.js").then((time) => {
+  const zone = { timeZone: "Asia/Tokyo" };
+  const fullFmt = new Intl.DateTimeFormat("ja-JP", { ...zone, year: "numeric", month: "2-digit", day: "2-digit", hour: "2-digit", minute: "2-digit", second: "2-digit", hour12: false });
+  const hmFmt = new Intl.DateTimeFormat("ja-JP", { ...zone, hour: "2-digit", minute: "2-digit", hour12: false });
+  const dayFmt = new Intl.DateTimeFormat("ja-JP", { ...zone, month: "numeric", day: "numeric", weekday: "short" });
+  const today = dayFmt.format(new Date(time.now()));
+  const bad = [];
+  // A year of times 37 h 13 min 7 s apart, plus the edges of JST days and of the year.
+  const times = [];
+  for (let ms = Date.UTC(2026, 0, 1); ms < Date.UTC(2027, 0, 2); ms += 133987000) times.push(ms);
+  for (const iso of ["2026-12-31T14:59:59Z", "2026-12-31T15:00:00Z", "2026-02-28T15:00:00Z", "2028-02-28T15:00:00Z", "2026-06-30T23:59:59+09:00"]) times.push(Date.parse(iso));
+  times.push(time.now());
+  for (const ms of times) {
+    const iso = new Date(ms).toISOString();
+    const d = new Date(ms);
+    const wantFull = fullFmt.format(d);
+    const day = dayFmt.format(d);
+    const wantClock = day === today ? hmFmt.format(d) : `${day} ${hmFmt.format(d)}`;
+    if (time.full(iso) !== wantFull) bad.push([iso, time.full(iso), wantFull]);
+    if (time.clock(iso) !== wantClock) bad.push([iso, time.clock(iso), wantClock]);
+  }
+  done({ checked: times.length, bad });
+}, (e) => done({ error: String(e) }));
+"""
+
+
+def test_jst_times_read_as_intl_wrote_them(demo_store, launch):
+    """Issue 24: the UI formats JST clock times by hand (UTC+9, no daylight saving) instead of
+    with Intl.DateTimeFormat, which loaded ICU's i18n library and time-zone data into the web
+    process. Same output as Intl's ja-JP formats in this webview, over a year of times."""
+    desk = launch(demo_store)
+    desk.one("#queue .queue-row")
+    desk.driver.set_script_timeout(10)
+    out = desk.driver.execute_async_script(TIMES_JS)
+    assert "error" not in out, out
+    assert out["checked"] > 200, out
+    assert out["bad"] == [], out["bad"][:5]
