@@ -880,3 +880,69 @@ fn writes_reuse_plans_and_reads_are_planned_for_their_values() {
         assert_eq!(s.read(mode).unwrap(), "force_custom_plan");
     }
 }
+
+/// PostgreSQL sends a write transaction's `BEGIN` and writer lock with its first statement (an
+/// intake's first is the query of its ids: one round trip for both, issue 24) — never later: a
+/// write whose first act is taking ids already waits for the writer holding the lock, and its
+/// audit row chains onto that writer's. A write that sends nothing takes no lock at all.
+#[test]
+fn a_write_takes_the_lock_with_its_first_statement_and_an_empty_one_none() {
+    use std::sync::mpsc::channel;
+    use std::time::Duration;
+    for s in backends("lazy_begin") {
+        if s.name() != "postgres" {
+            continue;
+        }
+        let mut holder = s.reopen();
+        let (locked_tx, locked_rx) = channel();
+        let (release_tx, release_rx) = channel::<()>();
+        let h = std::thread::spawn(move || {
+            holder
+                .write(|db| {
+                    audit::append(db, Utc::now(), "t", "holder", None, "")?;
+                    db.query_one("SELECT 1", args![], |r| r.get::<i64>(0))?;
+                    locked_tx.send(()).unwrap();
+                    release_rx.recv().unwrap();
+                    Ok(())
+                })
+                .unwrap();
+        });
+        locked_rx.recv_timeout(Duration::from_secs(30)).unwrap();
+
+        // Sends nothing: done at once although another writer holds the lock.
+        let mut empty = s.reopen();
+        let (done_tx, done_rx) = channel();
+        std::thread::spawn(move || done_tx.send(empty.write(|_| Ok(())).is_ok()).unwrap());
+        assert_eq!(done_rx.recv_timeout(Duration::from_secs(30)), Ok(true));
+
+        // Takes ids first: waits for the lock, then appends after the holder's row.
+        let mut second = s.reopen();
+        let (ids_tx, ids_rx) = channel();
+        let w = std::thread::spawn(move || {
+            second.write(|db| {
+                db.expect_rows("consultations", 2);
+                let id = db.reserve_id("consultations")?;
+                ids_tx.send(()).unwrap();
+                audit::append(db, Utc::now(), "t", "second", None, "")?;
+                Ok(id)
+            })
+        });
+        assert!(
+            ids_rx.recv_timeout(Duration::from_millis(300)).is_err(),
+            "a write that starts by taking ids went ahead of the writer holding the lock"
+        );
+        release_tx.send(()).unwrap();
+        h.join().unwrap();
+        assert!(w.join().unwrap().unwrap().is_some());
+        let mut s = s;
+        let actions: Vec<String> = s
+            .read(|db| {
+                audit::verify(db)?;
+                db.query_map("SELECT action FROM audit ORDER BY id", args![], |r| {
+                    r.get::<String>(0)
+                })
+            })
+            .unwrap();
+        assert_eq!(actions, ["holder", "second"]);
+    }
+}

@@ -15,7 +15,7 @@
 //! SQLite; unique constraints with `ON CONFLICT` stay the last line of defence.
 //!
 //! Round trips (issue 24): a write transaction sends `BEGIN`, the lock and a read of the audit
-//! chain's last row as one simple query; the INSERTs whose answer nobody needs
+//! chain's last row with its first query (for an intake, the one that takes its ids); the INSERTs whose answer nobody needs
 //! ([`Db::execute_later`], with ids taken ahead by [`Db::reserve_id`], for the transaction only
 //! and under the lock, so ids follow commit order) wait and go with the next
 //! statement that needs an answer or with the `COMMIT`, as `EXECUTE`s of statements prepared once
@@ -255,6 +255,10 @@ struct LaterNames {
 /// writer ran ~15 statements per intake one after another, a round trip each).
 #[derive(Default)]
 struct WriteTx {
+    /// `BEGIN` and the writer lock have been sent. They go with the transaction's first round
+    /// trip ([`begin_sql`]): when that is the ids' query ([`Db::reserve_id`], the first thing an
+    /// intake asks) BEGIN, the lock, the audit tail and the ids are one round trip instead of two.
+    begun: bool,
     /// Statements nobody needs an answer from ([`Db::execute_later`]), values written in as
     /// literals, sent with the next statement that needs an answer, a savepoint command or the
     /// COMMIT: one round trip for all.
@@ -306,6 +310,7 @@ impl<C: GenericClient> Pg<C> {
     /// Sends the statements waiting in this write transaction and then `then`, in one round
     /// trip (nothing when both are empty).
     fn flush(&self, then: &str) -> Result<()> {
+        self.begin_if_pending()?;
         let mut sql = String::new();
         if let Some(w) = self.write.borrow_mut().as_mut() {
             for stmt in w.later.drain(..) {
@@ -343,11 +348,26 @@ impl<C: GenericClient> Pg<C> {
             .write
             .borrow()
             .as_ref()
-            .is_some_and(|w| !w.later.is_empty())
+            .is_some_and(|w| !w.begun || !w.later.is_empty())
         {
             self.flush("")?;
         }
         self.run_now(sql, op)
+    }
+
+    /// Sends `BEGIN`, the writer lock and the audit tail's read when this write transaction has
+    /// not sent them yet (one round trip; nothing otherwise).
+    fn begin_if_pending(&self) -> Result<()> {
+        if !self.write.borrow().as_ref().is_some_and(|w| !w.begun) {
+            return Ok(());
+        }
+        let messages = self.client.borrow_mut().simple_query(&begin_sql())?;
+        let tail = parse_begin(&messages)?.0;
+        if let Some(w) = self.write.borrow_mut().as_mut() {
+            w.begun = true;
+            w.audit_tail = Some(tail);
+        }
+        Ok(())
     }
 
     /// [`Pg::run`] without sending the waiting statements first.
@@ -532,32 +552,31 @@ impl<C: GenericClient> Db for Pg<C> {
             want.extend(w.expected.drain().filter(|(_, n)| *n > 0));
             want
         };
-        // A sequence is outside the transaction: nothing waiting needs to go first.
-        let sql = want
-            .iter()
-            .enumerate()
-            .map(|(i, _)| {
-                format!(
-                    "SELECT ?{t}::text, nextval(pg_get_serial_sequence(?{t}, 'id')) \
-                     FROM generate_series(1::bigint, ?{n}::bigint)",
-                    t = 2 * i + 1,
-                    n = 2 * i + 2
-                )
-            })
-            .collect::<Vec<_>>()
-            .join(" UNION ALL ");
-        let args: Vec<Value> = want
-            .iter()
-            .flat_map(|(t, n)| [Value::from(t.as_str()), Value::Int(*n as i64)])
-            .collect();
-        let params = bind(&args);
-        let rows = self.run_now(&sql, |c, stmt| c.query(stmt, &params))?;
-        let mut taken: HashMap<String, Vec<i64>> = HashMap::new();
-        for r in &rows {
-            taken
-                .entry(r.try_get::<_, String>(0)?)
-                .or_default()
-                .push(r.try_get::<_, i64>(1)?);
+        // A sequence is outside the transaction: nothing waiting needs to go first. Table names
+        // and counts as literals in a simple query, so that the transaction's BEGIN and writer
+        // lock, when not sent yet, go in the same round trip (ids are still taken under the lock).
+        let mut sql = String::new();
+        let begin = self.write.borrow().as_ref().is_some_and(|w| !w.begun);
+        if begin {
+            sql.push_str(&begin_sql());
+        }
+        for (i, (t, n)) in want.iter().enumerate() {
+            let t = postgres_protocol::escape::escape_literal(t);
+            if i > 0 {
+                sql.push_str(" UNION ALL ");
+            }
+            sql.push_str(&format!(
+                "SELECT 'id', {t}, nextval(pg_get_serial_sequence({t}, 'id')) \
+                 FROM generate_series(1, {n})"
+            ));
+        }
+        let messages = self.client.borrow_mut().simple_query(&sql)?;
+        let (tail, taken) = parse_begin(&messages)?;
+        if begin {
+            if let Some(w) = self.write.borrow_mut().as_mut() {
+                w.begun = true;
+                w.audit_tail = Some(tail);
+            }
         }
         let mut w = self.write.borrow_mut();
         let Some(w) = w.as_mut() else {
@@ -576,6 +595,9 @@ impl<C: GenericClient> Db for Pg<C> {
         }
     }
     fn audit_tail(&self) -> Option<Option<(i64, String)>> {
+        // Not begun: begin now (the tail comes with it). Should that fail, "unknown" makes the
+        // caller read the tail itself, and that read reports the error.
+        self.begin_if_pending().ok()?;
         self.write
             .borrow()
             .as_ref()
@@ -696,11 +718,13 @@ impl PgStore {
     }
     /// [`PgStore::write`] / [`PgStore::read`]: `f` in one transaction on this connection.
     ///
-    /// A write transaction costs two round trips besides what `f` asks: `BEGIN`, the writer lock
-    /// and the audit chain's last row in one; the statements `f` left waiting
-    /// ([`Db::execute_later`]), the wake-up of connected desks (`pg_notify`, when the audit
-    /// moved) and `COMMIT` in the other. When `f` fails (or panics) the transaction is rolled
-    /// back and the ids taken ahead are dropped.
+    /// A write transaction costs at most one round trip besides what `f` asks: `BEGIN`, the
+    /// writer lock and the audit chain's last row go with `f`'s first round trip (an intake's is
+    /// the ids' query: [`Db::reserve_id`]) or alone before any other statement; the statements
+    /// `f` left waiting ([`Db::execute_later`]), the wake-up of connected desks (`pg_notify`,
+    /// when the audit moved) and `COMMIT` in the last. A write that sent nothing and left
+    /// nothing waiting costs nothing. When `f` fails (or panics) the transaction is rolled back
+    /// and the ids taken ahead are dropped.
     fn in_transaction<T>(
         &mut self,
         write: bool,
@@ -713,11 +737,8 @@ impl PgStore {
         };
         tx.pg.in_tx = true;
         if write {
-            let tail = begin_write(tx.pg.client.get_mut())?;
-            *tx.pg.write.get_mut() = Some(WriteTx {
-                audit_tail: Some(tail),
-                ..WriteTx::default()
-            });
+            // BEGIN and the lock wait for the transaction's first round trip.
+            *tx.pg.write.get_mut() = Some(WriteTx::default());
         } else {
             tx.pg
                 .client
@@ -725,6 +746,17 @@ impl PgStore {
                 .batch_execute("BEGIN ISOLATION LEVEL REPEATABLE READ READ ONLY")?;
         }
         let out = f(&*tx.pg)?;
+        if tx
+            .pg
+            .write
+            .get_mut()
+            .as_ref()
+            .is_some_and(|w| !w.begun && w.later.is_empty())
+        {
+            // Nothing was sent, nothing waits: there is no transaction to commit.
+            tx.done = true;
+            return Ok(out);
+        }
         let notify = tx.pg.write.get_mut().as_ref().is_some_and(|w| w.appended);
         let commit = if notify {
             format!(
@@ -748,7 +780,8 @@ impl PgStore {
 }
 
 /// `BEGIN`, the writer lock ([`WRITER_LOCK`]) and the audit chain's last `(id, hash)` (read
-/// with the lock held, so it stays the last until this transaction appends), in one round trip.
+/// with the lock held, so it stays the last until this transaction appends): the start of a
+/// write transaction's first round trip, read back by [`parse_begin`].
 ///
 /// Inside a write transaction `plan_cache_mode` is PostgreSQL's default (`auto`, `SET LOCAL`:
 /// back to `force_custom_plan` at its end): what a writer runs — INSERTs, look-ups by key, the
@@ -756,27 +789,49 @@ impl PgStore {
 /// each time (the connection's setting, chosen for search patterns) was pure cost on the one
 /// backend every write waits for. Measured (issue 24): hub HTTP intake 1,053–1,312 →
 /// 1,440–1,542 rows/s, interleaved.
-fn begin_write(client: &mut postgres::Client) -> Result<Option<(i64, String)>> {
-    let messages = client.simple_query(&format!(
+fn begin_sql() -> String {
+    format!(
         "BEGIN; SET LOCAL plan_cache_mode = auto; SELECT pg_advisory_xact_lock({WRITER_LOCK}); \
-         SELECT id, hash FROM audit ORDER BY id DESC LIMIT 1"
-    ))?;
+         SELECT 'tail', id, hash FROM audit ORDER BY id DESC LIMIT 1;\n"
+    )
+}
+
+/// The audit chain's last row ([`begin_sql`]: `'tail', id, hash`) and the ids taken by
+/// [`Db::reserve_id`] (`'id', table, id`) in the answers of one simple query; other rows (the
+/// lock's) are skipped.
+#[allow(clippy::type_complexity)]
+fn parse_begin(
+    messages: &[postgres::SimpleQueryMessage],
+) -> Result<(Option<(i64, String)>, HashMap<String, Vec<i64>>)> {
+    let number = |what: &str, v: Option<&str>| -> Result<i64> {
+        let v = v.unwrap_or_default();
+        v.parse::<i64>()
+            .map_err(|e| Error::Integrity(format!("store: {what} {v:?} is not a number ({e})")))
+    };
     let mut tail = None;
+    let mut ids: HashMap<String, Vec<i64>> = HashMap::new();
     for m in messages {
-        // The lock's row has one column, the audit row two.
-        if let postgres::SimpleQueryMessage::Row(r) = m {
-            if r.len() != 2 {
-                continue;
+        let postgres::SimpleQueryMessage::Row(r) = m else {
+            continue;
+        };
+        if r.len() != 3 {
+            continue;
+        }
+        match r.get(0) {
+            Some("tail") => {
+                if let (id, Some(hash)) = (r.get(1), r.get(2)) {
+                    tail = Some((number("audit id", id)?, hash.to_string()));
+                }
             }
-            if let (Some(id), Some(hash)) = (r.get(0), r.get(1)) {
-                let id = id.parse::<i64>().map_err(|e| {
-                    Error::Integrity(format!("store: audit id {id:?} is not a number ({e})"))
-                })?;
-                tail = Some((id, hash.to_string()));
+            Some("id") => {
+                let table = r.get(1).unwrap_or_default().to_string();
+                let id = number("id", r.get(2))?;
+                ids.entry(table).or_default().push(id);
             }
+            _ => {}
         }
     }
-    Ok(tail)
+    Ok((tail, ids))
 }
 
 /// A transaction of [`PgStore::in_transaction`]: rolled back when dropped before its commit
@@ -789,11 +844,15 @@ struct TxGuard<'a> {
 impl Drop for TxGuard<'_> {
     fn drop(&mut self) {
         self.pg.in_tx = false;
-        *self.pg.write.get_mut() = None;
+        // A write transaction that never sent its BEGIN has nothing to roll back.
+        let begun = self.pg.write.get_mut().take().is_none_or(|w| w.begun);
         if !self.done {
+            // A `PREPARE` left waiting never reached the server: its names start afresh.
             self.pg.forget_later_names();
-            if let Err(e) = self.pg.client.get_mut().batch_execute("ROLLBACK") {
-                tracing::debug!("rollback after a failed transaction: {e}");
+            if begun {
+                if let Err(e) = self.pg.client.get_mut().batch_execute("ROLLBACK") {
+                    tracing::debug!("rollback after a failed transaction: {e}");
+                }
             }
         }
     }
