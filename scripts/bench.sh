@@ -70,12 +70,16 @@ TOML
   "bundle": { "active": false, "icon": ["$ROOT/icons/32x32.png", "$ROOT/icons/icon.png"] }
 }
 JSON
-  log "building renkei-desk, renkei and the minimal Tauri app (debug, shared target dir)"
-  cargo build -p renkei-desk -p renkei-cli >&2
-  cargo build --manifest-path "$hello/Cargo.toml" >&2
+  # Release builds of both apps (issue 24, session 10): what a clinic PC runs (the .deb is a
+  # release build). A debug build weighs the -O0 code of the app's larger dependency tree
+  # (SQLCipher, tokio, axum, zbus…): 40 MiB of the debug binary stayed mapped against 12 MiB of
+  # the minimal app's — a cost no user meets. Same profile for both, defaults, shared target dir.
+  log "building renkei-desk, renkei and the minimal Tauri app (release, shared target dir)"
+  cargo build --release -p renkei-desk -p renkei-cli >&2
+  cargo build --release --manifest-path "$hello/Cargo.toml" >&2
   local data; data=$(mktemp -d)
   local key; key=$(head -c 32 /dev/urandom | od -An -tx1 | tr -d ' \n')
-  RENKEI_DATA_DIR="$data" RENKEI_DB_KEY="$key" "$CARGO_TARGET_DIR/debug/renkei" demo >/dev/null
+  RENKEI_DATA_DIR="$data" RENKEI_DB_KEY="$key" "$CARGO_TARGET_DIR/release/renkei" demo >/dev/null
   cat > "$OUT/desktop-inner.sh" <<'INNER'
 #!/usr/bin/env bash
 # Runs inside xvfb-run + dbus-run-session. Appends: name, ms to window, ms to first paint, RSS kB, PSS kB.
@@ -115,7 +119,7 @@ INNER
   chmod +x "$OUT/desktop-inner.sh"
   rm -f "$OUT/desktop.tsv"
   log "desktop: cold start and idle memory, 5 launches each (medians) (xvfb)"
-  OUT="$OUT" HELLO_BIN="$CARGO_TARGET_DIR/debug/bench-hello" DESK_BIN="$CARGO_TARGET_DIR/debug/renkei-desk" \
+  OUT="$OUT" HELLO_BIN="$CARGO_TARGET_DIR/release/bench-hello" DESK_BIN="$CARGO_TARGET_DIR/release/renkei-desk" \
     DESK_DATA="$data" DESK_KEY="$key" \
     xvfb-run -a -s "-screen 0 1280x800x24" dbus-run-session -- "$OUT/desktop-inner.sh" >&2 || log "desktop run failed"
   rm -rf "$data"
