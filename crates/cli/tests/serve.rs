@@ -348,3 +348,70 @@ fn every_acknowledged_consultation_survives_a_kill_mid_load() {
     check_clean(&data, &key, "after the last run");
     eprintln!("done in {:?}", started.elapsed());
 }
+
+/// Issue 24: the server keeps the partners it has found by API key (so a request does not open a
+/// read transaction to check its key) — but a key rotated or revoked with the CLI while it runs
+/// must stop working for the very next request, and the new key must work at once. On
+/// PostgreSQL (`make unit-pg`) the server asks the database every time: the same answers.
+#[test]
+fn a_key_rotated_or_revoked_by_the_cli_stops_working_at_once_on_a_running_server() {
+    let tmp = tempfile::tempdir().unwrap();
+    let (data, key) = (tmp.path().join("data"), tmp.path().join("k"));
+    let _first = partner_key(&data, &key);
+    let out = renkei(&data, &key)
+        .args([
+            "partner",
+            "add",
+            "--name",
+            "ひかり訪問看護ステーション",
+            "--kind",
+            "nursing",
+            "--json",
+        ])
+        .output()
+        .unwrap();
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let v: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    let (id, old) = (
+        v["id"].as_i64().unwrap().to_string(),
+        v["api_key"].as_str().unwrap().to_string(),
+    );
+    let server = start(&data, &key, tmp.path().join("serve.log"));
+    let status = |api_key: &str, i: usize| match post(&server.addr, api_key, &body(i)) {
+        Sent::Answer(code, _) => code,
+        other => panic!("no answer: {other:?}"),
+    };
+    // Used a few times: found once, then kept.
+    for i in 0..3 {
+        assert_eq!(status(&old, 100 + i), 201);
+    }
+    let out = renkei(&data, &key)
+        .args(["partner", "rotate-key", &id, "--json"])
+        .output()
+        .unwrap();
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let v: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    let new = v["api_key"].as_str().unwrap().to_string();
+    assert_eq!(status(&old, 200), 401, "the rotated key still worked");
+    assert_eq!(status(&new, 201), 201);
+    assert_eq!(status(&new, 202), 201);
+    let out = renkei(&data, &key)
+        .args(["partner", "revoke", &id])
+        .output()
+        .unwrap();
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    assert_eq!(status(&new, 203), 401, "the revoked key still worked");
+    assert_eq!(status(&old, 204), 401);
+}

@@ -29,6 +29,7 @@
 //! `RENKEI_IMAP_ERROR_FOLDER`, `RENKEI_IMAP_CA_FILE`, `RENKEI_IMAP_POLL_SECS`,
 //! `RENKEI_MCS_SENDERS`; see [`config::imap_from_env`]).
 
+pub mod auth_cache;
 mod body;
 pub mod chatwork;
 pub mod chatwork_poll;

@@ -18,6 +18,7 @@ use renkei_core::model::{ConsultationRequest, Partner};
 use renkei_core::store::consultations::QueueFilter;
 use sha2::{Digest, Sha256};
 use std::collections::HashMap;
+use std::time::Instant;
 
 /// Accepted attachment types.
 pub const ATTACHMENT_TYPES: &[&str] = &["application/pdf", "image/png", "image/jpeg", "image/tiff"];
@@ -39,12 +40,28 @@ async fn authenticate(state: &IntakeState, headers: &HeaderMap) -> Result<Partne
             "missing API key: send the header 'Authorization: Bearer <api_key>' (issued by `renkei partner add`)",
         )
     })?;
-    let partner = state
-        .with_desk(move |desk| Ok(desk.partner_by_key(&key)?))
-        .await?
-        .ok_or_else(|| {
-            ApiError::unauthorized("unknown or revoked API key; ask the clinic for a new key")
-        })?;
+    // Kept partners first (`auth_cache`: exact — a moved API-key mark drops them all).
+    let cache = state.auth_cache();
+    let hash = crate::auth_cache::key_hash(&key);
+    let epoch = cache
+        .is_enabled()
+        .then(|| renkei_core::store::auth_epoch::read(state.data_dir()))
+        .flatten();
+    let partner = match cache.get(&hash, epoch, Instant::now()) {
+        Some(p) => Some(p),
+        None => {
+            let found = state
+                .with_desk(move |desk| Ok(desk.partner_by_key(&key)?))
+                .await?;
+            if let Some(p) = &found {
+                cache.put(hash, p.clone(), epoch, Instant::now());
+            }
+            found
+        }
+    };
+    let partner = partner.ok_or_else(|| {
+        ApiError::unauthorized("unknown or revoked API key; ask the clinic for a new key")
+    })?;
     state
         .limiter()
         .check(partner.id)

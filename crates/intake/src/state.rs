@@ -32,6 +32,8 @@ struct Inner {
     limiter: RateLimiter,
     /// Connected desks' live part: presence, event-stream wake-up (`desk_api::events`).
     hub: crate::desk_api::Hub,
+    /// Partners found by API key (SQLite stores; see `auth_cache`).
+    auth: crate::auth_cache::AuthCache,
 }
 
 impl std::fmt::Debug for IntakeState {
@@ -88,8 +90,14 @@ impl IntakeState {
                 .map(|_| Desk::open_with_key(&dir, key.clone(), clock.clone()))
                 .collect::<renkei_core::Result<_>>()?,
         )?;
+        let auth = if dir.database_url.is_some() {
+            crate::auth_cache::AuthCache::disabled()
+        } else {
+            crate::auth_cache::AuthCache::new(crate::auth_cache::TTL)
+        };
         Ok(IntakeState {
             inner: Arc::new(Inner {
+                auth,
                 dir,
                 key,
                 clock,
@@ -113,6 +121,10 @@ impl IntakeState {
 
     pub(crate) fn hub(&self) -> &crate::desk_api::Hub {
         &self.inner.hub
+    }
+
+    pub(crate) fn auth_cache(&self) -> &crate::auth_cache::AuthCache {
+        &self.inner.auth
     }
 
     pub(crate) fn limiter(&self) -> &RateLimiter {

@@ -38,20 +38,38 @@ impl Desk {
         })
     }
 
-    /// Issues a new API key (the old one stops working).
+    /// Issues a new API key (the old one stops working — at once, also for a running intake
+    /// server: see [`Desk::keys_changed`]).
     pub fn rotate_api_key(&mut self, partner_id: i64, by: &str) -> Result<String> {
-        self.act(by, |c| {
+        let key = self.act(by, |c| {
             let key = partners::issue_api_key(c.tx, partner_id, c.now)?;
             c.audit("partner.key_rotate", Some(&partner_target(partner_id)), "")?;
             Ok(key)
-        })
+        })?;
+        self.keys_changed();
+        Ok(key)
     }
 
     pub fn revoke_api_key(&mut self, partner_id: i64, by: &str) -> Result<()> {
         self.act(by, |c| {
             partners::revoke_api_key(c.tx, partner_id)?;
             c.audit("partner.key_revoke", Some(&partner_target(partner_id)), "")
-        })
+        })?;
+        self.keys_changed();
+        Ok(())
+    }
+
+    /// After a committed key change: moves the data dir's API-key mark
+    /// ([`crate::store::auth_epoch`]), so an intake server that keeps the keys it has checked
+    /// looks them up again for its next request. Should the mark not move (a read-only data
+    /// dir), the change is still committed and the server's entries expire within
+    /// `renkei_intake::auth_cache::TTL`.
+    fn keys_changed(&self) {
+        if let Err(e) = crate::store::auth_epoch::bump(self.store.dir()) {
+            tracing::warn!(
+                "API keys changed, but their mark in the data dir could not be moved: {e}"
+            );
+        }
     }
 
     /// Mail from `address` (`sato@hospital.example`) or from any address of a domain

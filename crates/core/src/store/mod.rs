@@ -7,6 +7,7 @@
 
 pub mod attachments;
 pub mod audit;
+pub mod auth_epoch;
 pub mod blobs;
 pub mod changes;
 pub mod consultations;
