@@ -358,7 +358,7 @@ impl<C: GenericClient> Pg<C> {
     /// Sends `BEGIN`, the writer lock and the audit tail's read when this write transaction has
     /// not sent them yet (one round trip; nothing otherwise).
     fn begin_if_pending(&self) -> Result<()> {
-        if !self.write.borrow().as_ref().is_some_and(|w| !w.begun) {
+        if self.write.borrow().as_ref().is_none_or(|w| w.begun) {
             return Ok(());
         }
         let messages = self.client.borrow_mut().simple_query(&begin_sql())?;
