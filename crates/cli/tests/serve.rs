@@ -358,8 +358,10 @@ fn a_key_rotated_or_revoked_by_the_cli_stops_working_at_once_on_a_running_server
     let tmp = tempfile::tempdir().unwrap();
     let (data, key) = (tmp.path().join("data"), tmp.path().join("k"));
     let _first = partner_key(&data, &key);
-    let out = renkei(&data, &key)
-        .args([
+    let v = cli_json(
+        &data,
+        &key,
+        &[
             "partner",
             "add",
             "--name",
@@ -367,15 +369,8 @@ fn a_key_rotated_or_revoked_by_the_cli_stops_working_at_once_on_a_running_server
             "--kind",
             "nursing",
             "--json",
-        ])
-        .output()
-        .unwrap();
-    assert!(
-        out.status.success(),
-        "{}",
-        String::from_utf8_lossy(&out.stderr)
+        ],
     );
-    let v: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
     let (id, old) = (
         v["id"].as_i64().unwrap().to_string(),
         v["api_key"].as_str().unwrap().to_string(),
@@ -389,29 +384,12 @@ fn a_key_rotated_or_revoked_by_the_cli_stops_working_at_once_on_a_running_server
     for i in 0..3 {
         assert_eq!(status(&old, 100 + i), 201);
     }
-    let out = renkei(&data, &key)
-        .args(["partner", "rotate-key", &id, "--json"])
-        .output()
-        .unwrap();
-    assert!(
-        out.status.success(),
-        "{}",
-        String::from_utf8_lossy(&out.stderr)
-    );
-    let v: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    let v = cli_json(&data, &key, &["partner", "rotate-key", &id, "--json"]);
     let new = v["api_key"].as_str().unwrap().to_string();
     assert_eq!(status(&old, 200), 401, "the rotated key still worked");
     assert_eq!(status(&new, 201), 201);
     assert_eq!(status(&new, 202), 201);
-    let out = renkei(&data, &key)
-        .args(["partner", "revoke", &id])
-        .output()
-        .unwrap();
-    assert!(
-        out.status.success(),
-        "{}",
-        String::from_utf8_lossy(&out.stderr)
-    );
+    cli_ok(&data, &key, &["partner", "revoke", &id]);
     assert_eq!(status(&new, 203), 401, "the revoked key still worked");
     assert_eq!(status(&old, 204), 401);
 }

@@ -193,19 +193,31 @@ pub fn post_with(addr: &str, key: &str, body: &str, extra: &[(&str, &str)]) -> S
 }
 
 pub fn partner_key(data: &Path, key: &Path) -> String {
-    let out = renkei(data, key)
-        .args([
+    let v = cli_json(
+        data,
+        key,
+        &[
             "partner", "add", "--name", PARTNER, "--kind", "nursing", "--json",
-        ])
-        .output()
-        .unwrap();
+        ],
+    );
+    v["api_key"].as_str().unwrap().to_string()
+}
+
+/// `renkei ARGS` on the store, which must succeed (else the test fails with its stderr): its
+/// standard output.
+pub fn cli_ok(data: &Path, key: &Path, args: &[&str]) -> Vec<u8> {
+    let out = renkei(data, key).args(args).output().unwrap();
     assert!(
         out.status.success(),
-        "{}",
+        "renkei {args:?}: {}",
         String::from_utf8_lossy(&out.stderr)
     );
-    let v: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
-    v["api_key"].as_str().unwrap().to_string()
+    out.stdout
+}
+
+/// [`cli_ok`] for a command with `--json`: its answer.
+pub fn cli_json(data: &Path, key: &Path, args: &[&str]) -> serde_json::Value {
+    serde_json::from_slice(&cli_ok(data, key, args)).unwrap()
 }
 
 /// `renkei queue --json --all`: every consultation in the store, resolved ones included.
