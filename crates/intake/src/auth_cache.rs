@@ -1,7 +1,7 @@
 //! The partners the server has recently found by API key, so that a request does not open a
 //! read transaction just to check its key (issue 24: with SQLite's WAL each intake commit
 //! empties the other connections' page caches, and every check decrypted the partners' pages
-//! again — a fifth of the server's CPU under load; the intake over HTTP rose by ≈ 20 %).
+//! again — a fifth of the server's CPU under load; the intake over HTTP rose by ≈ 12 %).
 //!
 //! Exact, not "eventually": every request first reads the data dir's API-key mark
 //! ([`renkei_core::store::auth_epoch`], one `stat`), and when it moved — a key was rotated or
