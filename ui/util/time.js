@@ -15,8 +15,8 @@ export function now() { return Date.now() + offsetMs; }
 // JST is UTC+9 all year (Japan has kept no daylight saving time since 1951), so its clock is
 // UTC's moved by nine hours, formatted here by hand. Intl.DateTimeFormat gave the same three
 // formats but loaded ICU's i18n library and time-zone data into the web process for them
-// (≈ 3.5 MiB of its idle memory, issue 24). The output is unchanged: tests/js/time.test.mjs
-// compares it with Intl's over a year of times.
+// (≈ 3.2 MiB of its idle memory, issue 24). The output is unchanged: the e2e test
+// test_jst_times_read_as_intl_wrote_them compares it with Intl's over a year of times.
 const JST_MS = 9 * 3_600_000;
 const WEEKDAYS = ["日", "月", "火", "水", "木", "金", "土"];
 const pad = (n) => String(n).padStart(2, "0");

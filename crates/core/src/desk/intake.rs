@@ -251,10 +251,6 @@ fn resolve_partner(conn: &dyn Db, p: &PartnerRef, now: DateTime<Utc>) -> Result<
     }
 }
 
-/// `trusted_partner`: a partner given by id is not looked up first — the consultation's foreign
-/// key refuses an unknown one (the transaction fails; [`Desk::intake_batch`] then runs the
-/// batch again with the look-up, which names the partner in its answer). Saves a query per row
-/// that would also make PostgreSQL send the statements waiting before it.
 /// Tells the transaction that `items` intakes follow: at most one new consultation and one
 /// message each, so on PostgreSQL their ids are taken in one round trip ([`Db::expect_rows`]).
 fn expect_intakes(tx: &dyn Db, items: usize) {
@@ -262,6 +258,10 @@ fn expect_intakes(tx: &dyn Db, items: usize) {
     tx.expect_rows("messages", items);
 }
 
+/// `trusted_partner`: a partner given by id is not looked up first — the consultation's foreign
+/// key refuses an unknown one (the transaction fails; [`Desk::intake_batch`] then runs the
+/// batch again with the look-up, which names the partner in its answer). Saves a query per row
+/// that would also make PostgreSQL send the statements waiting before it.
 fn intake_prepared(
     tx: &dyn Db,
     s: &Settings,

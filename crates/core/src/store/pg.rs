@@ -15,11 +15,11 @@
 //! SQLite; unique constraints with `ON CONFLICT` stay the last line of defence.
 //!
 //! Round trips (issue 24): a write transaction sends `BEGIN`, the lock and a read of the audit
-//! chain's last row with its first query (for an intake, the one that takes its ids); the INSERTs whose answer nobody needs
-//! ([`Db::execute_later`], with ids taken ahead by [`Db::reserve_id`], for the transaction only
-//! and under the lock, so ids follow commit order) wait and go with the next
-//! statement that needs an answer or with the `COMMIT`, as `EXECUTE`s of statements prepared once
-//! per connection. A group commit of eight intakes is two round trips plus the queue rows'
+//! chain's last row with its first query (for an intake, the one that takes its ids); the
+//! INSERTs whose answer nobody needs ([`Db::execute_later`], with ids taken ahead by
+//! [`Db::reserve_id`], for the transaction only and under the lock, so ids follow commit order)
+//! wait and go with the next statement that needs an answer or with the `COMMIT`, as
+//! `EXECUTE`s of statements prepared once per connection. A group commit of eight intakes is two round trips plus the queue rows'
 //! query, where it was ~9 per row.
 
 use super::sql::{to_pg_placeholders, Backend, Db, Row, Value};
@@ -362,12 +362,16 @@ impl<C: GenericClient> Pg<C> {
             return Ok(());
         }
         let messages = self.client.borrow_mut().simple_query(&begin_sql())?;
-        let tail = parse_begin(&messages)?.0;
+        self.begun(parse_begin(&messages)?.0);
+        Ok(())
+    }
+
+    /// Records that `BEGIN` and the writer lock were sent, with the audit tail read under it.
+    fn begun(&self, tail: Option<(i64, String)>) {
         if let Some(w) = self.write.borrow_mut().as_mut() {
             w.begun = true;
             w.audit_tail = Some(tail);
         }
-        Ok(())
     }
 
     /// [`Pg::run`] without sending the waiting statements first.
@@ -573,10 +577,7 @@ impl<C: GenericClient> Db for Pg<C> {
         let messages = self.client.borrow_mut().simple_query(&sql)?;
         let (tail, taken) = parse_begin(&messages)?;
         if begin {
-            if let Some(w) = self.write.borrow_mut().as_mut() {
-                w.begun = true;
-                w.audit_tail = Some(tail);
-            }
+            self.begun(tail);
         }
         let mut w = self.write.borrow_mut();
         let Some(w) = w.as_mut() else {
