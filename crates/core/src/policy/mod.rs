@@ -808,7 +808,26 @@ impl NotificationPolicy {
             .map(|e| *e + hour)
             .peekable();
         let mut fixed = fixed.into_iter().peekable();
-        let ok = |c: DateTime<Utc>| c >= last + Duration::minutes(self.gap_for(self.load_at(c)));
+        // The load at each candidate ([`Self::load_at`]) with two ends that only move forward,
+        // as the candidates do: the scan is linear in the entries it passes, not × their log.
+        let mut ends: Option<(usize, usize)> = None;
+        let mut ok = |c: DateTime<Utc>| {
+            let from = c - hour;
+            let (mut upto, mut before) = ends.unwrap_or_else(|| {
+                (
+                    self.recent.partition_point(|e| *e <= c),
+                    self.recent.partition_point(|e| *e <= from),
+                )
+            });
+            while self.recent.get(upto).is_some_and(|e| *e <= c) {
+                upto += 1;
+            }
+            while self.recent.get(before).is_some_and(|e| *e <= from) {
+                before += 1;
+            }
+            ends = Some((upto, before));
+            c >= last + Duration::minutes(self.gap_for(upto.saturating_sub(before)))
+        };
         loop {
             let c = match (fixed.peek(), leaving.peek()) {
                 (Some(f), Some(l)) if l < f => leaving.next(),

@@ -200,14 +200,31 @@ fn parse_event(i: usize, v: &Value) -> Result<(DateTime<Utc>, PolicyEvent), Stri
     Ok((at, ev))
 }
 
+/// The most times within one hour from any of them (`times` as the policy gave them: in time
+/// order). One pass with the two ends of a sliding hour: counting from each time onwards grew
+/// with the notifications per hour (5.5 % of a 4,000-consultation day's `run`, session 11).
 fn max_in_hour(times: &[DateTime<Utc>]) -> usize {
+    if !times.is_sorted() {
+        // Not the policy's output (it never goes back in time): count as the definition says.
+        return (0..times.len())
+            .map(|i| {
+                times[i..]
+                    .iter()
+                    .take_while(|u| **u < times[i] + Duration::hours(1))
+                    .count()
+            })
+            .max()
+            .unwrap_or(0);
+    }
     let mut best = 0;
+    let mut end = 0;
     for (i, t) in times.iter().enumerate() {
-        let n = times[i..]
-            .iter()
-            .take_while(|u| **u < *t + Duration::hours(1))
-            .count();
-        best = best.max(n);
+        let until = *t + Duration::hours(1);
+        end = end.max(i);
+        while end < times.len() && times[end] < until {
+            end += 1;
+        }
+        best = best.max(end - i);
     }
     best
 }
@@ -340,4 +357,54 @@ pub fn run(json: &str) -> Result<ScenarioOutput, String> {
         notifications: out,
         summary,
     })
+}
+
+#[cfg(test)]
+mod tests {
+    #![allow(clippy::unwrap_used)]
+    use super::*;
+
+    /// The definition: from each time, how many (it included) come before one hour has passed.
+    fn by_definition(times: &[DateTime<Utc>]) -> usize {
+        (0..times.len())
+            .map(|i| {
+                times[i..]
+                    .iter()
+                    .filter(|u| **u < times[i] + Duration::hours(1))
+                    .count()
+            })
+            .max()
+            .unwrap_or(0)
+    }
+
+    #[test]
+    fn the_busiest_hour_is_counted_as_defined() {
+        let t0 = parse_rfc3339("2026-12-01T08:00:00+09:00").unwrap();
+        // Bursts, gaps, equal times and exact one-hour steps, from a fixed pseudo-random walk.
+        let mut x: u64 = 0x9e37_79b9_7f4a_7c15;
+        for n in [0usize, 1, 2, 7, 50, 400] {
+            let mut t = t0;
+            let mut times = Vec::new();
+            for _ in 0..n {
+                x ^= x << 13;
+                x ^= x >> 7;
+                x ^= x << 17;
+                let step = match x % 5 {
+                    0 => 0,
+                    1 => 3600,
+                    _ => (x >> 8) % 900,
+                };
+                t += Duration::seconds(step as i64);
+                times.push(t);
+            }
+            assert_eq!(max_in_hour(&times), by_definition(&times), "{n} times");
+        }
+        let at = |m: i64| t0 + Duration::minutes(m);
+        // 59 minutes apart count together; 60 do not.
+        assert_eq!(max_in_hour(&[at(0), at(59), at(60), at(61)]), 3);
+        assert_eq!(max_in_hour(&[at(0), at(60), at(120)]), 1);
+        // Out of order (never from the policy): still the definition's count from each time on.
+        let unsorted = [at(30), at(0), at(10), at(100)];
+        assert_eq!(max_in_hour(&unsorted), 3);
+    }
 }
