@@ -743,3 +743,82 @@ fn ids_follow_commit_order_whichever_connection_writes() {
         }
     }
 }
+
+/// The page HMAC (issue 24): a new store authenticates its pages with HMAC-SHA-256 (a plain
+/// SQLCipher connection with the key alone cannot read it), while a store made with SQLCipher
+/// 4's defaults (HMAC-SHA-512: every store made before 2026-12-04) opens, is migrated, takes in,
+/// backs up and restores as it is, and a wrong key is still refused for both.
+#[test]
+fn stores_made_with_either_page_hmac_open_work_and_back_up() {
+    use renkei_core::store::PageHmac;
+    let key = StoreKey::random();
+    let hex = key.to_hex().unwrap();
+    let defaults_only = |db: &std::path::Path| {
+        let c = rusqlite::Connection::open(db).unwrap();
+        c.execute_batch(&format!("PRAGMA key = \"x'{hex}'\";"))
+            .unwrap();
+        c.query_row("SELECT count(*) FROM sqlite_master", [], |r| {
+            r.get::<_, i64>(0)
+        })
+    };
+    let hmac_of = |s: &Store| -> String {
+        s.conn()
+            .query_row("PRAGMA cipher_hmac_algorithm", [], |r| r.get(0))
+            .unwrap()
+    };
+
+    // A new store.
+    let new = tempfile::tempdir().unwrap();
+    let st = Store::open(&DataDir::new(new.path()), key.clone()).unwrap();
+    assert_eq!(st.page_hmac(), PageHmac::Sha256);
+    assert_eq!(hmac_of(&st), "HMAC_SHA256");
+    drop(st);
+    assert!(
+        defaults_only(&new.path().join("renkei.db")).is_err(),
+        "a new store must not be readable with SQLCipher's default (SHA-512) page HMAC"
+    );
+
+    // A store as SQLCipher's defaults made it (before the change).
+    let old = tempfile::tempdir().unwrap();
+    {
+        let c = rusqlite::Connection::open(old.path().join("renkei.db")).unwrap();
+        c.execute_batch(&format!(
+            "PRAGMA key = \"x'{hex}'\"; PRAGMA journal_mode = WAL; CREATE TABLE made_before (x);"
+        ))
+        .unwrap();
+    }
+    let mut desk = sqlite_desk_in(old.path(), &key, clock());
+    let id = desk
+        .intake(hospital_item("H1", "旧形式の相談", "本文"))
+        .unwrap()
+        .id;
+    drop(desk);
+    let st = Store::open(&DataDir::new(old.path()), key.clone()).unwrap();
+    assert_eq!(st.page_hmac(), PageHmac::Sha512);
+    assert_eq!(hmac_of(&st), "HMAC_SHA512");
+    drop(st);
+    assert_eq!(
+        defaults_only(&old.path().join("renkei.db")).unwrap(),
+        defaults_only(&old.path().join("renkei.db")).unwrap(),
+        "the old store stays readable with SQLCipher's defaults (it was not rewritten)"
+    );
+    assert!(matches!(
+        Store::open(&DataDir::new(old.path()), StoreKey::random()).unwrap_err(),
+        Error::Unauthorized(_)
+    ));
+    assert!(matches!(
+        Store::open(&DataDir::new(new.path()), StoreKey::random()).unwrap_err(),
+        Error::Unauthorized(_)
+    ));
+
+    // Backup and restore of the old store keep it readable and whole.
+    let mut desk = sqlite_desk_in(old.path(), &key, clock());
+    let out = tempfile::tempdir().unwrap();
+    let file = out.path().join("old.rkbackup");
+    assert_eq!(desk.backup(&file, "田村").unwrap().consultations, 1);
+    let target = out.path().join("restored");
+    renkei_core::backup::restore(&file, &DataDir::new(&target), &key).unwrap();
+    let mut restored = sqlite_desk_in(&target, &key, clock());
+    assert!(restored.check().unwrap().problems.is_empty());
+    assert_eq!(restored.show(id, None).unwrap().row.subject, "旧形式の相談");
+}
