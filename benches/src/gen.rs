@@ -9,7 +9,7 @@ use chrono::{DateTime, Duration, TimeZone, Utc};
 use renkei_core::model::{NewConsultation, PartnerRef, Sender};
 use renkei_core::store::{self, migrations, search, DataDir, Store, StoreKey};
 use renkei_core::{Category, Channel, PartnerKind, Urgency};
-use rusqlite::{params, Connection};
+use rusqlite::{params, Connection, OpenFlags};
 use std::path::{Path, PathBuf};
 use std::time::Instant;
 
@@ -252,9 +252,14 @@ pub fn bench_now() -> DateTime<Utc> {
 }
 
 /// Opens a raw connection to a store's database with its key.
-/// (The same open as the store's, so the raw writers use the store's page HMAC.)
 pub fn raw_conn(dir: &DataDir, key: &StoreKey) -> Result<Connection> {
-    let (conn, _) = renkei_core::store::open_connection(dir, key)?;
+    let conn = Connection::open_with_flags(
+        dir.db_path(),
+        OpenFlags::SQLITE_OPEN_READ_WRITE
+            | OpenFlags::SQLITE_OPEN_CREATE
+            | OpenFlags::SQLITE_OPEN_NO_MUTEX,
+    )?;
+    key.apply(&conn)?;
     conn.busy_timeout(std::time::Duration::from_secs(10))?;
     Ok(conn)
 }

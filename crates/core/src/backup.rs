@@ -64,13 +64,13 @@ pub fn backup(store: &Store, out: &Path, now: DateTime<Utc>) -> Result<Manifest>
     let snap_path = stage.join("renkei.db");
     {
         let mut dst = rusqlite::Connection::open(&snap_path)?;
-        store.apply_key(&dst)?;
+        store.key().apply(&dst)?;
         let b = rusqlite::backup::Backup::new(store.conn(), &mut dst)?;
         b.run_to_completion(256, std::time::Duration::from_millis(0), None)?;
     }
     let (consultations, attachments, schema_version): (i64, i64, i64) = {
         let c = rusqlite::Connection::open(&snap_path)?;
-        store.apply_key(&c)?;
+        store.key().apply(&c)?;
         (
             c.query_row("SELECT count(*) FROM consultations", [], |r| r.get(0))?,
             c.query_row("SELECT count(*) FROM blobs", [], |r| r.get(0))?,
@@ -80,7 +80,7 @@ pub fn backup(store: &Store, out: &Path, now: DateTime<Utc>) -> Result<Manifest>
     let mut files: Vec<(String, PathBuf)> = vec![(store::DB_FILE.to_string(), snap_path.clone())];
     let shas: Vec<String> = {
         let c = rusqlite::Connection::open(&snap_path)?;
-        store.apply_key(&c)?;
+        store.key().apply(&c)?;
         let mut st = c.prepare("SELECT sha256 FROM blobs ORDER BY sha256")?;
         let v = st
             .query_map([], |r| r.get(0))?

@@ -19,34 +19,6 @@ use super::{keyring, DataDir};
 /// Name of the key file in the data dir.
 pub const KEY_FILE: &str = "store.key";
 
-/// How SQLCipher authenticates each encrypted page (an HMAC over the page and its number,
-/// checked on every read). Stores made since 2026-12-04 use SHA-256; stores made before — and
-/// plain stores that [`super::Store::open`] encrypted — keep SQLCipher 4's default, SHA-512.
-/// [`super::Store::open`] finds out which a store has. Measured (issue 24, OpenSSL 3 on this
-/// machine's Xeon, which has SHA extensions): 4.35 µs per 4 KiB page with SHA-256 against
-/// 8.6–9.1 µs with SHA-512 — a third of the writer's crypto. An HMAC-SHA-256 tag keeps 256 bits
-/// against forgery (SQLCipher 3 used SHA-1); the cipher (AES-256-CBC) and the raw key are the
-/// same for both.
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub enum PageHmac {
-    Sha256,
-    Sha512,
-}
-
-impl PageHmac {
-    /// What a new store gets.
-    pub const NEW: PageHmac = PageHmac::Sha256;
-    /// The order an existing store is tried in: the new stores' first.
-    pub const ALL: [PageHmac; 2] = [PageHmac::Sha256, PageHmac::Sha512];
-
-    fn pragma_value(self) -> &'static str {
-        match self {
-            PageHmac::Sha256 => "HMAC_SHA256",
-            PageHmac::Sha512 => "HMAC_SHA512",
-        }
-    }
-}
-
 /// A raw 256-bit key (or none, for plain legacy/in-memory test stores).
 #[derive(Clone)]
 pub struct StoreKey(Option<[u8; 32]>);
@@ -98,15 +70,10 @@ impl StoreKey {
             h.finalize().into()
         })
     }
-    /// Applies the key to a fresh connection (must be the first statements), with the page
-    /// HMAC of the store it opens ([`PageHmac`]; a plain key ignores it).
-    pub fn apply(&self, conn: &Connection, hmac: PageHmac) -> Result<()> {
+    /// Applies the key to a fresh connection (must be the first statement).
+    pub fn apply(&self, conn: &Connection) -> Result<()> {
         if let Some(k) = self.0 {
-            conn.execute_batch(&format!(
-                "PRAGMA key = \"x'{}'\"; PRAGMA cipher_hmac_algorithm = {};",
-                hex::encode(k),
-                hmac.pragma_value()
-            ))?;
+            conn.execute_batch(&format!("PRAGMA key = \"x'{}'\";", hex::encode(k)))?;
         }
         Ok(())
     }

@@ -41,7 +41,7 @@ use std::path::{Path, PathBuf};
 use std::sync::{Arc, Mutex, OnceLock};
 use std::time::Duration;
 
-pub use keys::{PageHmac, StoreKey};
+pub use keys::StoreKey;
 
 /// File name of the database inside the data dir.
 pub const DB_FILE: &str = "renkei.db";
@@ -135,8 +135,6 @@ pub struct Store {
     conn: Connection,
     dir: DataDir,
     key: StoreKey,
-    /// How this store's pages are authenticated (for connections of its own: backups).
-    hmac: PageHmac,
     /// Shared by every `Store` of this database in this process (see [`writer_gate`]).
     gate: Arc<Mutex<()>>,
 }
@@ -163,15 +161,15 @@ impl Store {
         // architecture.md, "Only SQLite touches the store's files"): closing any other
         // descriptor of `renkei.db` would drop this process's POSIX locks, and another process
         // could then delete the WAL this one is still writing into.
-        let (conn, hmac) = match open_connection(dir, &key) {
-            Ok(opened) => opened,
+        let conn = match open_keyed(dir, &key) {
+            Ok(conn) => conn,
             Err(first) if key.is_encrypted() => {
                 if keys::is_plain_sqlite(&dir.db_path()) {
                     encrypt_plain_store(dir, &key)?;
                 }
                 // Also the way out when another process converted the store between our open
                 // and our first read: the name now points at the encrypted file.
-                open_connection(dir, &key).map_err(|_| first)?
+                open_keyed(dir, &key).map_err(|_| first)?
             }
             Err(e) => return Err(e),
         };
@@ -180,7 +178,6 @@ impl Store {
             conn,
             dir: dir.clone(),
             key,
-            hmac,
             gate: writer_gate(&dir.db_path()),
         };
         migrations::migrate(&mut store.conn)?;
@@ -197,7 +194,6 @@ impl Store {
             conn,
             dir: dir.clone(),
             key: StoreKey::plain(),
-            hmac: PageHmac::NEW,
             gate: Arc::default(),
         })
     }
@@ -207,15 +203,6 @@ impl Store {
     }
     pub fn key(&self) -> &StoreKey {
         &self.key
-    }
-    /// How this store's pages are authenticated ([`PageHmac`]).
-    pub fn page_hmac(&self) -> PageHmac {
-        self.hmac
-    }
-    /// Applies this store's key and page HMAC to a fresh connection of our own (a backup's copy
-    /// of this store, or a check of it).
-    pub fn apply_key(&self, conn: &Connection) -> Result<()> {
-        self.key.apply(conn, self.hmac)
     }
     pub fn conn(&self) -> &Connection {
         &self.conn
@@ -244,45 +231,29 @@ impl Store {
     }
 }
 
-/// Opens a connection to the store's database with `key` and proves the key with a first read;
-/// for an encrypted store also finds its page HMAC ([`PageHmac`]): a new store gets
-/// [`PageHmac::NEW`], an existing one opens with the one it was made with. A wrong key fails
-/// with every one, so it is still refused, never silently.
-pub fn open_connection(dir: &DataDir, key: &StoreKey) -> Result<(Connection, PageHmac)> {
-    let tries: &[PageHmac] = if key.is_encrypted() {
-        &PageHmac::ALL
-    } else {
-        &[PageHmac::NEW]
-    };
-    for &hmac in tries {
-        let conn = Connection::open_with_flags(
-            dir.db_path(),
-            OpenFlags::SQLITE_OPEN_READ_WRITE
-                | OpenFlags::SQLITE_OPEN_CREATE
-                | OpenFlags::SQLITE_OPEN_NO_MUTEX,
-        )?;
-        conn.busy_handler(Some(busy_wait))?;
-        key.apply(&conn, hmac)?;
-        // The first read proves the key (and the HMAC: a page made with the other one fails
-        // its check exactly as with a wrong key; the failed read changes nothing).
-        match conn.query_row("SELECT count(*) FROM sqlite_master", [], |r| {
-            r.get::<_, i64>(0)
-        }) {
-            Ok(_) => return Ok((conn, hmac)),
-            Err(e) if is_busy(&e) => {
-                return Err(Error::Conflict(format!(
-                "the store at {} stayed locked by another program for 10 s; try again in a moment",
-                dir.db_path().display()
-            )))
-            }
-            Err(_) => continue,
-        }
+/// Opens a connection to the store's database with `key` and proves the key with a first read.
+fn open_keyed(dir: &DataDir, key: &StoreKey) -> Result<Connection> {
+    let conn = Connection::open_with_flags(
+        dir.db_path(),
+        OpenFlags::SQLITE_OPEN_READ_WRITE
+            | OpenFlags::SQLITE_OPEN_CREATE
+            | OpenFlags::SQLITE_OPEN_NO_MUTEX,
+    )?;
+    conn.busy_handler(Some(busy_wait))?;
+    key.apply(&conn)?;
+    // The first read proves the key: a wrong key fails here, never silently.
+    match conn.query_row("SELECT count(*) FROM sqlite_master", [], |r| r.get::<_, i64>(0)) {
+        Ok(_) => Ok(conn),
+        Err(e) if is_busy(&e) => Err(Error::Conflict(format!(
+            "the store at {} stayed locked by another program for 10 s; try again in a moment",
+            dir.db_path().display()
+        ))),
+        Err(_) => Err(Error::Unauthorized(format!(
+            "the store at {} cannot be opened with this key (wrong key, or not a Renkei Desk store). \
+             Set RENKEI_DB_KEY or restore the key file; nothing was changed",
+            dir.db_path().display()
+        ))),
     }
-    Err(Error::Unauthorized(format!(
-        "the store at {} cannot be opened with this key (wrong key, or not a Renkei Desk store). \
-         Set RENKEI_DB_KEY or restore the key file; nothing was changed",
-        dir.db_path().display()
-    )))
 }
 
 fn is_busy(e: &rusqlite::Error) -> bool {
