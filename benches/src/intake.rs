@@ -22,9 +22,8 @@ pub struct Throughput {
 
 /// The run with the median throughput of `runs` (the middle one; of an even number, the
 /// lower middle).
-pub fn median(mut runs: Vec<Throughput>) -> Throughput {
-    runs.sort_by(|a, b| a.per_sec.total_cmp(&b.per_sec));
-    runs[(runs.len() - 1) / 2]
+pub fn median(runs: Vec<Throughput>) -> Throughput {
+    crate::stats::median_by(runs, |t| t.per_sec)
 }
 
 pub fn samples(n: usize, seed: u64) -> Vec<Sample> {

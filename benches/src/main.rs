@@ -189,12 +189,6 @@ fn main() -> Result<()> {
 /// How often the intake part runs each configuration of its ratios (after one warm-up round).
 const INTAKE_ROUNDS: usize = 5;
 
-/// The middle of `xs` (of an even number, the lower middle).
-fn median_of(mut xs: Vec<f64>) -> f64 {
-    xs.sort_by(f64::total_cmp);
-    xs[(xs.len() - 1) / 2]
-}
-
 fn bench_intake(a: &Args, r: &mut Report) -> Result<()> {
     eprintln!("intake: {} rows per configuration", a.intake_rows);
     let rows = intake::samples(a.intake_rows, 42);
@@ -249,7 +243,8 @@ fn bench_intake(a: &Args, r: &mut Report) -> Result<()> {
     };
     let vs_raw_rounds = rounds(&vs_raw);
     let vs_plain_rounds = rounds(&vs_plain);
-    let (vs_raw, vs_plain) = (median_of(vs_raw), median_of(vs_plain));
+    let median = |xs: Vec<f64>| stats::median_by(xs, |x| *x);
+    let (vs_raw, vs_plain) = (median(vs_raw), median(vs_plain));
     let (raw8, raw1) = (intake::median(raw8), intake::median(raw1));
     let (http8, http8_plain) = (intake::median(http8), intake::median(http8_plain));
     let desk8 = intake::desk_intake(&base, "desk8", &enc, &rows, 8)?;

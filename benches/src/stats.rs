@@ -12,6 +12,12 @@ pub struct Summary {
     pub max_ms: f64,
 }
 
+/// The middle of `xs` by `key` (of an even number, the lower middle).
+pub fn median_by<T: Copy>(mut xs: Vec<T>, key: impl Fn(&T) -> f64) -> T {
+    xs.sort_by(|a, b| key(a).total_cmp(&key(b)));
+    xs[(xs.len() - 1) / 2]
+}
+
 pub fn summarize(samples: &[Duration]) -> Summary {
     if samples.is_empty() {
         return Summary::default();

@@ -610,9 +610,6 @@ def test_the_queue_behind_a_dialog_does_not_scroll(demo_store, launch):
     desk.one("#whoami-input")
     assert desk.js(overflow) == "hidden"
     desk.one("#whoami-ok").click()
-    for _ in range(100):
-        if desk.js("return document.getElementById('overlay').hidden;"):
-            break
-        time.sleep(0.05)
+    wait_until(lambda: desk.js("return document.getElementById('overlay').hidden;"), what="the dialog to close")
     assert desk.js(overflow) == "auto"
     assert desk.js("return document.getElementById('queue-scroll').scrollTop;") > 0

@@ -19,8 +19,8 @@
 //! INSERTs whose answer nobody needs ([`Db::execute_later`], with ids taken ahead by
 //! [`Db::reserve_id`], for the transaction only and under the lock, so ids follow commit order)
 //! wait and go with the next statement that needs an answer or with the `COMMIT`, as
-//! `EXECUTE`s of statements prepared once per connection. A group commit of eight intakes is two round trips plus the queue rows'
-//! query, where it was ~9 per row.
+//! `EXECUTE`s of statements prepared once per connection. A group commit of eight intakes is
+//! two round trips plus the queue rows' query, where it was ~9 per row.
 
 use super::sql::{to_pg_placeholders, Backend, Db, Row, Value};
 use crate::error::{Error, Result};
